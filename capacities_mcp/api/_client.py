@@ -1,0 +1,469 @@
+"""`CapacitiesClient`: the async Python twin of the official `@capacities/api` client.
+
+Every method is a one-liner over the route table (`_routes.py`). `_Transport.call` does the rest,
+in this order: validate the input with the route's model (no request leaves with bad input), wait
+for the route's rate-limit quota, add the bearer token, send, then handle what came back:
+
+* 401 with OAuth: refresh once (single-flight) and retry once.
+* 429: wait for the reset and retry, within `max_rate_limit_wait` seconds in all; the request was
+  not processed, so this is safe for writes too.
+* connection failed before the request was sent: retried for every method.
+* timeout, dropped connection or 5xx: retried with backoff and jitter for reads only. Writes
+  (create, append, update, delete) are never retried, since a write that reached the server may
+  have been applied; the error says so (`CapacitiesConnectionError.maybe_applied`).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import AsyncIterator, Mapping
+from types import TracebackType
+from typing import Any, cast
+
+import anyio
+import httpx2
+from pydantic import BaseModel, ValidationError
+
+from .. import __version__
+from ._auth import OAuthCredential, OAuthTokenManager, OAuthTokens
+from ._errors import CAP_UNKNOWN, CapacitiesApiError, CapacitiesConnectionError
+from ._ratelimit import RateLimiter, parse_rate_limit, parse_retry_after
+from ._routes import ROUTES_BY_NAME, Route
+from ._validation import CapacitiesValidationError, issues_from
+from .models import (
+    ApiObject,
+    ObjectListPage,
+    ObjectMarkdown,
+    ObjectSummary,
+    SearchResponse,
+    Space,
+    StructuresResponse,
+    wire,
+)
+
+__all__ = ["CapacitiesClient", "DEFAULT_BASE_URL", "API_VERSION", "API_VERSION_HEADER"]
+
+DEFAULT_BASE_URL = "https://api.capacities.io"
+API_VERSION = "1.0.0"
+API_VERSION_HEADER = "X-Capacities-Api-Version"
+USER_AGENT = f"capacities-mcp/{__version__} (+https://github.com/capacities-mcp)"
+
+Input = BaseModel | Mapping[str, Any] | None
+
+# Raised by httpx2 when nothing was sent: always safe to try again.
+_NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
+# Raised when the request may have reached the server.
+_MAYBE_SENT = (httpx2.TimeoutException, httpx2.NetworkError, httpx2.RemoteProtocolError)
+
+
+class _Transport:
+    """Sends one route's request with auth, rate limits, refresh and retries."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_token: str | None,
+        oauth: OAuthCredential | None,
+        api_version: str,
+        timeout: float,
+        max_rate_limit_wait: float,
+        max_retries: int,
+        backoff_base: float,
+        transport: httpx2.AsyncBaseTransport | None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.http = httpx2.AsyncClient(
+            timeout=timeout,
+            transport=transport,
+            headers={"User-Agent": USER_AGENT, API_VERSION_HEADER: api_version},
+        )
+        self.api_token = api_token
+        self.oauth = (
+            OAuthTokenManager(oauth, f"{self.base_url}/oauth/token", self.http) if oauth else None
+        )
+        self.limiter = RateLimiter()
+        self.max_rate_limit_wait = max_rate_limit_wait
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+
+    async def token(self) -> str:
+        if self.oauth is not None:
+            return await self.oauth.access_token()
+        assert self.api_token is not None
+        return self.api_token
+
+    def validate(self, route: Route, given: Input, fields: Mapping[str, Any]) -> BaseModel | None:
+        model_type = route.request_model
+        if model_type is None:
+            return None
+        if isinstance(given, model_type) and not fields:
+            return given
+        data: dict[str, Any] = {}
+        if isinstance(given, BaseModel):
+            data.update(wire(given))
+        elif given is not None:
+            data.update(given)
+        data.update({k: v for k, v in fields.items() if v is not None})
+        try:
+            return model_type.model_validate(data)
+        except ValidationError as exc:
+            raise CapacitiesValidationError(issues_from(exc), what=f"{route.name} input") from None
+
+    async def call(self, route: Route, given: Input = None, fields: Mapping[str, Any] = {}) -> Any:
+        model = self.validate(route, given, fields)
+        query: dict[str, str] | None = None
+        body: bytes | None = None
+        headers: dict[str, str] = {}
+        if route.params is not None and model is not None:
+            query = {
+                key: ("true" if value is True else "false" if value is False else str(value))
+                for key, value in wire(model).items()
+                if value is not None
+            }
+        if route.body is not None and model is not None:
+            body = json.dumps(wire(model), ensure_ascii=False).encode()
+            headers["Content-Type"] = "application/json"
+        response = await self._send(route, query, body, headers)
+        return self._parse(route, response)
+
+    async def _send(
+        self,
+        route: Route,
+        query: dict[str, str] | None,
+        body: bytes | None,
+        headers: dict[str, str],
+    ) -> httpx2.Response:
+        deadline = time.monotonic() + self.max_rate_limit_wait
+        attempt = 0
+        refreshed = False
+        url = self.base_url + route.path
+        while True:
+            too_long = await self.limiter.acquire(route.key, deadline)
+            if too_long is not None:
+                raise CapacitiesApiError(
+                    429,
+                    "cap_rate_limit_exceeded",
+                    f"Rate limit for {route.key} is used up; the quota resets in "
+                    f"{too_long:.0f} s",
+                    retry_after=too_long,
+                    route=route.name,
+                )
+            token = await self.token()
+            try:
+                response = await self.http.request(
+                    route.method,
+                    url,
+                    params=query,
+                    content=body,
+                    headers={**headers, "Authorization": f"Bearer {token}"},
+                )
+            except _NOT_SENT as exc:
+                if attempt < self.max_retries:
+                    attempt += 1
+                    await anyio.sleep(self._backoff(attempt))
+                    continue
+                raise CapacitiesConnectionError(
+                    f"Could not reach the Capacities API at {self.base_url} "
+                    f"({type(exc).__name__}); nothing was sent",
+                    maybe_applied=False,
+                    route=route.name,
+                ) from exc
+            except _MAYBE_SENT as exc:
+                if route.is_read and attempt < self.max_retries:
+                    attempt += 1
+                    await anyio.sleep(self._backoff(attempt))
+                    continue
+                raise CapacitiesConnectionError(
+                    f"No answer from the Capacities API ({type(exc).__name__})"
+                    + (
+                        "; the write may or may not have been applied: check before retrying"
+                        if not route.is_read
+                        else ""
+                    ),
+                    maybe_applied=not route.is_read,
+                    route=route.name,
+                ) from exc
+
+            self.limiter.update(route.key, parse_rate_limit(response.headers))
+            status = response.status_code
+            if status == 401 and self.oauth is not None and not refreshed:
+                refreshed = True
+                await self.oauth.refresh(stale_access_token=token)
+                continue
+            if status == 429:
+                wait = self._retry_after(response)
+                self.limiter.exhaust(route.key, wait)
+                if time.monotonic() + wait <= deadline:
+                    await anyio.sleep(wait)
+                    continue
+                raise self._error(response, route, retry_after=wait)
+            if status >= 500 and route.is_read and attempt < self.max_retries:
+                attempt += 1
+                await anyio.sleep(max(self._backoff(attempt), self._retry_after(response, 0.0)))
+                continue
+            if status >= 400:
+                raise self._error(
+                    response, route, retry_after=parse_retry_after(response.headers)
+                )
+            return response
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with full jitter: 0..base*2^attempt seconds, at most 8 s."""
+        ceiling = min(8.0, self.backoff_base * (2 ** (attempt - 1)))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+    @staticmethod
+    def _retry_after(response: httpx2.Response, default: float = 1.0) -> float:
+        after = parse_retry_after(response.headers)
+        state = parse_rate_limit(response.headers)
+        if state is not None and state.reset is not None:
+            after = max(after or 0.0, state.reset)
+        return after if after is not None else default
+
+    @staticmethod
+    def _error(
+        response: httpx2.Response, route: Route, *, retry_after: float | None
+    ) -> CapacitiesApiError:
+        return CapacitiesApiError.from_response(
+            response.status_code,
+            response.text,
+            reason=response.reason_phrase,
+            retry_after=retry_after,
+            route=route.name,
+        )
+
+    @staticmethod
+    def _parse(route: Route, response: httpx2.Response) -> Any:
+        if route.response is None:
+            return None
+        text = response.text
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise CapacitiesApiError(
+                response.status_code, CAP_UNKNOWN, "Invalid JSON in response body", route=route.name
+            ) from None
+        try:
+            return route.response.model_validate(data)
+        except ValidationError as exc:
+            issues = issues_from(exc)[:5]
+            raise CapacitiesApiError(
+                response.status_code,
+                CAP_UNKNOWN,
+                "Response did not match the expected schema: "
+                + "; ".join(f"{i.dotted_path}: {i.message}" for i in issues),
+                route=route.name,
+            ) from None
+
+
+class _Namespace:
+    def __init__(self, transport: _Transport) -> None:
+        self._t = transport
+
+    async def _call(self, name: str, given: Input = None, **fields: Any) -> Any:
+        return await self._t.call(ROUTES_BY_NAME[name], given, fields)
+
+
+class SpaceApi(_Namespace):
+    async def get(self) -> Space:
+        """The space this token belongs to (10 requests a minute)."""
+        return cast(Space, await self._call("space.get"))
+
+    async def structures(self) -> StructuresResponse:
+        """Object types with their property definitions and collections (10 a minute: cache it)."""
+        return cast(StructuresResponse, await self._call("space.structures"))
+
+
+class ObjectMarkdownApi(_Namespace):
+    async def get(self, id: str) -> ObjectMarkdown:
+        return cast(ObjectMarkdown, await self._call("object.markdown.get", id=id))
+
+    async def create(self, body: Input = None, /, **fields: Any) -> ApiObject:
+        """New object from Markdown: a leading `# H1` becomes the title."""
+        return cast(ApiObject, await self._call("object.markdown.create", body, **fields))
+
+    async def update(self, body: Input = None, /, **fields: Any) -> ApiObject:
+        """Outside the 1.0.0 contract: applies only the YAML front matter."""
+        return cast(ApiObject, await self._call("object.markdown.update", body, **fields))
+
+
+class ObjectApi(_Namespace):
+    def __init__(self, transport: _Transport) -> None:
+        super().__init__(transport)
+        self.markdown = ObjectMarkdownApi(transport)
+
+    async def get(self, id: str) -> ApiObject:
+        return cast(ApiObject, await self._call("object.get", id=id))
+
+    async def create(self, body: Input = None, /, **fields: Any) -> ApiObject:
+        return cast(ApiObject, await self._call("object.create", body, **fields))
+
+    async def update(self, body: Input = None, /, **fields: Any) -> ApiObject:
+        return cast(ApiObject, await self._call("object.update", body, **fields))
+
+    async def delete(self, id: str, hard_delete: bool | None = None) -> None:
+        """Move to trash, or delete for good with `hard_delete=True`."""
+        await self._call("object.delete", id=id, hard_delete=hard_delete)
+
+    async def create_from_url(self, body: Input = None, /, **fields: Any) -> ApiObject:
+        return cast(ApiObject, await self._call("object.create_from_url", body, **fields))
+
+
+_LISTING_ROUTES = {"structure": "objects.structure", "tag": "objects.tag",
+                   "collection": "objects.collection"}  # fmt: skip
+
+
+class ObjectsApi(_Namespace):
+    async def search(self, body: Input = None, /, **fields: Any) -> SearchResponse:
+        """Title search, by relevance: `query`, optional `structure_ids`, `limit` <= 50."""
+        return cast(SearchResponse, await self._call("objects.search", body, **fields))
+
+    async def structure(
+        self, structure_id: str, page_size: int | None = None, cursor: str | None = None
+    ) -> ObjectListPage:
+        """One page of a structure's objects (outside the 1.0.0 contract)."""
+        return await self._page("structure", structure_id, page_size, cursor)
+
+    async def tag(
+        self, tag_id: str, page_size: int | None = None, cursor: str | None = None
+    ) -> ObjectListPage:
+        """One page of the objects with a tag (outside the 1.0.0 contract)."""
+        return await self._page("tag", tag_id, page_size, cursor)
+
+    async def collection(
+        self, collection_id: str, page_size: int | None = None, cursor: str | None = None
+    ) -> ObjectListPage:
+        """One page of a collection's objects (outside the 1.0.0 contract)."""
+        return await self._page("collection", collection_id, page_size, cursor)
+
+    async def iterate(
+        self, kind: str, id: str, page_size: int | None = None
+    ) -> AsyncIterator[ObjectSummary]:
+        """Every object of a structure, tag or collection (`kind`), following the cursor."""
+        cursor: str | None = None
+        while True:
+            page = await self._page(kind, id, page_size, cursor)
+            for summary in page.results:
+                yield summary
+            if not page.has_more or not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
+    async def _page(
+        self, kind: str, id: str, page_size: int | None, cursor: str | None
+    ) -> ObjectListPage:
+        if kind not in _LISTING_ROUTES:
+            raise ValueError(f"kind must be one of {', '.join(_LISTING_ROUTES)}, not {kind!r}")
+        return cast(
+            ObjectListPage,
+            await self._call(_LISTING_ROUTES[kind], id=id, page_size=page_size, cursor=cursor),
+        )
+
+
+class DailyNoteApi(_Namespace):
+    async def append(self, body: Input = None, /, **fields: Any) -> None:
+        """Accepted for asynchronous processing: the content appears a little later."""
+        await self._call("blocks.daily_note.append", body, **fields)
+
+
+class BlockApi(_Namespace):
+    async def update(self, body: Input = None, /, **fields: Any) -> ApiObject:
+        return cast(ApiObject, await self._call("blocks.block.update", body, **fields))
+
+    async def delete(self, object_id: str, block_id: str) -> ApiObject:
+        """Delete a block and everything nested in it."""
+        return cast(
+            ApiObject,
+            await self._call("blocks.block.delete", object_id=object_id, block_id=block_id),
+        )
+
+
+class BlocksApi(_Namespace):
+    def __init__(self, transport: _Transport) -> None:
+        super().__init__(transport)
+        self.daily_note = DailyNoteApi(transport)
+        self.block = BlockApi(transport)
+
+    async def append(self, body: Input = None, /, **fields: Any) -> ApiObject:
+        """Append `blocks` or `markdown` (exactly one) at `position` (default: end)."""
+        return cast(ApiObject, await self._call("blocks.append", body, **fields))
+
+
+class CapacitiesClient:
+    """Async client for the Capacities API; use `async with` so its connections close.
+
+    Give exactly one of `api_token` (a personal `cap-api-...` token) or `oauth`.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_token: str | None = None,
+        oauth: OAuthCredential | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        api_version: str = API_VERSION,
+        timeout: float = 30.0,
+        max_rate_limit_wait: float = 30.0,
+        max_retries: int = 2,
+        backoff_base: float = 0.5,
+        transport: httpx2.AsyncBaseTransport | None = None,
+    ) -> None:
+        if (api_token is None) == (oauth is None):
+            raise ValueError("CapacitiesClient needs exactly one of `api_token` or `oauth`")
+        if api_token is not None and not api_token.strip():
+            raise ValueError("`api_token` is empty")
+        self._transport = _Transport(
+            base_url=base_url,
+            api_token=api_token,
+            oauth=oauth,
+            api_version=api_version,
+            timeout=timeout,
+            max_rate_limit_wait=max_rate_limit_wait,
+            max_retries=max_retries,
+            backoff_base=backoff_base,
+            transport=transport,
+        )
+        self.space = SpaceApi(self._transport)
+        self.object = ObjectApi(self._transport)
+        self.objects = ObjectsApi(self._transport)
+        self.blocks = BlocksApi(self._transport)
+
+    @property
+    def base_url(self) -> str:
+        return self._transport.base_url
+
+    @property
+    def oauth_tokens(self) -> OAuthTokens | None:
+        """The current OAuth token set (after any refresh); None with a personal token."""
+        manager = self._transport.oauth
+        return manager.tokens if manager is not None else None
+
+    @property
+    def oauth_manager(self) -> OAuthTokenManager | None:
+        return self._transport.oauth
+
+    async def request(self, route: Route | str, body: Input = None, /, **fields: Any) -> Any:
+        """Call any route of the table by name or `Route`; returns its parsed response model."""
+        entry = ROUTES_BY_NAME[route] if isinstance(route, str) else route
+        return await self._transport.call(entry, body, fields)
+
+    async def aclose(self) -> None:
+        await self._transport.http.aclose()
+
+    async def __aenter__(self) -> CapacitiesClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        kind = "oauth" if self._transport.oauth else "api_token"
+        return f"CapacitiesClient(base_url={self.base_url!r}, auth={kind})"

@@ -1,0 +1,141 @@
+"""Rate limits: read what the API says, and wait instead of sending a request that must fail.
+
+The API counts per token and per route in fixed windows (10 or 30 requests a minute) and reports
+the state on every response as `RateLimit: limit=30, remaining=12, reset=41` (older forms:
+`RateLimit-Remaining` / `RateLimit-Reset`, and `Retry-After` on a 429).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import anyio
+
+__all__ = ["RateLimitState", "parse_rate_limit", "parse_retry_after", "RateLimiter"]
+
+_FIELD = re.compile(r"(limit|remaining|reset)\s*=\s*([0-9]+(?:\.[0-9]+)?)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class RateLimitState:
+    limit: int | None
+    remaining: int | None
+    reset: float | None  # seconds until the window resets
+
+
+def _number(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        value = float(text.strip())
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
+
+
+def parse_rate_limit(headers: Mapping[str, str]) -> RateLimitState | None:
+    """Read `RateLimit` (IETF draft 08), falling back to `RateLimit-Limit/-Remaining/-Reset`."""
+    fields: dict[str, float] = {}
+    combined = headers.get("ratelimit")
+    if combined:
+        for name, value in _FIELD.findall(combined):
+            fields[name.lower()] = float(value)
+    for name in ("limit", "remaining", "reset"):
+        if name not in fields:
+            value = _number(headers.get(f"ratelimit-{name}"))
+            if value is not None:
+                fields[name] = value
+    if not fields:
+        return None
+    limit, remaining = fields.get("limit"), fields.get("remaining")
+    return RateLimitState(
+        limit=int(limit) if limit is not None else None,
+        remaining=int(remaining) if remaining is not None else None,
+        reset=fields.get("reset"),
+    )
+
+
+def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """`Retry-After` as seconds (delta or HTTP date)."""
+    raw = headers.get("retry-after")
+    if not raw:
+        return None
+    seconds = _number(raw)
+    if seconds is not None:
+        return seconds
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    wall = time.time() if now is None else now
+    return max(0.0, when.timestamp() - wall)
+
+
+@dataclass
+class _Quota:
+    remaining: int | None = None
+    limit: int | None = None
+    reset_at: float = 0.0  # monotonic time
+
+
+class RateLimiter:
+    """Per-route quotas for one token, shared by every request of one client."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._quotas: dict[str, _Quota] = {}
+        self._lock = anyio.Lock()
+
+    def wait_needed(self, key: str) -> float:
+        """Seconds to wait before `key` may be called again (0 when it may go now)."""
+        quota = self._quotas.get(key)
+        if quota is None or quota.remaining is None or quota.remaining > 0:
+            return 0.0
+        return max(0.0, quota.reset_at - self._clock())
+
+    async def acquire(self, key: str, deadline: float) -> float | None:
+        """Take one request from `key`'s quota, waiting for a reset if needed.
+
+        Returns None when the request may go; otherwise the seconds the caller would have to
+        wait past `deadline` (a monotonic time), and nothing was waited.
+        """
+        while True:
+            async with self._lock:
+                quota = self._quotas.setdefault(key, _Quota())
+                now = self._clock()
+                if quota.remaining is not None and quota.remaining <= 0 and now >= quota.reset_at:
+                    # The window has reset; we only know the new quota from the next answer.
+                    quota.remaining = quota.limit
+                wait = 0.0
+                if quota.remaining is not None and quota.remaining <= 0:
+                    wait = quota.reset_at - now
+                if wait <= 0:
+                    if quota.remaining is not None:
+                        quota.remaining -= 1
+                    return None
+                if now + wait > deadline:
+                    return wait
+            await anyio.sleep(wait)
+
+    def update(self, key: str, state: RateLimitState | None) -> None:
+        """Record what the API said about `key` in its latest answer."""
+        if state is None:
+            return
+        quota = self._quotas.setdefault(key, _Quota())
+        if state.limit is not None:
+            quota.limit = state.limit
+        if state.remaining is not None:
+            quota.remaining = state.remaining
+        if state.reset is not None:
+            quota.reset_at = self._clock() + state.reset
+
+    def exhaust(self, key: str, retry_after: float) -> None:
+        """A 429 arrived: nothing more for `key` until `retry_after` seconds have passed."""
+        quota = self._quotas.setdefault(key, _Quota())
+        quota.remaining = 0
+        quota.reset_at = max(quota.reset_at, self._clock() + retry_after)
