@@ -162,6 +162,7 @@ def _oauth_error_code(body: str) -> str | None:
     except ValueError:
         return None
     if isinstance(parsed, dict) and isinstance(parsed.get("error"), str):
+        error: str = parsed["error"]
         description = parsed.get("error_description")
-        return parsed["error"] + (f" ({description})" if isinstance(description, str) else "")
+        return error + (f" ({description})" if isinstance(description, str) else "")
     return None

@@ -50,6 +50,8 @@ API_VERSION = "1.0.0"
 API_VERSION_HEADER = "X-Capacities-Api-Version"
 USER_AGENT = f"capacities-mcp/{__version__} (+https://github.com/capacities-mcp)"
 
+_BACKOFF_CAP = 8.0  # seconds
+
 Input = BaseModel | Mapping[str, Any] | None
 
 # Raised by httpx2 when nothing was sent: always safe to try again.
@@ -202,7 +204,9 @@ class _Transport:
                 raise self._error(response, route, retry_after=wait)
             if status >= 500 and route.is_read and attempt < self.max_retries:
                 attempt += 1
-                await anyio.sleep(max(self._backoff(attempt), self._retry_after(response, 0.0)))
+                # A 503 may say when to come back; honour it, but never beyond the backoff cap.
+                hinted = parse_retry_after(response.headers) or 0.0
+                await anyio.sleep(min(_BACKOFF_CAP, max(self._backoff(attempt), hinted)))
                 continue
             if status >= 400:
                 raise self._error(
@@ -211,13 +215,14 @@ class _Transport:
             return response
 
     def _backoff(self, attempt: int) -> float:
-        """Exponential backoff with full jitter: 0..base*2^attempt seconds, at most 8 s."""
-        ceiling = min(8.0, self.backoff_base * (2 ** (attempt - 1)))
+        """Exponential backoff with jitter: between half and all of base*2^(attempt-1), capped."""
+        ceiling = min(_BACKOFF_CAP, self.backoff_base * (2.0 ** (attempt - 1)))
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
     @staticmethod
     def _retry_after(response: httpx2.Response, default: float = 1.0) -> float:
-        after = parse_retry_after(response.headers)
+        """How long a 429 asks us to wait: Retry-After or the window reset, whichever is later."""
+        after: float | None = parse_retry_after(response.headers)
         state = parse_rate_limit(response.headers)
         if state is not None and state.reset is not None:
             after = max(after or 0.0, state.reset)

@@ -76,7 +76,8 @@ class Route:
         return self.params or self.body
 
 
-_R, _W = "api:read", "api:write"
+_R: Scope = "api:read"
+_W: Scope = "api:write"
 
 ROUTES: tuple[Route, ...] = (
     Route("space.get", "GET", "/space", None, None, Space, _R, 10),

@@ -6,7 +6,7 @@ newer API never makes a response unreadable. Writable unions are exact: a typo i
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
@@ -169,7 +169,7 @@ def exact_union(*models: type[ApiModel]) -> Any:
         return f"<{kind}>" if kind in names else None
 
     return Annotated[
-        Union[tuple(Annotated[m, Tag(f"<{n}>")] for m, n in zip(models, names))],  # type: ignore[valid-type]
+        Union[tuple(Annotated[m, Tag(f"<{n}>")] for m, n in zip(models, names))],
         Discriminator(
             pick,
             custom_error_type="invalid_union_discriminator",
@@ -188,11 +188,17 @@ def lenient_union(fallback: type[ApiModel], *models: type[ApiModel]) -> Any:
 
     members = [Annotated[m, Tag(f"<{n}>")] for m, n in zip(models, names)]
     members.append(Annotated[fallback, Tag("<?>")])
-    return Annotated[Union[tuple(members)], Discriminator(pick)]  # type: ignore[valid-type]
+    return Annotated[Union[tuple(members)], Discriminator(pick)]
 
 
-Token = lenient_union(UnknownToken, TextToken, LinkToken, MathToken, CodeToken)
-WritableToken = exact_union(WritableTextToken, WritableLinkToken, WritableMathToken, WritableCodeToken)
+if TYPE_CHECKING:
+    Token = Union[TextToken, LinkToken, MathToken, CodeToken, UnknownToken]
+else:
+    Token = lenient_union(UnknownToken, TextToken, LinkToken, MathToken, CodeToken)
+if TYPE_CHECKING:
+    WritableToken = Union[WritableTextToken, WritableLinkToken, WritableMathToken, WritableCodeToken]
+else:
+    WritableToken = exact_union(WritableTextToken, WritableLinkToken, WritableMathToken, WritableCodeToken)
 
 
 # --- block payloads ----------------------------------------------------------------------------
@@ -247,7 +253,10 @@ class CustomHighlight(RequestModel):
     color: HighlightColor | None = None
 
 
-WritableHighlight = exact_union(WebhighlightsHighlight, CustomHighlight)
+if TYPE_CHECKING:
+    WritableHighlight = Union[WebhighlightsHighlight, CustomHighlight]
+else:
+    WritableHighlight = exact_union(WebhighlightsHighlight, CustomHighlight)
 
 
 # --- readable blocks ---------------------------------------------------------------------------
@@ -329,10 +338,11 @@ class UnknownBlock(ResponseModel):
     id: str | None = None
 
 
-Block = lenient_union(
-    UnknownBlock, TextBlock, GroupBlock, GridBlock, CodeBlock, MathBlock, EntityBlock,
-    HorizontalLineBlock, UnsupportedBlock,
-)
+if TYPE_CHECKING:
+    Block = Union[TextBlock, GroupBlock, GridBlock, CodeBlock, MathBlock, EntityBlock, HorizontalLineBlock, UnsupportedBlock, UnknownBlock]
+else:
+    Block = lenient_union(UnknownBlock, TextBlock, GroupBlock, GridBlock, CodeBlock, MathBlock, EntityBlock,
+    HorizontalLineBlock, UnsupportedBlock,)
 
 
 # --- writable blocks ---------------------------------------------------------------------------
@@ -410,10 +420,11 @@ class WritableHorizontalLineBlock(RequestModel):
     type: Literal["HorizontalLineBlock"] = "HorizontalLineBlock"
 
 
-WritableBlock = exact_union(
-    WritableTextBlock, WritableGroupBlock, WritableGridBlock, WritableCodeBlock,
-    WritableMathBlock, WritableEntityBlock, WritableHorizontalLineBlock,
-)
+if TYPE_CHECKING:
+    WritableBlock = Union[WritableTextBlock, WritableGroupBlock, WritableGridBlock, WritableCodeBlock, WritableMathBlock, WritableEntityBlock, WritableHorizontalLineBlock]
+else:
+    WritableBlock = exact_union(WritableTextBlock, WritableGroupBlock, WritableGridBlock, WritableCodeBlock,
+    WritableMathBlock, WritableEntityBlock, WritableHorizontalLineBlock,)
 
 for _model in (TextBlock, GroupBlock, GridBlock, WritableTextBlock, WritableGroupBlock,
                WritableGridBlock):  # fmt: skip

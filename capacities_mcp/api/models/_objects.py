@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Union
 from urllib.parse import urlsplit
 
 from typing import Annotated
@@ -248,7 +248,10 @@ class PositionAfterBlock(RequestModel):
     after_block: AfterBlock = Field(alias="after_block")
 
 
-Position = exact_union(PositionEnd, PositionStart, PositionAfterBlock)
+if TYPE_CHECKING:
+    Position = Union[PositionEnd, PositionStart, PositionAfterBlock]
+else:
+    Position = exact_union(PositionEnd, PositionStart, PositionAfterBlock)
 
 
 class AppendBlocksBody(RequestModel):

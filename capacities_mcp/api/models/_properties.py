@@ -8,7 +8,7 @@ official schemas differ: dates (optional resolution and end), rich text (writabl
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Union
 
 from pydantic import Field, field_validator
 
@@ -204,11 +204,12 @@ class UnknownProperty(ResponseModel):
     type: str
 
 
-PropertyValue = lenient_union(
-    UnknownProperty, TitleProperty, TextProperty, NumberProperty, BooleanProperty, UrlProperty,
+if TYPE_CHECKING:
+    PropertyValue = Union[TitleProperty, TextProperty, NumberProperty, BooleanProperty, UrlProperty, DateProperty, LabelProperty, EntityProperty, AliasesProperty, IconProperty, CreatedAtProperty, LastUpdatedAtProperty, RichTextProperty, UnknownProperty]
+else:
+    PropertyValue = lenient_union(UnknownProperty, TitleProperty, TextProperty, NumberProperty, BooleanProperty, UrlProperty,
     DateProperty, LabelProperty, EntityProperty, AliasesProperty, IconProperty,
-    CreatedAtProperty, LastUpdatedAtProperty, RichTextProperty,
-)  # fmt: skip
+    CreatedAtProperty, LastUpdatedAtProperty, RichTextProperty,)
 
 
 # --- writable ----------------------------------------------------------------------------------
@@ -276,9 +277,10 @@ class WritableRichTextProperty(RequestModel):
     rich_text: _WritableRichTextValue
 
 
-WritablePropertyValue = exact_union(
-    WritableTitleProperty, WritableTextProperty, WritableNumberProperty, WritableBooleanProperty,
+if TYPE_CHECKING:
+    WritablePropertyValue = Union[WritableTitleProperty, WritableTextProperty, WritableNumberProperty, WritableBooleanProperty, WritableUrlProperty, WritableDateProperty, WritableLabelProperty, WritableEntityProperty, WritableAliasesProperty, WritableIconProperty, WritableCreatedAtProperty, WritableRichTextProperty]
+else:
+    WritablePropertyValue = exact_union(WritableTitleProperty, WritableTextProperty, WritableNumberProperty, WritableBooleanProperty,
     WritableUrlProperty, WritableDateProperty, WritableLabelProperty, WritableEntityProperty,
     WritableAliasesProperty, WritableIconProperty, WritableCreatedAtProperty,
-    WritableRichTextProperty,
-)  # fmt: skip
+    WritableRichTextProperty,)
