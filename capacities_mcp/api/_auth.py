@@ -129,9 +129,16 @@ class OAuthTokenManager:
             ) from exc
         if response.status_code < 200 or response.status_code >= 300:
             error = _oauth_error_code(response.text)
+            # invalid_grant: the refresh token expired, was revoked or was already rotated; no
+            # retry can fix that, only a new sign-in (say so: this text reaches the user).
             raise CapacitiesOAuthError(
                 f"Token refresh failed with status {response.status_code}"
-                + (f": {error}" if error else ""),
+                + (f": {error}" if error else "")
+                + (
+                    "; the refresh token expired or was revoked, so sign in again"
+                    if error is not None and error.startswith("invalid_grant")
+                    else ""
+                ),
                 status=response.status_code,
                 error=error,
             )

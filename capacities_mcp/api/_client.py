@@ -108,7 +108,16 @@ class _Transport:
             data.update(wire(given))
         elif given is not None:
             data.update(given)
-        data.update({k: v for k, v in fields.items() if v is not None})
+        # Keyword arguments arrive in snake_case; validate them under their wire names so that
+        # error paths read `structureIds`, `blockId`, ... exactly as the API would report them.
+        names = model_type.model_fields
+        data.update(
+            {
+                (names[k].alias or k) if k in names else k: v
+                for k, v in fields.items()
+                if v is not None
+            }
+        )
         try:
             return model_type.model_validate(data)
         except ValidationError as exc:

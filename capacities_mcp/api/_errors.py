@@ -112,6 +112,12 @@ class CapacitiesApiError(CapacitiesError):
             except ValueError:
                 code = code_for_status(status)
             else:
+                if parsed is None:
+                    # `null`: the SDK's `body.message` throws, so it infers from the status.
+                    return cls(
+                        status, code_for_status(status), message,
+                        retry_after=retry_after, route=route,
+                    )  # fmt: skip
                 if isinstance(parsed, Mapping):
                     if isinstance(parsed.get("message"), str):
                         message = parsed["message"]

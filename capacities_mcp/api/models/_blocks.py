@@ -47,7 +47,7 @@ DateResolution = Literal["time", "day"]
 class DatePayload(ResponseModel):
     """A date as read: resolution plus ISO 8601 start and end."""
 
-    date_resolution: DateResolution
+    date_resolution: DateResolution | str  # read leniently: a new value must not break reads
     start: str | None
     end: str | None
 
@@ -76,7 +76,7 @@ class TextToken(ResponseModel):
     type: Literal["TextToken"] = "TextToken"
     text: str
     style: TextStyle
-    color: ColorTheme | None = None
+    color: ColorTheme | str | None = None  # read leniently, like a block's `color_theme`
 
 
 def _link_target_count(token: Any) -> int:
@@ -293,7 +293,7 @@ class GridBlock(ResponseModel):
     type: Literal["GridBlock"] = "GridBlock"
     columns: list[list[Block]]
     dividers: list[int | float]
-    grid_layout: Literal["columns", "grid"] | None = None
+    grid_layout: Literal["columns", "grid"] | str | None = None  # read leniently
     color_theme: str | None = None
 
 

@@ -48,7 +48,7 @@ _PHOSPHOR_RE = re.compile(r"^ph-[a-z0-9]+(-[a-z0-9]+)*$")
 class Icon(ResponseModel):
     """An emoji or a Phosphor icon (`ph-star`)."""
 
-    type: Literal["emoji", "iconify"]
+    type: Literal["emoji", "iconify"] | str  # read leniently: a new icon kind must not break reads
     val: str
 
 

@@ -1,0 +1,488 @@
+"""Every client operation: the exact request it sends and the typed result it returns."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+import pytest
+from pydantic import BaseModel
+
+from capacities_mcp import __version__
+from capacities_mcp.api import (
+    API_VERSION,
+    CapacitiesClient,
+    OAuthCredential,
+    OAuthTokens,
+)
+from capacities_mcp.api.models import (
+    ApiObject,
+    CodeBlock,
+    CreateObjectBody,
+    DateProperty,
+    EntityBlock,
+    GridBlock,
+    GroupBlock,
+    HorizontalLineBlock,
+    IconProperty,
+    LabelProperty,
+    LinkToken,
+    MathBlock,
+    ObjectListPage,
+    ObjectMarkdown,
+    RichTextProperty,
+    SearchResponse,
+    Space,
+    StructuresResponse,
+    TextBlock,
+    TextToken,
+    UnsupportedBlock,
+)
+
+from .helpers import (
+    API_TOKEN,
+    BASE_URL,
+    BLOCK_ID,
+    COLLECTION_ID,
+    OBJECT_ID,
+    OTHER_ID,
+    STRUCTURE_ID,
+    FakeApi,
+    Sent,
+    make_client,
+    object_payload,
+    ok,
+    summary,
+)
+
+# Marked here (not only by tests/conftest.py) so that parametrized async tests keep their params.
+pytestmark = pytest.mark.anyio
+
+SPACE = {"id": "ac7abb59-b1fd-4102-b549-78e5443610ac", "title": "Notes",
+         "icon": {"type": "iconify", "val": "ph-lightbulb"}}  # fmt: skip
+STRUCTURES = {
+    "structures": [
+        {
+            "id": STRUCTURE_ID,
+            "title": "Book",
+            "pluralName": "Books",
+            "propertyDefinitions": [
+                {"id": "title", "name": "", "type": "title", "writable": True},
+                {"id": "status", "name": "Status", "type": "label", "writable": True,
+                 "multiple": False, "labelSet": [{"id": "done", "name": "Done"}]},
+                {"id": "tags", "name": "Tags", "type": "entity", "writable": True,
+                 "allowedStructures": ["RootTag"]},
+            ],
+            "labelColor": "purple",
+            "collections": [{"id": COLLECTION_ID, "title": "Favorites"}],
+        }
+    ]
+}  # fmt: skip
+MARKDOWN = {"id": OBJECT_ID, "structureId": "RootPage", "markdown": "# Example\n\nHello"}
+SMALL_OBJECT = {"id": OBJECT_ID, "structureId": "RootPage", "collections": [],
+                "properties": {"title": {"type": "title", "title": {"value": "T"}}}}  # fmt: skip
+PAGE = {"results": [summary(1)], "hasMore": True, "nextCursor": "c-2"}
+TEXT_BLOCK_IN = {"type": "TextBlock", "tokens": [{"type": "TextToken", "text": "Hi"}]}
+TEXT_BLOCK_OUT = {"type": "TextBlock", "tokens": [{"type": "TextToken", "text": "Hi", "style": {}}]}
+
+
+@dataclass
+class Case:
+    name: str
+    call: Callable[[CapacitiesClient], Awaitable[Any]]
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any  # None: no body at all
+    reply: Any  # None: empty 200
+    result_type: type | None
+
+
+CASES = [
+    Case("space.get", lambda c: c.space.get(), "GET", "/space", {}, None, SPACE, Space),
+    Case("space.structures", lambda c: c.space.structures(), "GET", "/space/structures", {},
+         None, STRUCTURES, StructuresResponse),
+    Case("object.get", lambda c: c.object.get(OBJECT_ID), "GET", "/object", {"id": OBJECT_ID},
+         None, object_payload(), ApiObject),
+    Case("object.create",
+         lambda c: c.object.create(
+             structure_id="RootPage",
+             properties={"title": {"type": "title", "title": {"value": "New"}}},
+             blocks={"content": [TEXT_BLOCK_IN]}),
+         "POST", "/object", {},
+         {"structureId": "RootPage",
+          "properties": {"title": {"type": "title", "title": {"value": "New"}}},
+          "blocks": {"content": [TEXT_BLOCK_OUT]}},
+         SMALL_OBJECT, ApiObject),
+    Case("object.create (model instance)",
+         lambda c: c.object.create(CreateObjectBody(structure_id=STRUCTURE_ID,
+                                                    collections=[COLLECTION_ID])),
+         "POST", "/object", {}, {"structureId": STRUCTURE_ID, "collections": [COLLECTION_ID]},
+         SMALL_OBJECT, ApiObject),
+    Case("object.update",
+         lambda c: c.object.update(id=OBJECT_ID, delete_requested=False, collections=[]),
+         "PATCH", "/object", {}, {"id": OBJECT_ID, "deleteRequested": False, "collections": []},
+         SMALL_OBJECT, ApiObject),
+    Case("object.update (camelCase dict)",
+         lambda c: c.object.update({"id": OBJECT_ID, "properties": {
+             "read": {"type": "boolean", "boolean": {"value": None}}}}),
+         "PATCH", "/object", {},
+         {"id": OBJECT_ID, "properties": {"read": {"type": "boolean", "boolean": {"value": None}}}},
+         SMALL_OBJECT, ApiObject),
+    Case("object.delete (trash)", lambda c: c.object.delete(OBJECT_ID), "DELETE", "/object",
+         {"id": OBJECT_ID}, None, None, None),
+    Case("object.delete (hard)", lambda c: c.object.delete(OBJECT_ID, hard_delete=True),
+         "DELETE", "/object", {"id": OBJECT_ID, "hardDelete": "true"}, None, None, None),
+    Case("object.delete (hard=False)", lambda c: c.object.delete(OBJECT_ID, hard_delete=False),
+         "DELETE", "/object", {"id": OBJECT_ID, "hardDelete": "false"}, None, None, None),
+    Case("object.create_from_url",
+         lambda c: c.object.create_from_url(
+             url="https://example.com/a",
+             properties={"description": {"type": "text", "text": {"value": "Sum"}}},
+             markdown="notes"),
+         "POST", "/object/url", {},
+         {"url": "https://example.com/a", "markdown": "notes",
+          "properties": {"description": {"type": "text", "text": {"value": "Sum"}}}},
+         {**SMALL_OBJECT, "structureId": "MediaWebResource"}, ApiObject),
+    Case("object.markdown.get", lambda c: c.object.markdown.get(OBJECT_ID), "GET",
+         "/object/markdown", {"id": OBJECT_ID}, None, MARKDOWN, ObjectMarkdown),
+    Case("object.markdown.create",
+         lambda c: c.object.markdown.create(structure_id="RootPage", markdown="# T\n\nbody"),
+         "POST", "/object/markdown", {}, {"structureId": "RootPage", "markdown": "# T\n\nbody"},
+         SMALL_OBJECT, ApiObject),
+    Case("object.markdown.update",
+         lambda c: c.object.markdown.update(id=OBJECT_ID, markdown="---\ntitle: X\n---"),
+         "PATCH", "/object/markdown", {}, {"id": OBJECT_ID, "markdown": "---\ntitle: X\n---"},
+         SMALL_OBJECT, ApiObject),
+    Case("objects.search",
+         lambda c: c.objects.search(query="  project alpha ", structure_ids=["RootPage"],
+                                    limit=5),
+         "POST", "/objects/search", {},
+         {"query": "project alpha", "structureIds": ["RootPage"], "limit": 5},
+         {"results": [summary(1), summary(2)]}, SearchResponse),
+    Case("objects.search (query only)", lambda c: c.objects.search(query="x"), "POST",
+         "/objects/search", {}, {"query": "x"}, {"results": []}, SearchResponse),
+    Case("blocks.append",
+         lambda c: c.blocks.append(
+             id=OBJECT_ID, property_id="content", markdown="## H",
+             position={"type": "after_block", "after_block": {"id": BLOCK_ID}}),
+         "POST", "/blocks/append", {},
+         {"id": OBJECT_ID, "propertyId": "content", "markdown": "## H",
+          "position": {"type": "after_block", "after_block": {"id": BLOCK_ID}}},
+         object_payload(), ApiObject),
+    Case("blocks.append (blocks, parent)",
+         lambda c: c.blocks.append(id=OBJECT_ID, parent_block_id=BLOCK_ID,
+                                   position={"type": "start"}, blocks=[TEXT_BLOCK_IN]),
+         "POST", "/blocks/append", {},
+         {"id": OBJECT_ID, "parentBlockId": BLOCK_ID, "position": {"type": "start"},
+          "blocks": [TEXT_BLOCK_OUT]},
+         object_payload(), ApiObject),
+    Case("blocks.daily_note.append",
+         lambda c: c.blocks.daily_note.append(markdown="- idea", no_time_stamp=True,
+                                              date="2026-08-01T00:00:00.000Z"),
+         "POST", "/blocks/daily-note/append", {},
+         {"markdown": "- idea", "noTimeStamp": True, "date": "2026-08-01T00:00:00.000Z"},
+         None, None),
+    Case("blocks.block.update",
+         lambda c: c.blocks.block.update(
+             id=OBJECT_ID, block_id=BLOCK_ID,
+             block={"type": "CodeBlock", "lang": "py", "text": "x = 1"}),
+         "PATCH", "/blocks/block", {},
+         {"id": OBJECT_ID, "blockId": BLOCK_ID,
+          "block": {"type": "CodeBlock", "lang": "py", "text": "x = 1"}},
+         object_payload(), ApiObject),
+    Case("blocks.block.delete", lambda c: c.blocks.block.delete(OBJECT_ID, BLOCK_ID), "DELETE",
+         "/block", {"objectId": OBJECT_ID, "blockId": BLOCK_ID}, None, SMALL_OBJECT, ApiObject),
+    Case("objects.structure",
+         lambda c: c.objects.structure("RootPage", page_size=100, cursor="abc"),
+         "GET", "/objects/structure", {"id": "RootPage", "pageSize": "100", "cursor": "abc"},
+         None, PAGE, ObjectListPage),
+    Case("objects.tag", lambda c: c.objects.tag(OTHER_ID), "GET", "/objects/tag",
+         {"id": OTHER_ID}, None, PAGE, ObjectListPage),
+    Case("objects.collection", lambda c: c.objects.collection(COLLECTION_ID, page_size=10),
+         "GET", "/objects/collection", {"id": COLLECTION_ID, "pageSize": "10"}, None, PAGE,
+         ObjectListPage),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+async def test_operation_request_and_response(case: Case) -> None:
+    api = FakeApi([ok(case.reply)])
+    async with make_client(api) as client:
+        result = await case.call(client)
+
+    assert len(api.sent) == 1
+    sent = api.sent[0]
+    assert sent.method == case.method
+    assert sent.request.url.scheme + "://" + sent.request.url.host == BASE_URL
+    assert sent.path == case.path
+    assert sent.query == case.query
+    if case.body is None:
+        assert sent.body == b""
+        assert sent.header("content-type") is None
+    else:
+        assert sent.header("content-type") == "application/json"
+        assert sent.json() == case.body  # camelCase keys, unset optionals left out
+    _assert_standard_headers(sent)
+
+    if case.result_type is None:
+        assert result is None
+    else:
+        assert isinstance(result, case.result_type)
+        assert isinstance(result, BaseModel)
+        assert result.model_dump(mode="json", by_alias=True, exclude_unset=True) == case.reply
+
+
+def _assert_standard_headers(sent: Sent, *, token: str = API_TOKEN,
+                             version: str = API_VERSION) -> None:  # fmt: skip
+    assert sent.header("authorization") == f"Bearer {token}"
+    assert sent.header("x-capacities-api-version") == version
+    user_agent = sent.header("user-agent") or ""
+    assert "capacities-mcp" in user_agent and __version__ in user_agent
+
+
+def test_version_default_is_1_0_0() -> None:
+    assert API_VERSION == "1.0.0"
+
+
+async def test_hard_delete_query_string_is_lowercase_true() -> None:
+    api = FakeApi([ok()])
+    async with make_client(api) as client:
+        await client.object.delete(OBJECT_ID, hard_delete=True)
+    assert api.sent[0].raw_query == f"id={OBJECT_ID}&hardDelete=true"
+
+
+async def test_api_version_override_and_headers_on_every_request() -> None:
+    api = FakeApi([ok(SPACE), ok(SPACE), ok({"results": []})])
+    async with make_client(api, api_version="1.2.3") as client:
+        await client.space.get()
+        await client.space.get()
+        await client.objects.search(query="x")
+    assert len(api.sent) == 3
+    for sent in api.sent:
+        _assert_standard_headers(sent, version="1.2.3")
+
+
+async def test_oauth_access_token_is_the_bearer() -> None:
+    api = FakeApi([ok(SPACE)])
+    oauth = OAuthCredential(tokens=OAuthTokens("at-1", "rt-1", None), client_id="cid")
+    async with make_client(api, oauth=oauth) as client:
+        await client.space.get()
+    _assert_standard_headers(api.sent[0], token="at-1")
+
+
+@pytest.mark.parametrize(
+    ("base_url", "expected"),
+    [
+        ("https://api.test", "https://api.test/space"),
+        ("https://api.test/", "https://api.test/space"),
+        ("http://127.0.0.1:3000/api/", "http://127.0.0.1:3000/api/space"),
+    ],
+)
+async def test_base_url_trailing_slash_ignored(base_url: str, expected: str) -> None:
+    api = FakeApi([ok(SPACE)])
+    async with make_client(api, base_url=base_url) as client:
+        assert client.base_url == expected.removesuffix("/space")
+        await client.space.get()
+    assert str(api.sent[0].request.url) == expected
+
+
+async def test_default_base_url_is_capacities() -> None:
+    api = FakeApi([ok(SPACE)])
+    async with CapacitiesClient(api_token=API_TOKEN, transport=api.transport) as client:
+        assert client.base_url == "https://api.capacities.io"
+        await client.space.get()
+    assert str(api.sent[0].request.url) == "https://api.capacities.io/space"
+
+
+def test_exactly_one_credential_required() -> None:
+    oauth = OAuthCredential(tokens=OAuthTokens("a", "r"), client_id="cid")
+    with pytest.raises(ValueError, match="exactly one of `api_token` or `oauth`"):
+        CapacitiesClient()
+    with pytest.raises(ValueError, match="exactly one of `api_token` or `oauth`"):
+        CapacitiesClient(api_token=API_TOKEN, oauth=oauth)
+    with pytest.raises(ValueError, match="empty"):
+        CapacitiesClient(api_token="  ")
+
+
+async def test_async_with_closes_the_http_client() -> None:
+    api = FakeApi([ok(SPACE)])
+    client = make_client(api)
+    async with client as entered:
+        assert entered is client
+        await client.space.get()
+    assert client._transport.http.is_closed
+    with pytest.raises(RuntimeError):
+        await client.space.get()
+
+
+def test_timeout_is_applied() -> None:
+    client = CapacitiesClient(api_token=API_TOKEN, timeout=3.5)
+    assert client._transport.http.timeout == httpx2.Timeout(3.5)
+
+
+async def test_generic_request_by_route_name() -> None:
+    api = FakeApi([ok(MARKDOWN)])
+    async with make_client(api) as client:
+        result = await client.request("object.markdown.get", id=OBJECT_ID)
+    assert isinstance(result, ObjectMarkdown)
+    assert api.sent[0].query == {"id": OBJECT_ID}
+
+
+# --- response parsing --------------------------------------------------------------------------
+
+
+async def test_object_response_is_fully_typed() -> None:
+    api = FakeApi([ok(object_payload())])
+    async with make_client(api) as client:
+        obj = await client.object.get(OBJECT_ID)
+
+    assert obj.id == OBJECT_ID and obj.structure_id == STRUCTURE_ID
+    assert obj.collections == [COLLECTION_ID]
+    props = obj.properties
+    assert isinstance(props["description"], RichTextProperty)
+    tokens = props["description"].rich_text.value
+    assert isinstance(tokens[0], TextToken) and tokens[0].style.bold is True
+    assert isinstance(tokens[1], LinkToken) and tokens[1].url == "https://example.com"
+    assert isinstance(tokens[2], LinkToken) and tokens[2].entity_id == OTHER_ID
+    assert isinstance(props["due"], DateProperty)
+    assert props["due"].date.date_resolution == "day" and props["due"].date.end is None
+    assert isinstance(props["status"], LabelProperty) and props["status"].label[0].id == "done"
+    assert isinstance(props["icon"], IconProperty)
+    assert props["icon"].icon.value is not None and props["icon"].icon.value.val == "ph-star"
+    assert {type(p).__name__ for p in props.values()} >= {
+        "TitleProperty", "TextProperty", "NumberProperty", "BooleanProperty", "UrlProperty",
+        "EntityProperty", "AliasesProperty", "CreatedAtProperty", "LastUpdatedAtProperty",
+    }  # fmt: skip
+
+    assert obj.blocks is not None
+    blocks = obj.blocks["content"]
+    assert [type(b) for b in blocks] == [
+        TextBlock, GroupBlock, GridBlock, CodeBlock, MathBlock, EntityBlock, UnsupportedBlock
+    ]
+    text = blocks[0]
+    assert isinstance(text, TextBlock)
+    assert text.hierarchy.key == "H1" and text.list_ is not None and text.list_.type == "bullet"
+    assert isinstance(text.blocks[0], HorizontalLineBlock)
+    assert text.highlight is not None and text.highlight.label == "Note"
+    assert isinstance(blocks[6], UnsupportedBlock) and blocks[6].block_type == "TableBlock"
+    assert obj.files is not None and obj.files[0].file_type == "application/pdf"
+
+
+async def test_unknown_response_fields_are_kept() -> None:
+    payload = object_payload(futureField={"x": 1})
+    payload["blocks"]["content"][0]["futureBlockField"] = 7
+    payload["properties"]["description"]["richText"]["value"][0]["futureTokenField"] = "t"
+    payload["properties"]["title"]["futurePropertyField"] = True
+    api = FakeApi([ok(payload), ok({**SPACE, "plan": "pro"})])
+    async with make_client(api) as client:
+        obj = await client.object.get(OBJECT_ID)
+        space = await client.space.get()
+
+    assert obj.model_extra == {"futureField": {"x": 1}}
+    assert obj.blocks is not None
+    assert obj.blocks["content"][0].model_extra == {"futureBlockField": 7}
+    description = obj.properties["description"]
+    assert isinstance(description, RichTextProperty)
+    assert description.rich_text.value[0].model_extra == {"futureTokenField": "t"}
+    assert obj.properties["title"].model_extra == {"futurePropertyField": True}
+    assert space.model_extra == {"plan": "pro"}
+    # ...and they survive a round trip to JSON.
+    assert obj.to_wire()["futureField"] == {"x": 1}
+
+
+async def test_unknown_block_token_and_property_types_fall_back() -> None:
+    payload = object_payload()
+    payload["blocks"]["content"].append(
+        {"id": "b-new", "type": "KanbanBlock", "lanes": [{"title": "Todo"}]}
+    )
+    payload["blocks"]["content"][0]["tokens"].append(
+        {"type": "MentionToken", "text": "@x", "userId": "u1"}
+    )
+    payload["properties"]["rating"] = {"type": "stars", "stars": {"value": 4}}
+    api = FakeApi([ok(payload)])
+    async with make_client(api) as client:
+        obj = await client.object.get(OBJECT_ID)
+
+    assert obj.blocks is not None
+    new_block = obj.blocks["content"][-1]
+    assert type(new_block).__name__ == "UnknownBlock"
+    assert new_block.type == "KanbanBlock" and new_block.id == "b-new"
+    assert new_block.model_extra == {"lanes": [{"title": "Todo"}]}
+    first = obj.blocks["content"][0]
+    assert isinstance(first, TextBlock)
+    assert type(first.tokens[-1]).__name__ == "UnknownToken"
+    assert first.tokens[-1].model_extra == {"text": "@x", "userId": "u1"}
+    rating = obj.properties["rating"]
+    assert type(rating).__name__ == "UnknownProperty"
+    assert rating.type == "stars" and rating.model_extra == {"stars": {"value": 4}}
+
+
+async def test_paging_iterates_every_page() -> None:
+    pages = [
+        {"results": [summary(1), summary(2)], "hasMore": True, "nextCursor": "c2"},
+        {"results": [summary(3), summary(4)], "hasMore": True, "nextCursor": "c3"},
+        # Last page: a stale cursor must not cause another request.
+        {"results": [summary(5)], "hasMore": False, "nextCursor": "stale"},
+    ]
+    api = FakeApi([ok(p) for p in pages])
+    async with make_client(api) as client:
+        titles = [s.title async for s in client.objects.iterate("tag", OTHER_ID, page_size=2)]
+    assert titles == [f"Page {i}" for i in range(1, 6)]
+    assert [s.query for s in api.sent] == [
+        {"id": OTHER_ID, "pageSize": "2"},
+        {"id": OTHER_ID, "pageSize": "2", "cursor": "c2"},
+        {"id": OTHER_ID, "pageSize": "2", "cursor": "c3"},
+    ]
+    assert {s.path for s in api.sent} == {"/objects/tag"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "path"),
+    [("structure", "/objects/structure"), ("tag", "/objects/tag"),
+     ("collection", "/objects/collection")],
+)  # fmt: skip
+async def test_iterate_kinds_and_missing_cursor_stops(kind: str, path: str) -> None:
+    api = FakeApi([ok({"results": [summary(1)], "hasMore": True, "nextCursor": None})])
+    async with make_client(api) as client:
+        items = [s async for s in client.objects.iterate(kind, "RootPage")]
+    assert len(items) == 1 and len(api.sent) == 1 and api.sent[0].path == path
+
+
+async def test_iterate_rejects_unknown_kind_without_sending() -> None:
+    api = FakeApi()
+    async with make_client(api) as client:
+        with pytest.raises(ValueError, match="kind must be one of"):
+            async for _ in client.objects.iterate("space", "x"):
+                pass
+    assert api.sent == []
+
+
+async def test_new_enum_values_in_responses_do_not_break_reads() -> None:
+    payload = object_payload()
+    content = payload["blocks"]["content"]
+    content[0]["tokens"][0]["color"] = "text-black"
+    content[0]["colorTheme"] = "bg-black"
+    content[0]["highlight"] = {"type": "hypothesis"}
+    content[0]["hierarchy"] = {"key": "H4", "val": 4}
+    content[2]["gridLayout"] = "masonry"
+    payload["properties"]["due"]["date"]["dateResolution"] = "week"
+    payload["properties"]["icon"]["icon"]["value"] = {"type": "image", "val": "https://i.test/x"}
+    api = FakeApi([ok(payload), ok({**SPACE, "icon": {"type": "image", "val": "x"}})])
+    async with make_client(api) as client:
+        obj = await client.object.get(OBJECT_ID)
+        space = await client.space.get()
+    assert obj.to_wire() == payload
+    assert space.icon is not None and space.icon.type == "image"
+
+
+async def test_keyword_arguments_override_a_given_body() -> None:
+    from capacities_mcp.api.models import UpdateObjectBody
+
+    api = FakeApi([ok(SMALL_OBJECT)])
+    body = UpdateObjectBody(id=OBJECT_ID, delete_requested=True)
+    async with make_client(api) as client:
+        await client.object.update(body, delete_requested=False)
+    assert api.sent[0].json() == {"id": OBJECT_ID, "deleteRequested": False}

@@ -1,0 +1,276 @@
+"""Rate limits: parsing, waiting for resets, bounded waits, 429 retries, per-route quotas."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from typing import Any
+
+import anyio
+import httpx2
+import pytest
+
+from capacities_mcp.api import (
+    CapacitiesApiError,
+    RateLimiter,
+    RateLimitState,
+    parse_rate_limit,
+    parse_retry_after,
+)
+
+from .helpers import OBJECT_ID, FakeApi, make_client, ok
+
+pytestmark = pytest.mark.anyio
+
+SPACE = {"id": "ac7abb59-b1fd-4102-b549-78e5443610ac", "title": "Notes"}
+OBJ = {"id": OBJECT_ID, "structureId": "RootPage", "collections": [], "properties": {}}
+EPS = 0.02  # timer slack
+
+
+def limited(payload: Any, *, limit: int = 2, remaining: int = 0, reset: float = 0.3,
+            status: int = 200) -> httpx2.Response:  # fmt: skip
+    headers = {"RateLimit": f"limit={limit}, remaining={remaining}, reset={reset}"}
+    if status == 429:
+        return httpx2.Response(429, json={"code": "cap_rate_limit_exceeded",
+                                          "message": "Rate limit exceeded"}, headers=headers)
+    return httpx2.Response(status, json=payload, headers=headers)
+
+
+# --- parsing -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"RateLimit": "limit=5, remaining=4, reset=58"}, RateLimitState(5, 4, 58.0)),
+        ({"ratelimit": "limit=30,remaining=0,reset=2.1"}, RateLimitState(30, 0, 2.1)),
+        ({"RateLimit": "limit=10, remaining=3, reset=0.25"}, RateLimitState(10, 3, 0.25)),
+        ({"RateLimit-Limit": "120", "RateLimit-Remaining": "7", "RateLimit-Reset": "12"},
+         RateLimitState(120, 7, 12.0)),
+        ({"RateLimit-Remaining": "0", "RateLimit-Reset": "1.5"}, RateLimitState(None, 0, 1.5)),
+        ({"RateLimit": "remaining=1"}, RateLimitState(None, 1, None)),
+        ({"Content-Type": "application/json"}, None),
+        ({"RateLimit-Remaining": "lots"}, None),
+    ],
+)  # fmt: skip
+def test_parse_rate_limit(headers: dict[str, str], expected: RateLimitState | None) -> None:
+    assert parse_rate_limit(httpx2.Headers(headers)) == expected
+
+
+def test_parse_retry_after_seconds_and_http_date() -> None:
+    now = time.time()
+    assert parse_retry_after(httpx2.Headers({"Retry-After": "5"})) == 5.0
+    assert parse_retry_after(httpx2.Headers({"Retry-After": "0.5"})) == 0.5
+    future = email.utils.formatdate(now + 30, usegmt=True)
+    parsed = parse_retry_after(httpx2.Headers({"Retry-After": future}), now=now)
+    assert parsed is not None and 28 <= parsed <= 30
+    past = email.utils.formatdate(now - 30, usegmt=True)
+    assert parse_retry_after(httpx2.Headers({"Retry-After": past}), now=now) == 0.0
+    assert parse_retry_after(httpx2.Headers({"Retry-After": "soon"})) is None
+    assert parse_retry_after(httpx2.Headers({})) is None
+
+
+async def test_limiter_unit_wait_and_refill() -> None:
+    clock = [100.0]
+    limiter = RateLimiter(clock=lambda: clock[0])
+    limiter.update("GET /space", RateLimitState(limit=2, remaining=0, reset=10))
+    assert limiter.wait_needed("GET /space") == 10
+    assert limiter.wait_needed("GET /space/structures") == 0
+    assert await limiter.acquire("GET /space", deadline=105) == 10  # too long: not waited
+    clock[0] = 110.5
+    assert await limiter.acquire("GET /space", deadline=111) is None  # window reset
+    limiter.exhaust("GET /space", 3)
+    assert limiter.wait_needed("GET /space") == pytest.approx(3)
+
+
+# --- waiting instead of sending ----------------------------------------------------------------
+
+
+async def test_exhausted_route_waits_for_reset_before_sending() -> None:
+    api = FakeApi([limited(SPACE, reset=0.3), ok(SPACE)])
+    async with make_client(api) as client:
+        await client.space.get()
+        started = time.monotonic()
+        await client.space.get()
+        elapsed = time.monotonic() - started
+    assert len(api.sent) == 2
+    assert api.sent[1].at - api.sent[0].at >= 0.3 - EPS
+    assert 0.3 - EPS <= elapsed < 1.0
+
+
+async def test_legacy_ratelimit_headers_also_make_it_wait() -> None:
+    api = FakeApi([ok(SPACE, headers={"RateLimit-Remaining": "0", "RateLimit-Reset": "0.2"}),
+                   ok(SPACE)])  # fmt: skip
+    async with make_client(api) as client:
+        await client.space.get()
+        await client.space.get()
+    assert api.sent[1].at - api.sent[0].at >= 0.2 - EPS
+
+
+async def test_remaining_quota_does_not_wait() -> None:
+    api = FakeApi([limited(SPACE, remaining=1, reset=5), ok(SPACE)])
+    async with make_client(api) as client:
+        await client.space.get()
+        started = time.monotonic()
+        await client.space.get()
+    assert time.monotonic() - started < 1.0  # no wait for the 5 s reset
+
+
+async def test_wait_beyond_budget_raises_without_sending() -> None:
+    api = FakeApi([limited(SPACE, reset=2.0)])
+    async with make_client(api, max_rate_limit_wait=0.5) as client:
+        await client.space.get()
+        started = time.monotonic()
+        with pytest.raises(CapacitiesApiError) as caught:
+            await client.space.get()
+        assert time.monotonic() - started < 0.5  # did not sit out the budget either
+    err = caught.value
+    assert err.code == "cap_rate_limit_exceeded" and err.status == 429
+    assert err.retry_after is not None and 1.5 < err.retry_after <= 2.0
+    assert err.route == "space.get"
+    assert len(api.sent) == 1
+
+
+async def test_quotas_are_per_route() -> None:
+    api = FakeApi([limited(SPACE, reset=5), ok({"structures": []}), ok(OBJ)])
+    async with make_client(api, max_rate_limit_wait=0.2) as client:
+        await client.space.get()  # GET /space is now used up for 5 s
+        started = time.monotonic()
+        await client.space.structures()
+        await client.object.create(structure_id="RootPage")
+        assert time.monotonic() - started < 1.0
+        with pytest.raises(CapacitiesApiError) as caught:
+            await client.space.get()
+    assert caught.value.code == "cap_rate_limit_exceeded"
+    assert [s.path for s in api.sent] == ["/space", "/space/structures", "/object"]
+
+
+async def test_same_path_different_method_is_a_different_quota() -> None:
+    api = FakeApi([limited(OBJ, reset=5), ok(OBJ)])
+    async with make_client(api, max_rate_limit_wait=0.1) as client:
+        await client.object.get(OBJECT_ID)  # GET /object used up
+        await client.object.update(id=OBJECT_ID, delete_requested=True)  # PATCH /object is not
+    assert [s.method for s in api.sent] == ["GET", "PATCH"]
+
+
+# --- 429 that still arrives --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("write", [False, True], ids=["read", "write"])
+async def test_429_is_retried_after_its_reset(write: bool) -> None:
+    api = FakeApi([limited(None, reset=0.2, status=429), ok(OBJ)])
+    async with make_client(api, max_rate_limit_wait=1.0) as client:
+        if write:
+            result = await client.object.create(structure_id="RootPage")
+        else:
+            result = await client.object.get(OBJECT_ID)
+    assert result.id == OBJECT_ID
+    assert len(api.sent) == 2
+    assert api.sent[1].at - api.sent[0].at >= 0.2 - EPS
+    assert api.sent[0].body == api.sent[1].body
+
+
+async def test_429_with_retry_after_only() -> None:
+    api = FakeApi([httpx2.Response(429, text="<html>1015</html>", headers={"Retry-After": "0.2"}),
+                   ok(OBJ)])  # fmt: skip
+    async with make_client(api, max_rate_limit_wait=1.0) as client:
+        await client.blocks.append(id=OBJECT_ID, markdown="x")
+    assert len(api.sent) == 2
+    assert api.sent[1].at - api.sent[0].at >= 0.2 - EPS
+
+
+async def test_429_beyond_budget_raises_after_one_attempt() -> None:
+    api = FakeApi([limited(None, reset=5, status=429)])
+    async with make_client(api, max_rate_limit_wait=0.5) as client:
+        started = time.monotonic()
+        with pytest.raises(CapacitiesApiError) as caught:
+            await client.object.create(structure_id="RootPage")
+        assert time.monotonic() - started < 0.5  # raised at once, without using the budget
+    assert caught.value.code == "cap_rate_limit_exceeded"
+    assert caught.value.retry_after == 5
+    assert len(api.sent) == 1
+
+
+async def test_429_retries_share_one_budget() -> None:
+    api = FakeApi([limited(None, reset=0.2, status=429), limited(None, reset=0.2, status=429),
+                   ok(OBJ)])  # fmt: skip
+    async with make_client(api, max_rate_limit_wait=0.3) as client:
+        with pytest.raises(CapacitiesApiError) as caught:
+            await client.object.get(OBJECT_ID)
+    assert caught.value.code == "cap_rate_limit_exceeded"
+    assert len(api.sent) == 2  # the second wait would have overrun the 0.3 s budget
+
+    api = FakeApi([limited(None, reset=0.15, status=429), limited(None, reset=0.15, status=429),
+                   ok(OBJ)])  # fmt: skip
+    async with make_client(api, max_rate_limit_wait=1.0) as client:
+        await client.object.get(OBJECT_ID)
+    assert len(api.sent) == 3
+
+
+async def test_blocked_route_raises_at_once_after_a_429_beyond_budget() -> None:
+    api = FakeApi([limited(None, reset=5, status=429)])
+    async with make_client(api, max_rate_limit_wait=0.2) as client:
+        with pytest.raises(CapacitiesApiError):
+            await client.space.get()
+        with pytest.raises(CapacitiesApiError) as caught:
+            await client.space.get()
+    assert caught.value.retry_after is not None and caught.value.retry_after > 4
+    assert len(api.sent) == 1
+
+
+# --- against a fixed-window server -------------------------------------------------------------
+
+
+class WindowServer:
+    """Counts requests per route in fixed windows and reports them like the real API."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self.windows: dict[str, tuple[float, int]] = {}
+        self.statuses: list[int] = []
+        self.api = FakeApi(handler=self.handle)
+
+    def handle(self, request: httpx2.Request) -> httpx2.Response:
+        now = time.monotonic()
+        key = f"{request.method} {request.url.path}"
+        start, count = self.windows.get(key, (now, 0))
+        if now >= start + self.window:
+            start, count = now, 0
+        count += 1
+        self.windows[key] = (start, count)
+        reset = round(start + self.window - now, 3)
+        remaining = max(0, self.limit - count)
+        header = {"RateLimit": f"limit={self.limit}, remaining={remaining}, reset={reset}"}
+        if count > self.limit:
+            self.statuses.append(429)
+            return httpx2.Response(429, json={"code": "cap_rate_limit_exceeded", "message": "x"},
+                                   headers=header)  # fmt: skip
+        self.statuses.append(200)
+        return ok(SPACE, headers=header)
+
+
+async def test_sequential_burst_never_gets_a_429() -> None:
+    server = WindowServer(limit=3, window=0.25)
+    async with make_client(server.api, max_rate_limit_wait=2.0) as client:
+        for _ in range(8):
+            await client.space.get()
+    assert server.statuses == [200] * 8
+
+
+async def test_concurrent_burst_all_succeed_within_budget() -> None:
+    server = WindowServer(limit=3, window=0.25)
+    done: list[int] = []
+    async with make_client(server.api, max_rate_limit_wait=3.0) as client:
+        await client.space.get()  # learn the quota
+
+        async def one() -> None:
+            await client.space.get()
+            done.append(1)
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(8):
+                tg.start_soon(one)
+    assert len(done) == 8
+    # The client waits for each reset instead of sending requests that must fail.
+    assert server.statuses == [200] * 9
