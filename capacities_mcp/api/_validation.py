@@ -9,12 +9,16 @@ so a model reading the error sees one familiar form whichever side caught it.
 from __future__ import annotations
 
 import re
+import types
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, Union
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
+
+from . import models as _models
 
 __all__ = ["Issue", "issues_from", "format_issues", "CapacitiesValidationError"]
 
@@ -29,6 +33,7 @@ class Issue:
 
     path: tuple[str | int, ...]
     message: str
+    hint: str | None = None  # beyond zod's words: what would have been accepted
 
     @property
     def dotted_path(self) -> str:
@@ -58,19 +63,99 @@ def _js_type(value: Any) -> str:
 
 
 _EXPECTED = {
-    "string_type": "string", "int_type": "int", "int_parsing": "int", "int_from_float": "int",
+    "string_type": "string", "int_type": "number", "int_parsing": "number",
     "float_type": "number", "float_parsing": "number", "bool_type": "boolean",
     "bool_parsing": "boolean", "list_type": "array", "dict_type": "object",
     "model_type": "object", "model_attributes_type": "object",
 }  # fmt: skip
 
 
-def _message(error: ErrorDetails) -> str:
+def _unwrap(annotation: Any) -> Any:
+    """Strip `Annotated[...]` and `X | None` down to the type that matters."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (Union, types.UnionType):
+            members = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(members) != 1:
+                return annotation
+            annotation = members[0]
+        else:
+            return annotation
+
+
+def _member_named(annotation: Any, tag: str) -> Any:
+    """The union member whose `type` discriminator is `tag` (tags are written `<Name>`)."""
+    for member in typing.get_args(annotation):
+        member = _unwrap(member)
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            field = member.model_fields.get("type")
+            if field is not None and f"<{field.default}>" == tag:
+                return member
+    return None
+
+
+def _field_type(model: type[BaseModel], name: str | int) -> Any:
+    for field_name, field in model.model_fields.items():
+        if name in (field_name, field.alias):
+            return field.annotation
+    return None
+
+
+def _js_name(annotation: Any) -> str | None:
+    annotation = _unwrap(annotation)
+    origin = typing.get_origin(annotation) or annotation
+    if origin is str:
+        return "string"
+    if origin is bool:
+        return "boolean"
+    if origin in (int, float):
+        return "number"
+    if origin in (list, tuple):
+        return "array"
+    if origin is dict or (isinstance(origin, type) and issubclass(origin, BaseModel)):
+        return "object"
+    if origin is Literal:
+        return "string" if all(isinstance(v, str) for v in typing.get_args(annotation)) else None
+    if origin in (Union, types.UnionType):
+        names = {_js_name(member) for member in typing.get_args(annotation)}
+        names.discard(None)
+        if len(names) == 1:
+            return names.pop()
+        return "object" if "object" in names else None
+    return None
+
+
+def _expected_at(model: Any, loc: Sequence[str | int]) -> str | None:
+    """The JSON type expected at `loc` of `model`, the way zod names it in "expected X"."""
+    annotation: Any = model
+    for part in loc:
+        annotation = _unwrap(annotation)
+        if isinstance(part, str) and _TAG.match(part):
+            annotation = _member_named(annotation, part)
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            annotation = _field_type(annotation, part)
+        elif typing.get_origin(annotation) in (list, tuple):
+            annotation = typing.get_args(annotation)[0]
+        elif typing.get_origin(annotation) is dict:
+            annotation = typing.get_args(annotation)[1]
+        else:
+            return None
+        if annotation is None:
+            return None
+    return _js_name(annotation)
+
+
+def _message(error: ErrorDetails, model: Any) -> str:
     kind = error["type"]
     ctx: dict[str, Any] = dict(error.get("ctx") or {})
     received = _js_type(error.get("input"))
     if kind == "missing":
-        return "Invalid input: expected a value, received undefined"
+        expected = _expected_at(model, error["loc"]) if model is not None else None
+        return f"Invalid input: expected {expected or 'a value'}, received undefined"
+    if kind == "int_from_float":
+        return "Invalid input: expected int, received number"
     if kind in _EXPECTED:
         return f"Invalid input: expected {_EXPECTED[kind]}, received {received}"
     if kind == "literal_error":
@@ -96,13 +181,26 @@ def _message(error: ErrorDetails) -> str:
     return message
 
 
-def issues_from(error: ValidationError, *, prefix: Sequence[str | int] = ()) -> list[Issue]:
-    """Turn a pydantic error into issues with wire paths and zod-like messages."""
+def issues_from(
+    error: ValidationError, *, prefix: Sequence[str | int] = (), model: Any = None
+) -> list[Issue]:
+    """Turn a pydantic error into issues with wire paths and zod's messages.
+
+    `model` (by default the API model the error's title names) lets a missing field say which
+    type was expected, as zod does.
+    """
+    if model is None:
+        model = getattr(_models, error.title, None)
     issues: list[Issue] = []
     seen: set[tuple[tuple[str | int, ...], str]] = set()
     for detail in error.errors(include_url=False):
         loc = [part for part in detail["loc"] if not (isinstance(part, str) and _TAG.match(part))]
-        message = _message(detail)
+        message = _message(detail, model)
+        hint = None
+        if detail["type"] == "invalid_union_discriminator":
+            # zod: a discriminated union with an unknown tag is "Invalid input" at `<path>.type`.
+            hint, message = message.removeprefix("Invalid input: "), "Invalid input"
+            loc.append("type")
         if loc and loc[-1] in _SCALAR_TAGS and detail["type"] in _EXPECTED:
             # `int | float | None` reports once per member; say it once, as zod does.
             loc.pop()
@@ -110,14 +208,16 @@ def issues_from(error: ValidationError, *, prefix: Sequence[str | int] = ()) -> 
         path = (*prefix, *loc)
         if (path, message) not in seen:
             seen.add((path, message))
-            issues.append(Issue(path=path, message=message))
+            issues.append(Issue(path=path, message=message, hint=hint))
     return issues
 
 
-def format_issues(issues: Sequence[Issue]) -> str:
+def format_issues(issues: Sequence[Issue], *, hints: bool = False) -> str:
+    """zod's "prettified" form; with `hints`, also what would have been accepted."""
     lines: list[str] = []
     for issue in issues:
-        lines.append(f"✖ {issue.message}")
+        hint = f" ({issue.hint})" if hints and issue.hint else ""
+        lines.append(f"✖ {issue.message}{hint}")
         if issue.path:
             lines.append(f"  → at {issue.dotted_path}")
     return "\n".join(lines)
@@ -131,7 +231,7 @@ class CapacitiesValidationError(ValueError):
     def __init__(self, issues: Sequence[Issue], *, what: str = "request") -> None:
         self.issues = list(issues)
         self.what = what
-        super().__init__(f"Invalid {what}:\n{format_issues(self.issues)}")
+        super().__init__(f"Invalid {what}:\n{format_issues(self.issues, hints=True)}")
 
     @classmethod
     def from_pydantic(

@@ -75,9 +75,9 @@ BAD = [
     Bad("search limit float", lambda c: c.objects.search(query="q", limit=2.5), "limit",
         "expected int"),
     Bad("search limit bool", lambda c: c.objects.search(query="q", limit=True), "limit",
-        "expected int"),
+        "expected number, received boolean"),
     Bad("search limit string", lambda c: c.objects.search(query="q", limit="5"), "limit",
-        "expected int"),
+        "expected number, received string"),
     Bad("search no structureIds",
         lambda c: c.objects.search(query="q", structure_ids=[]), "structureIds", ">=1 items"),
     Bad("search 26 structureIds",
@@ -119,7 +119,7 @@ BAD = [
     Bad("grid one column", _block({"type": "GridBlock", "columns": [[TEXT]], "dividers": []}),
         "blocks[0].columns", "GridBlock must include at least two columns."),
     Bad("grid without dividers", _block({"type": "GridBlock"}), "blocks[0].dividers",
-        "expected a value"),
+        "expected array, received undefined"),
     Bad("link no target",
         _block({"type": "TextBlock", "tokens": [{"type": "LinkToken", "text": "t"}]}),
         "blocks[0].tokens[0]",
@@ -139,7 +139,7 @@ BAD = [
         "blocks[0].date",
         "EntityBlock does not accept `date`; use a LinkToken with `date` instead."),
     Bad("entity block without entityId", _block({"type": "EntityBlock"}),
-        "blocks[0].entityId", "expected a value"),
+        "blocks[0].entityId", "expected string, received undefined"),
     Bad("custom highlight empty label",
         _block({**TEXT, "highlight": {"type": "custom", "label": ""}}),
         "blocks[0].highlight.label", ">=1 characters"),
@@ -150,16 +150,16 @@ BAD = [
         _block({**TEXT, "highlight": {"type": "custom", "label": "l", "location": "x" * 21}}),
         "blocks[0].highlight.location", "<=20 characters"),
     Bad("readwise highlight not writable",
-        _block({**TEXT, "highlight": {"type": "readwise"}}), "blocks[0].highlight",
+        _block({**TEXT, "highlight": {"type": "readwise"}}), "blocks[0].highlight.type",
         "webhighlights, custom"),
-    Bad("unknown block type", _block({"type": "KanbanBlock"}), "blocks[0]",
+    Bad("unknown block type", _block({"type": "KanbanBlock"}), "blocks[0].type",
         "expected `type` to be one of TextBlock"),
     Bad("unknown colour", _block({**TEXT, "colorTheme": "text-black"}),
         "blocks[0].colorTheme", "Invalid option"),
     Bad("block update bad block",
         lambda c: c.blocks.block.update(id=U, block_id="b1",
                                         block={"type": "CodeBlock", "lang": "py"}),
-        "block.text", "expected a value"),
+        "block.text", "expected string, received undefined"),
     Bad("blocks in object.create",
         lambda c: c.object.create(structure_id="RootPage",
                                   blocks={"content": [{"type": "GridBlock", "columns": [[]],
@@ -178,9 +178,9 @@ BAD = [
         "single emoji"),
     Bad("lastUpdatedAt not writable",
         _prop({"type": "lastUpdatedAt", "lastUpdatedAt": {"value": "2026-01-01T00:00:00Z"}}),
-        "properties.p", "expected `type` to be one of title"),
+        "properties.p.type", "expected `type` to be one of title"),
     Bad("title missing value", _prop({"type": "title", "title": {}}),
-        "properties.p.title.value", "expected a value"),
+        "properties.p.title.value", "expected string, received undefined"),
     Bad("richText link without target",
         _prop({"type": "richText", "richText": {"value": [{"type": "LinkToken", "text": "t"}]}}),
         "properties.p.richText.value[0]", "Provide exactly one of"),
@@ -205,7 +205,11 @@ async def test_invalid_input_never_reaches_the_api(bad: Bad) -> None:
 
     error = caught.value
     assert error.code == "cap_invalid_input"
-    matching = [i for i in error.issues if i.dotted_path == bad.path and bad.rule in i.message]
+    matching = [
+        i
+        for i in error.issues
+        if i.dotted_path == bad.path and bad.rule in f"{i.message} {i.hint or ''}"
+    ]
     assert matching, f"no issue at {bad.path!r} with {bad.rule!r}: {error.issues}"
     text = str(error)
     assert bad.rule in text

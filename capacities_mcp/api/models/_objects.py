@@ -212,9 +212,15 @@ class SearchObjectsBody(RequestModel):
     @field_validator("limit", mode="before")
     @classmethod
     def _integer_only(cls, value: Any) -> Any:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
-            if value is not None:
-                raise ValueError("Invalid input: expected int")
+        # zod's wording: a non-number "expected number", a fraction "expected int".
+        if value is None:
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            received = "boolean" if isinstance(value, bool) else type(value).__name__
+            received = {"str": "string", "list": "array", "dict": "object"}.get(received, received)
+            raise ValueError(f"Invalid input: expected number, received {received}")
+        if value != int(value):
+            raise ValueError("Invalid input: expected int, received number")
         return value
 
 
