@@ -1,15 +1,124 @@
-"""Placeholder: this command is being built (see the open issues)."""
+"""`capacities-mcp [serve]`: options and start-up of the MCP server.
+
+Kept light to import (the router imports every command's `add_arguments` to build `--help`); the
+SDK and the server are imported inside `run`. Nothing is ever written to stdout here: in stdio
+mode stdout is the protocol channel, and messages for humans go to stderr.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+__all__ = ["add_arguments", "run"]
+
+_ENV_HELP = """\
+environment:
+  CAPACITIES_API_TOKEN        personal API token (cap-api-...) of your space
+  CAPACITIES_API_URL          API base URL (default https://api.capacities.io)
+  CAPACITIES_API_VERSION      API version header (default 1.0.0)
+  CAPACITIES_MCP_HTTP_TOKEN   bearer token HTTP clients must send (required off loopback)
+  CAPACITIES_MCP_READ_ONLY    "true" = same as --read-only
+  CAPACITIES_MCP_TOKEN_STORE  file of the credentials stored by 'capacities-mcp auth login'
+  CAPACITIES_MCP_PROMPTS_DIR  extra directory of prompt templates (*.md)
+
+Without credentials (or with --sandbox) an embedded sandbox with demo data is started.
+"""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = _ENV_HELP
+    parser.add_argument(
+        "--transport",
+        choices=("stdio", "http", "sse"),
+        default="stdio",
+        help="stdio (default, how MCP hosts start servers), http (streamable HTTP at /mcp) or "
+        "sse (legacy HTTP+SSE at /sse)",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000; 0 = any free port)")
+    parser.add_argument(
+        "--allowed-host",
+        dest="allowed_hosts",
+        action="append",
+        metavar="HOST[:PORT]",
+        help="extra Host header value accepted over HTTP (e.g. mcp.example.com:*); repeatable",
+    )
+    parser.add_argument(
+        "--allowed-origin",
+        dest="allowed_origins",
+        action="append",
+        metavar="ORIGIN",
+        help="browser Origin accepted over HTTP (e.g. https://app.example.com); repeatable",
+    )
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="use an embedded local sandbox with demo data instead of your Capacities space",
+    )
+    parser.add_argument("--read-only", action="store_true", help="register only tools that never write")
+    parser.add_argument(
+        "--tools", action="append", metavar="NAME[,NAME...]", help="register only these tools"
+    )
+    parser.add_argument(
+        "--toolsets",
+        action="append",
+        metavar="SET[,SET...]",
+        help="register only these groups of tools (e.g. objects,blocks)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        type=str.upper,
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        help="log level on stderr (default INFO)",
+    )
+
+
+def _fail(message: str) -> int:
+    print(f"capacities-mcp: {message}", file=sys.stderr)
+    return 2
 
 
 def run(args: argparse.Namespace) -> int:
-    print("capacities-mcp: this command is not built yet", file=sys.stderr)
-    return 2
+    """Resolve settings, build the server and serve until the client goes away or Ctrl-C."""
+    from ._logging import configure_logging
+    from ._settings import SettingsError, resolve_settings
+
+    try:
+        settings = resolve_settings(args)
+    except SettingsError as exc:
+        return _fail(str(exc))
+    configure_logging(settings.log_level, settings.secrets())
+
+    from ._app import build_app
+
+    try:
+        app = build_app(settings)
+    except ValueError as exc:  # unknown tool or toolset names, malformed prompt files
+        return _fail(str(exc))
+
+    import logging
+
+    import anyio
+
+    if settings.backend == "sandbox":
+        logging.getLogger("capacities_mcp.server").warning(
+            "%s: starting the embedded sandbox with demo data (not your Capacities space)",
+            settings.sandbox_reason or "sandbox requested",
+        )
+    try:
+        if settings.transport == "stdio":
+            anyio.run(app.server.run_stdio_async)
+        else:
+            from ._http import serve_http
+
+            anyio.run(serve_http, app)
+    except KeyboardInterrupt:
+        pass
+    except Exception as exc:  # one readable line; the traceback only at --log-level DEBUG
+        logging.getLogger("capacities_mcp.server").debug("server failed", exc_info=True)
+        print(f"capacities-mcp: the server stopped: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return 0

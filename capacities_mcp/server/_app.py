@@ -1,0 +1,264 @@
+"""`build_server(settings) -> MCPServer`: the one place the MCP server is assembled.
+
+The process owns exactly one `CapacitiesClient` (one connection pool, one rate limiter, one OAuth
+token manager: several clients would each think they had the whole per-route quota and would race
+each other's refresh-token rotations). It lives in a `_Runtime` that the MCP lifespan borrows.
+
+Why a reference-counted runtime instead of opening the client inside the lifespan directly: the
+SDK enters the lifespan once per *connection* on stdio and SSE, once per process on streamable
+HTTP, and once per `Client(server)` in memory. With a plain lifespan, every SSE connection would
+get its own client and (worse) its own empty embedded sandbox. The runtime is opened by the first
+holder and closed by the last; the HTTP/SSE runner holds it for the whole process lifetime.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import anyio.to_thread
+from mcp.server.mcpserver import MCPServer
+from mcp.shared.exceptions import MCPError
+
+from capacities_mcp import __version__
+
+from ._logging import reclaim_uvicorn_loggers
+from ._settings import Settings
+from ._state import ServerState, SpaceCache
+from .tools import READ_ONLY_TOOLS as _READ_ONLY_NAMES
+from .tools import register_tools
+
+if TYPE_CHECKING:
+    from capacities_mcp.sandbox import SandboxServer
+
+__all__ = ["App", "SANDBOX_NOTE", "SERVER_NAME", "build_app", "build_server", "server_instructions"]
+
+SERVER_NAME = "capacities"
+
+SANDBOX_NOTE = (
+    "This server is connected to a LOCAL SANDBOX with demo data, not to the user's real "
+    "Capacities space: nothing read or written here reaches Capacities, and the data is lost "
+    "when the server stops."
+)
+
+_log = logging.getLogger("capacities_mcp.server")
+
+
+class _Runtime:
+    """The process-wide resources: the shared client and, without credentials, the sandbox."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._users = 0
+        self._lock: anyio.Lock | None = None
+        self._state: ServerState | None = None
+        self._sandbox: SandboxServer | None = None
+
+    @property
+    def state(self) -> ServerState:
+        """The live state; only valid while somebody holds the runtime."""
+        if self._state is None:
+            raise RuntimeError("the Capacities runtime is not open (no MCP session is running)")
+        return self._state
+
+    @property
+    def sandbox_url(self) -> str | None:
+        return self._sandbox.base_url if self._sandbox is not None else None
+
+    @asynccontextmanager
+    async def hold(self) -> AsyncIterator[ServerState]:
+        """Borrow the state; the first holder opens it, the last one closes it."""
+        if self._lock is None:
+            self._lock = anyio.Lock()
+        lock = self._lock
+        async with lock:
+            if self._users == 0:
+                await self._open()
+            self._users += 1
+        try:
+            yield self.state
+        finally:
+            with anyio.CancelScope(shield=True):
+                async with lock:
+                    self._users -= 1
+                    if self._users == 0:
+                        await self._close()
+
+    async def _open(self) -> None:
+        settings = self._settings
+        note: str | None = None
+        if settings.backend == "sandbox":
+            from capacities_mcp.sandbox import SandboxConfig, SandboxServer
+
+            sandbox = SandboxServer(SandboxConfig(host="127.0.0.1", port=0))
+            await anyio.to_thread.run_sync(sandbox.start)
+            self._sandbox = sandbox
+            reclaim_uvicorn_loggers()
+            try:
+                client = settings.client_for(base_url=sandbox.base_url, api_token=sandbox.api_token)
+            except BaseException:
+                await self._stop_sandbox()
+                raise
+            note = SANDBOX_NOTE
+            _log.warning(
+                "embedded sandbox running at %s. Demo data only; set CAPACITIES_API_TOKEN or "
+                "run 'capacities-mcp auth login' to use your own space.",
+                sandbox.base_url,
+            )
+        else:
+            client = settings.client_for()
+            _log.info("using the Capacities API at %s", client.base_url)
+        self._state = ServerState(client=client, space=SpaceCache(client, ttl=300.0), sandbox_note=note)
+
+    async def _close(self) -> None:
+        state, self._state = self._state, None
+        try:
+            if state is not None:
+                await state.client.aclose()
+        finally:
+            await self._stop_sandbox()
+
+    async def _stop_sandbox(self) -> None:
+        sandbox, self._sandbox = self._sandbox, None
+        if sandbox is not None:
+            await anyio.to_thread.run_sync(sandbox.stop)
+
+
+@dataclass(frozen=True)
+class App:
+    """A built server plus the runtime the HTTP runner holds open for the process lifetime."""
+
+    server: MCPServer[ServerState]
+    runtime: _Runtime
+    settings: Settings
+    tool_names: tuple[str, ...]
+    prompt_names: tuple[str, ...]
+
+
+def server_instructions(settings: Settings, tool_names: tuple[str, ...]) -> str:
+    """What an agent reads once, at connection time: how to use the tools well.
+
+    Built from the tools actually registered, so a read-only or trimmed server never advertises
+    a tool the agent cannot call.
+    """
+    has = set(tool_names).__contains__
+    lines = [
+        "Capacities is a note-taking app where everything is an object (pages, people, tasks, "
+        "books, daily notes, ...). Each object has a structure (its type), properties and "
+        "Markdown content. These tools work on ONE Capacities space.",
+        "",
+        "How to work well here:",
+    ]
+    if has("get_space"):
+        lines.append(
+            "- Start with get_space: it lists the structures (object types) with their ids, "
+            "properties and label options. Use those names and ids; do not guess them."
+        )
+    finders = [name for name in ("search_objects", "list_objects") if has(name)]
+    if finders:
+        lines.append(
+            f"- Find before you read or create: {' / '.join(finders)} "
+            "(search matches titles only). Creating a second object with the same title makes a "
+            "duplicate the user has to clean up."
+        )
+    if has("get_object"):
+        lines.append("- get_object reads one object as Markdown; long content comes in pages.")
+    writes = [name for name in tool_names if name not in _READ_ONLY_NAMES]
+    if writes:
+        lines.append(
+            "- Write content as Markdown (headings, lists, - [ ] checkboxes, links). Prefer "
+            "adding to an existing object"
+            + (" with append_blocks" if has("append_blocks") else "")
+            + " over creating or rewriting one."
+        )
+        extras = []
+        if has("save_weblink"):
+            extras.append("web pages: save_weblink")
+        if has("append_to_daily_note"):
+            extras.append("today's notes: append_to_daily_note")
+        if extras:
+            lines.append("- Special cases: " + "; ".join(extras) + ".")
+        lines.append(
+            "- Changes are real and immediate. Tell the user what you changed (titles and ids)."
+        )
+    else:
+        lines.append("- This server is READ-ONLY: it cannot change the space.")
+    lines.append(
+        "- Results are compact by design; ask for more (next page, full content) only when needed."
+    )
+    if settings.backend == "sandbox":
+        lines += ["", "NOTE: " + SANDBOX_NOTE]
+    return "\n".join(lines)
+
+
+class CapacitiesMCPServer(MCPServer[ServerState]):
+    """`MCPServer` with a proper error for an unknown prompt name.
+
+    The SDK answers an unknown prompt with JSON-RPC code 0 (and, in memory, a bare "Internal
+    server error"); the spec says invalid params (-32602), and the model is better served by the
+    list of prompts that do exist.
+    """
+
+    async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Any = None) -> Any:
+        if self._prompt_manager.get_prompt(name) is None:
+            known = ", ".join(p.name for p in self._prompt_manager.list_prompts()) or "none"
+            raise MCPError(code=-32602, message=f"Unknown prompt: {name}. Available prompts: {known}.")
+        return await super().get_prompt(name, arguments, context)
+
+
+def build_app(settings: Settings) -> App:
+    """Assemble the server: tools (per the settings), prompts, resources, /health, lifespan.
+
+    Raises ValueError for unknown tool or toolset names (the CLI turns that into exit code 2).
+    """
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+
+    from ._prompts import register_prompts
+    from ._resources import register_resources
+
+    runtime = _Runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(_server: MCPServer[ServerState]) -> AsyncIterator[ServerState]:
+        async with runtime.hold() as state:
+            yield state
+
+    server: MCPServer[ServerState] = CapacitiesMCPServer(
+        SERVER_NAME,
+        title="Capacities",
+        version=__version__,
+        website_url="https://capacities.io",
+        lifespan=lifespan,
+    )
+    tool_names = tuple(
+        register_tools(
+            server,
+            read_only=settings.read_only,
+            tools=list(settings.tools) if settings.tools is not None else None,
+            toolsets=list(settings.toolsets) if settings.toolsets is not None else None,
+        )
+    )
+    # The instructions depend on the registered tools, so they are set after registration.
+    server._lowlevel_server.instructions = server_instructions(settings, tool_names)
+    prompt_names = tuple(register_prompts(server, available_tools=tool_names))
+    register_resources(server, lambda: runtime.state)
+
+    @server.custom_route("/health", methods=["GET"])  # type: ignore[untyped-decorator]
+    async def health(_request: Request) -> Response:
+        """Liveness for load balancers and scripts: no secrets, no upstream call."""
+        return JSONResponse(
+            {"status": "ok", "server": SERVER_NAME, "version": __version__,
+             "backend": settings.backend}  # fmt: skip
+        )
+
+    return App(server, runtime, settings, tool_names, prompt_names)
+
+
+def build_server(settings: Settings) -> MCPServer[ServerState]:
+    """The MCP server for these settings (see `build_app` for what is registered)."""
+    return build_app(settings).server

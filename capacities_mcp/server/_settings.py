@@ -1,0 +1,239 @@
+"""What the server needs to know before it starts: credentials, backend, tools, transport.
+
+Settings come from two places only: the environment (credentials and URLs, because MCP hosts pass
+secrets through `env`, and tokens on a command line would be visible in `ps`) and the command line
+(everything else). Resolution happens once, up front, so that `build_server` and the transports
+work from one immutable value and the instructions can say truthfully which backend is in use.
+
+Credential order: `CAPACITIES_API_TOKEN` → credentials stored by `capacities-mcp auth login` →
+the embedded sandbox (also forced by `--sandbox`). Secret fields are excluded from `repr` so a
+stray log line or traceback cannot print them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from capacities_mcp.api import CapacitiesClient
+
+__all__ = [
+    "ENV_API_TOKEN",
+    "ENV_API_URL",
+    "ENV_API_VERSION",
+    "ENV_HTTP_TOKEN",
+    "ENV_READ_ONLY",
+    "ENV_TOKEN_STORE",
+    "SettingsError",
+    "Settings",
+    "Transport",
+    "is_loopback",
+    "resolve_settings",
+]
+
+ENV_API_TOKEN = "CAPACITIES_API_TOKEN"
+ENV_API_URL = "CAPACITIES_API_URL"
+ENV_API_VERSION = "CAPACITIES_API_VERSION"
+ENV_HTTP_TOKEN = "CAPACITIES_MCP_HTTP_TOKEN"
+ENV_TOKEN_STORE = "CAPACITIES_MCP_TOKEN_STORE"  # read by capacities_mcp.auth, listed for the docs
+# For hosts that can set env but not flags (the .mcpb bundle's "Read-only" checkbox).
+ENV_READ_ONLY = "CAPACITIES_MCP_READ_ONLY"
+_TRUE = ("1", "true", "yes", "on")
+
+Transport = Literal["stdio", "http", "sse"]
+Backend = Literal["env", "stored", "sandbox"]
+
+_log = logging.getLogger("capacities_mcp.server")
+
+
+class SettingsError(Exception):
+    """The configuration cannot work; the message says why and what to change (exit code 2)."""
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost).
+
+    Anything else (0.0.0.0, a LAN address, a hostname) can be reached from other machines, so the
+    HTTP transports demand a bearer token there.
+    """
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything `build_server` and the transports need, resolved and validated.
+
+    Build it with `resolve_settings` (CLI) or directly in tests, e.g.
+    `Settings(api_token=sb.api_token, api_url=sb.base_url)` or `Settings(use_sandbox=True)`.
+    """
+
+    api_token: str | None = field(default=None, repr=False)
+    api_url: str | None = None
+    api_version: str | None = None
+    # StoredCredentials from capacities_mcp.auth (typed loosely: that module may be absent).
+    stored_credentials: Any = field(default=None, repr=False)
+    use_sandbox: bool = False
+    sandbox_reason: str | None = None
+    read_only: bool = False
+    tools: tuple[str, ...] | None = None
+    toolsets: tuple[str, ...] | None = None
+    transport: Transport = "stdio"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    http_token: str | None = field(default=None, repr=False)
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    log_level: str = "INFO"
+
+    @property
+    def backend(self) -> Backend:
+        if self.use_sandbox:
+            return "sandbox"
+        if self.api_token:
+            return "env"
+        if self.stored_credentials is not None:
+            return "stored"
+        return "sandbox"
+
+    def secrets(self) -> list[str]:
+        """Every secret value these settings know, for the log redaction filter."""
+        values = [self.api_token, self.http_token]
+        stored = self.stored_credentials
+        if stored is not None:
+            for attr in ("api_token", "access_token", "refresh_token"):
+                values.append(getattr(stored, attr, None))
+            tokens = getattr(stored, "tokens", None)
+            for attr in ("access_token", "refresh_token"):
+                values.append(getattr(tokens, attr, None))
+        return [v for v in values if isinstance(v, str) and len(v) >= 6]
+
+    def client_for(self, *, base_url: str | None = None, api_token: str | None = None) -> CapacitiesClient:
+        """The one `CapacitiesClient` of a server process.
+
+        `base_url`/`api_token` override the configured ones (the embedded sandbox passes its own).
+        """
+        from capacities_mcp.api import API_VERSION, DEFAULT_BASE_URL, CapacitiesClient
+
+        version = self.api_version or API_VERSION
+        if api_token is not None:
+            return CapacitiesClient(
+                api_token=api_token, base_url=base_url or DEFAULT_BASE_URL, api_version=version
+            )
+        if self.api_token:
+            return CapacitiesClient(
+                api_token=self.api_token,
+                base_url=self.api_url or DEFAULT_BASE_URL,
+                api_version=version,
+            )
+        stored = self.stored_credentials
+        if stored is None:
+            raise SettingsError("no Capacities credentials configured")
+        kwargs: dict[str, Any] = dict(stored.client_kwargs())
+        kwargs["base_url"] = (
+            self.api_url or kwargs.get("base_url") or getattr(stored, "base_url", None)
+            or DEFAULT_BASE_URL
+        )
+        kwargs.setdefault("api_version", version)
+        return CapacitiesClient(**kwargs)
+
+
+def _split_names(values: Sequence[str] | None) -> tuple[str, ...] | None:
+    """`--tools a,b --tools c` → ("a", "b", "c"); None when the option was not given."""
+    if not values:
+        return None
+    names = [name.strip() for value in values for name in value.split(",")]
+    return tuple(name for name in names if name)
+
+
+def _load_stored_credentials() -> Any:
+    """Credentials saved by `capacities-mcp auth login`, or None when nothing is stored.
+
+    A store that exists but cannot be used is an error, not "no credentials": silently falling
+    back to the sandbox would make an agent write demo data while the user believes it is their
+    space. The auth package is optional at this layer (absent = nothing stored).
+    """
+    try:
+        from capacities_mcp.auth import load_stored_credentials
+    except ImportError:
+        return None
+    try:
+        return load_stored_credentials()
+    except ImportError:
+        return None
+    except Exception as exc:
+        raise SettingsError(
+            f"the stored Capacities credentials cannot be used ({exc}). Run 'capacities-mcp auth "
+            f"login' again, or 'capacities-mcp auth logout' to remove them."
+        ) from None
+
+
+def resolve_settings(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the parsed `serve` options and the environment.
+
+    Raises `SettingsError` for configurations that cannot work (e.g. a public HTTP bind without a
+    bearer token), so the CLI can refuse to start with a clear message.
+    """
+    env = os.environ if environ is None else environ
+    api_token = (env.get(ENV_API_TOKEN) or "").strip() or None
+    api_url = (env.get(ENV_API_URL) or "").strip() or None
+    api_version = (env.get(ENV_API_VERSION) or "").strip() or None
+    http_token = (env.get(ENV_HTTP_TOKEN) or "").strip() or None
+
+    transport: Transport = getattr(args, "transport", "stdio") or "stdio"
+    host: str = getattr(args, "host", None) or "127.0.0.1"
+    port: int = int(getattr(args, "port", 8000) if getattr(args, "port", None) is not None else 8000)
+    if not 0 <= port <= 65535:
+        raise SettingsError(f"--port must be between 0 and 65535, not {port}")
+    if transport != "stdio" and not is_loopback(host) and not http_token:
+        raise SettingsError(
+            f"refusing to serve on {host}: that address is reachable from other machines, and "
+            f"anyone who can reach it could read and change your Capacities space. Set "
+            f"{ENV_HTTP_TOKEN} to a long random secret (clients then send "
+            f"'Authorization: Bearer <secret>'), or bind to 127.0.0.1."
+        )
+
+    use_sandbox = bool(getattr(args, "sandbox", False))
+    sandbox_reason: str | None = "--sandbox was given" if use_sandbox else None
+    stored = None
+    if not use_sandbox and not api_token:
+        stored = _load_stored_credentials()
+        if stored is None:
+            use_sandbox = True
+            sandbox_reason = (
+                f"no Capacities credentials found ({ENV_API_TOKEN} is not set and nothing is "
+                f"stored by 'capacities-mcp auth login')"
+            )
+            if api_url:
+                sandbox_reason += f"; {ENV_API_URL} is ignored without a token"
+
+    return Settings(
+        api_token=api_token,
+        api_url=api_url,
+        api_version=api_version,
+        stored_credentials=stored,
+        use_sandbox=use_sandbox,
+        sandbox_reason=sandbox_reason,
+        read_only=bool(getattr(args, "read_only", False))
+        or (env.get(ENV_READ_ONLY) or "").strip().lower() in _TRUE,
+        tools=_split_names(getattr(args, "tools", None)),
+        toolsets=_split_names(getattr(args, "toolsets", None)),
+        transport=transport,
+        host=host,
+        port=port,
+        http_token=http_token,
+        allowed_hosts=tuple(_split_names(getattr(args, "allowed_hosts", None)) or ()),
+        allowed_origins=tuple(_split_names(getattr(args, "allowed_origins", None)) or ()),
+        log_level=(getattr(args, "log_level", None) or "INFO").upper(),
+    )

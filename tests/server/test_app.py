@@ -1,0 +1,115 @@
+"""`build_server`: identity, instructions, tool selection, lifespan, the embedded sandbox.
+
+In-process (`Client(server)`) in both client modes: "auto" (2026-07-28, no JSON-RPC framing) and
+"legacy" (the `initialize` handshake over real JSON-RPC streams), against a sandbox over HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client
+
+from capacities_mcp import __version__
+from capacities_mcp.sandbox import SandboxServer
+from capacities_mcp.server import build_server
+from capacities_mcp.server._app import SANDBOX_NOTE, build_app
+from capacities_mcp.server._settings import Settings
+from capacities_mcp.server.tools import READ_ONLY_TOOLS, TOOLSETS
+
+from .test_app_support import running_sandbox
+
+# Marked here, not only by tests/conftest.py, so parametrized async tests keep their params.
+pytestmark = pytest.mark.anyio
+
+MODES = ["auto", "legacy"]
+ALL_TOOLS = {name for names in TOOLSETS.values() for name in names}
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxServer]:
+    with running_sandbox() as sb:
+        yield sb
+
+
+def settings_for(sandbox: SandboxServer, **kwargs: Any) -> Settings:
+    return Settings(api_token=sandbox.api_token, api_url=sandbox.base_url, **kwargs)
+
+
+def text_of(result: Any) -> str:
+    return "\n".join(getattr(block, "text", "") for block in result.content)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_identity_instructions_and_tools(sandbox: SandboxServer, mode: str) -> None:
+    server = build_server(settings_for(sandbox))
+    async with Client(server, mode=mode) as client:
+        info = client.server_info
+        assert info is not None and info.name == "capacities" and info.version == __version__
+        tools = {tool.name for tool in (await client.list_tools()).tools}
+        assert tools == ALL_TOOLS
+        result = await client.call_tool("get_space", {})
+        assert not result.is_error, text_of(result)
+        assert "Demo space" in text_of(result)
+    instructions = server.instructions or ""
+    assert "get_space" in instructions and "search_objects" in instructions and "Markdown" in instructions
+    assert "SANDBOX" not in instructions  # a real (env) backend is not called a sandbox
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_read_only_registers_only_safe_tools(sandbox: SandboxServer, mode: str) -> None:
+    app = build_app(settings_for(sandbox, read_only=True))
+    async with Client(app.server, mode=mode) as client:
+        tools = {tool.name for tool in (await client.list_tools()).tools}
+    assert tools and tools <= set(READ_ONLY_TOOLS)
+    assert "append_blocks" not in tools
+    assert "READ-ONLY" in (app.server.instructions or "")
+    # prompts that need a write tool are not offered on a read-only server
+    assert "capture_meeting_notes" not in app.prompt_names
+    assert "summarize_object" in app.prompt_names
+
+
+def test_tool_and_toolset_subsets(sandbox: SandboxServer) -> None:
+    only = build_app(settings_for(sandbox, tools=("get_space", "get_object")))
+    assert set(only.tool_names) == {"get_space", "get_object"}
+    assert "search_objects" not in (only.server.instructions or "")
+    some_set = next(iter(TOOLSETS))
+    by_set = build_app(settings_for(sandbox, toolsets=(some_set,)))
+    assert set(by_set.tool_names) == set(TOOLSETS[some_set])
+    with pytest.raises(ValueError, match="nope"):
+        build_app(settings_for(sandbox, tools=("nope",)))
+    with pytest.raises(ValueError, match="nope"):
+        build_app(settings_for(sandbox, toolsets=("nope",)))
+
+
+async def test_one_shared_client_closed_on_exit(sandbox: SandboxServer) -> None:
+    app = build_app(settings_for(sandbox))
+    async with Client(app.server) as first, Client(app.server, mode="legacy") as second:
+        state = app.runtime.state
+        await first.call_tool("get_space", {})
+        await second.call_tool("get_space", {})
+        assert app.runtime.state is state  # both sessions share one state and one client
+        client = state.client
+    with pytest.raises(RuntimeError):
+        app.runtime.state  # noqa: B018 - closed once the last session ended
+    with pytest.raises(Exception):
+        await client.space.get()  # its connection pool is closed
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_embedded_sandbox_when_asked(mode: str) -> None:
+    app = build_app(Settings(use_sandbox=True, sandbox_reason="test"))
+    assert SANDBOX_NOTE in (app.server.instructions or "")
+    async with Client(app.server, mode=mode) as client:
+        url = app.runtime.sandbox_url
+        assert url is not None and url.startswith("http://127.0.0.1:")
+        result = await client.call_tool("get_space", {})
+        assert not result.is_error, text_of(result)
+        assert "Demo space" in text_of(result)
+    assert app.runtime.sandbox_url is None  # stopped with the last session
+    with pytest.raises(OSError):
+        with anyio.fail_after(5):
+            await anyio.connect_tcp("127.0.0.1", int(url.rsplit(":", 1)[1]))

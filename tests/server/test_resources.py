@@ -1,0 +1,69 @@
+"""Resources: capacities://space, capacities://structures and capacities://object/{id}."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from mcp import Client, MCPError
+
+from capacities_mcp.sandbox import SandboxServer
+from capacities_mcp.server._app import build_app
+from capacities_mcp.server._settings import Settings
+
+from .test_app_support import running_sandbox
+
+# Marked here, not only by tests/conftest.py, so parametrized async tests keep their params.
+pytestmark = pytest.mark.anyio
+
+MODES = ["auto", "legacy"]
+MISSING_ID = "00000000-0000-4000-8000-000000000000"
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxServer]:
+    with running_sandbox() as sb:
+        yield sb
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_resources(sandbox: SandboxServer, mode: str) -> None:
+    app = build_app(Settings(api_token=sandbox.api_token, api_url=sandbox.base_url))
+    async with Client(app.server, mode=mode) as client:
+        listed = {str(r.uri): r for r in (await client.list_resources()).resources}
+        assert set(listed) == {"capacities://space", "capacities://structures"}
+        assert listed["capacities://space"].mime_type == "text/markdown"
+        templates = [t.uri_template for t in (await client.list_resource_templates()).resource_templates]
+        assert templates == ["capacities://object/{id}"]
+
+        space = (await client.read_resource("capacities://space")).contents[0]
+        assert space.mime_type == "text/markdown"
+        assert "Demo space" in space.text  # type: ignore[union-attr]
+
+        structures = (await client.read_resource("capacities://structures")).contents[0]
+        assert structures.mime_type == "application/json"
+        data = json.loads(structures.text)  # type: ignore[union-attr]
+        titles = {s["title"] for s in data["structures"]}
+        assert {"Page", "Task"} <= titles
+        assert all("id" in s for s in data["structures"])
+
+        hits = await app.runtime.state.client.objects.search(query="Q3 planning")
+        object_id = hits.results[0].id
+        obj = (await client.read_resource(f"capacities://object/{object_id}")).contents[0]
+        assert obj.mime_type == "text/markdown"
+        assert "Q3 planning" in obj.text  # type: ignore[union-attr]
+
+        with pytest.raises(MCPError) as missing:
+            await client.read_resource(f"capacities://object/{MISSING_ID}")
+        assert missing.value.error.code == -32602
+        assert "search_objects" in missing.value.error.message
+        with pytest.raises(MCPError):
+            await client.read_resource("capacities://nothing-here")
+
+
+async def test_space_resource_says_sandbox() -> None:
+    app = build_app(Settings(use_sandbox=True))
+    async with Client(app.server) as client:
+        text = (await client.read_resource("capacities://space")).contents[0].text  # type: ignore[union-attr]
+    assert "SANDBOX" in text

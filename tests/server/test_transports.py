@@ -1,0 +1,204 @@
+"""The server as hosts run it: `python -m capacities_mcp serve` over stdio, streamable HTTP, SSE.
+
+Each transport is driven by the real `mcp.Client` in both modes ("auto" negotiates 2026-07-28,
+"legacy" the 2025-11-25 handshake), against a sandbox reached over HTTP. HTTP/SSE servers are
+module-scoped subprocesses; stdio needs one subprocess per session.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp.client.sse import sse_client
+
+from capacities_mcp.sandbox import SandboxServer
+from capacities_mcp.server._app import SANDBOX_NOTE
+from capacities_mcp.server.tools import READ_ONLY_TOOLS, TOOLSETS
+
+from .test_app_support import (
+    ServerProcess,
+    base_env,
+    full_env,
+    http_server,
+    running_sandbox,
+    sandbox_env,
+    stdio_params,
+)
+
+# Marked here, not only by tests/conftest.py, so parametrized async tests keep their params.
+pytestmark = pytest.mark.anyio
+
+MODES = ["auto", "legacy"]
+ALL_TOOLS = {name for names in TOOLSETS.values() for name in names}
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxServer]:
+    with running_sandbox() as sb:
+        yield sb
+
+
+@pytest.fixture(scope="module")
+def env(sandbox: SandboxServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return sandbox_env(sandbox, tmp_path_factory.mktemp("transports"))
+
+
+@pytest.fixture(scope="module")
+def http(env: dict[str, str]) -> Iterator[ServerProcess]:
+    with http_server(env, ["--transport", "http"]) as server:
+        yield server
+
+
+def text_of(result: Any) -> str:
+    return "\n".join(getattr(block, "text", "") for block in result.content)
+
+
+async def exercise(client: Client) -> None:
+    """What every transport must carry: tools, a read and a write, prompts, resources."""
+    tools = {tool.name for tool in (await client.list_tools()).tools}
+    assert tools == ALL_TOOLS
+    space = await client.call_tool("get_space", {})
+    assert not space.is_error and "Demo space" in text_of(space)
+    hits = await client.call_tool("search_objects", {"query": "Sourdough"})
+    assert not hits.is_error and "Sourdough bread recipe" in text_of(hits)
+    prompts = {prompt.name for prompt in (await client.list_prompts()).prompts}
+    assert "summarize_object" in prompts
+    prompt = await client.get_prompt("summarize_object", {"object": "Sourdough"})
+    assert "Sourdough" in prompt.messages[0].content.text  # type: ignore[union-attr]
+    resource = await client.read_resource("capacities://space")
+    assert "Demo space" in resource.contents[0].text  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_stdio(env: dict[str, str], mode: str) -> None:
+    async with Client(stdio_params(env), mode=mode) as client:
+        assert client.server_info is not None and client.server_info.name == "capacities"
+        await exercise(client)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_streamable_http(http: ServerProcess, mode: str) -> None:
+    assert http.url.endswith("/mcp")
+    async with Client(http.url, mode=mode) as client:
+        await exercise(client)
+
+
+@pytest.fixture(scope="module")
+def sse(env: dict[str, str]) -> Iterator[ServerProcess]:
+    with http_server(env, ["--transport", "sse"]) as server:
+        yield server
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_sse(sse: ServerProcess, mode: str) -> None:
+    assert sse.url.endswith("/sse")
+    async with Client(sse_client(sse.url), mode=mode) as client:
+        await exercise(client)
+
+
+async def test_read_only_and_subsets_from_the_command_line(env: dict[str, str]) -> None:
+    async with Client(stdio_params(env, "--read-only")) as client:
+        tools = {tool.name for tool in (await client.list_tools()).tools}
+        assert tools and tools <= set(READ_ONLY_TOOLS) and "append_blocks" not in tools
+        write = await client.call_tool("append_blocks", {"id": "x", "markdown": "y"})
+        assert write.is_error  # not registered at all
+    async with Client(stdio_params(env, "--tools", "get_space,search_objects")) as client:
+        tools = {tool.name for tool in (await client.list_tools()).tools}
+        assert tools == {"get_space", "search_objects"}
+
+
+def test_stdout_carries_only_json_rpc(env: dict[str, str]) -> None:
+    """Raw stdio: every stdout line must be a JSON-RPC message, logs go to stderr only."""
+    messages = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+         "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                    "clientInfo": {"name": "raw", "version": "0"}}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+        {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "get_space", "arguments": {}}},
+        {"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+         "params": {"name": "get_object", "arguments": {"id": "00000000-0000-4000-8000-000000000000"}}},
+        {"jsonrpc": "2.0", "id": 5, "method": "prompts/get", "params": {"name": "summarize_object"}},
+        {"jsonrpc": "2.0", "id": 6, "method": "resources/read", "params": {"uri": "capacities://structures"}},
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "capacities_mcp", "serve", "--log-level", "DEBUG"],
+        env=full_env(env),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    stderr_chunks: list[str] = []
+    threading.Thread(target=lambda: stderr_chunks.append(process.stderr.read()), daemon=True).start()  # type: ignore[union-attr]
+    lines: list[str] = []
+    try:
+        process.stdin.write("".join(json.dumps(m) + "\n" for m in messages))
+        process.stdin.flush()
+        answered: set[object] = set()
+        deadline = time.monotonic() + 60
+        # Keep stdin open until every request is answered (EOF stops the server mid-request).
+        while not {1, 2, 3, 4, 5, 6} <= answered and time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            message = json.loads(line)  # raises if anything but JSON reached stdout
+            assert message["jsonrpc"] == "2.0"
+            answered.add(message.get("id"))
+        process.stdin.close()
+        rest = process.stdout.read()
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    for line in rest.splitlines():
+        assert json.loads(line)["jsonrpc"] == "2.0"
+    assert {1, 2, 3, 4, 5, 6} <= answered
+    assert process.returncode == 0
+    stderr = "".join(stderr_chunks)
+    assert stderr  # DEBUG logging happened, on stderr
+    assert env["CAPACITIES_API_TOKEN"] not in stderr + "".join(lines) + rest
+
+
+async def test_no_credentials_starts_the_embedded_sandbox(tmp_path: Path) -> None:
+    """`capacities-mcp` with nothing configured: a working server on demo data, and it says so."""
+    errlog = (tmp_path / "stderr.txt").open("w+")
+    from mcp.client.stdio import stdio_client
+
+    params = stdio_params(base_env(tmp_path))
+    params.args = ["-m", "capacities_mcp"]  # no subcommand at all, as hosts start us
+    try:
+        async with Client(stdio_client(params, errlog=errlog)) as client:
+            result = await client.call_tool("get_space", {})
+            assert not result.is_error and "Demo space" in text_of(result)
+            assert SANDBOX_NOTE in (client.instructions or "")
+        errlog.seek(0)
+        stderr = errlog.read()
+    finally:
+        errlog.close()
+    assert "sandbox" in stderr.lower()
+    assert "CAPACITIES_API_TOKEN" in stderr  # tells the user how to use a real space
+
+
+async def test_sse_connections_share_one_embedded_sandbox(tmp_path: Path) -> None:
+    """Each SSE connection enters the lifespan anew; the runtime keeps one sandbox for all."""
+    with http_server(base_env(tmp_path), ["--transport", "sse", "--sandbox"]) as server:
+        async with Client(sse_client(server.url)) as first:
+            hits = await first.call_tool("search_objects", {"query": "Sourdough"})
+            object_id = hits.structured_content["results"][0]["id"]
+            added = await first.call_tool("append_blocks", {"id": object_id, "markdown": "- shared marker 4711"})
+            assert not added.is_error, text_of(added)
+        async with Client(sse_client(server.url), mode="legacy") as second:
+            again = await second.call_tool("get_object", {"id": object_id})
+            assert "shared marker 4711" in text_of(again)
