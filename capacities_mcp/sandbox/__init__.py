@@ -1,0 +1,53 @@
+"""A local, Capacities-compatible API with a demo space: for tests, demos and offline work.
+
+    from capacities_mcp.sandbox import SandboxConfig, SandboxServer
+
+    with SandboxServer(SandboxConfig()) as sb:
+        sb.base_url, sb.api_token        # point a CapacitiesClient here
+        sb.faults.status = 503           # make it misbehave, at run time
+        sb.state.objects                 # and look inside
+
+All routes of the route table, personal tokens with scopes, an OAuth 2.0 provider (PKCE,
+rotation, reuse detection), per-token rate limits, Markdown in and out, asynchronous daily-note
+appends, optional persistence, and fault injection. `create_app(config)` gives the ASGI app
+without a thread; `capacities-mcp sandbox` runs it from the command line.
+"""
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._app import SandboxApp, SandboxRuntime, create_app
+    from ._config import CURRENT_API_VERSION, SandboxConfig
+    from ._faults import Faults
+    from ._oauth import OAUTH_CLIENT_ID, OAUTH_SCOPES, is_loopback_redirect
+    from ._ratelimit import FixedWindowLimiter, RateDecision
+    from ._server import SandboxServer
+    from ._space import store_from_seed
+    from ._store import SandboxStore, TokenGrant
+
+# Imported on first use: `capacities-mcp` builds its parser from every area's CLI module, and
+# the sandbox app (Starlette, the API models, the demo space) must not slow down a stdio start.
+_WHERE = {
+    "SandboxApp": "_app", "SandboxRuntime": "_app", "create_app": "_app",
+    "CURRENT_API_VERSION": "_config", "SandboxConfig": "_config", "Faults": "_faults",
+    "OAUTH_CLIENT_ID": "_oauth", "OAUTH_SCOPES": "_oauth", "is_loopback_redirect": "_oauth",
+    "FixedWindowLimiter": "_ratelimit", "RateDecision": "_ratelimit",
+    "SandboxServer": "_server", "store_from_seed": "_space", "SandboxStore": "_store",
+    "TokenGrant": "_store",
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "CURRENT_API_VERSION", "OAUTH_CLIENT_ID", "OAUTH_SCOPES", "Faults", "FixedWindowLimiter",
+    "RateDecision", "SandboxApp", "SandboxConfig", "SandboxRuntime", "SandboxServer",
+    "SandboxStore", "TokenGrant", "create_app", "is_loopback_redirect", "store_from_seed",
+]  # fmt: skip

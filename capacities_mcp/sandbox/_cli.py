@@ -1,15 +1,105 @@
-"""Placeholder: this command is being built (see the open issues)."""
+"""`capacities-mcp sandbox`: run the local Capacities-compatible API until Ctrl-C.
+
+Prints the base URL and a fresh personal API token (printing it is this command's job), so that
+`CAPACITIES_API_URL=... CAPACITIES_API_TOKEN=... capacities-mcp` can use it. Light to import:
+the sandbox itself is imported inside `run`.
+"""
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
+from types import FrameType
+
+__all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
+    parser.add_argument(
+        "--data",
+        metavar="FILE",
+        default=None,
+        help="keep the space in this JSON file across restarts (default: in memory only)",
+    )
+    parser.add_argument(
+        "--read-only-token", action="store_true", help="also print a token with only api:read"
+    )
+    parser.add_argument(
+        "--rate-limit-window",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="length of the rate-limit windows in seconds (default 60, as the real API)",
+    )
+    parser.add_argument(
+        "--daily-note-delay",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="seconds a daily-note append stays queued before it shows (default 0)",
+    )
+    parser.add_argument(
+        "--auto-approve",
+        action="store_true",
+        help="OAuth: approve every authorization request without showing the consent page",
+    )
+    parser.add_argument(
+        "--no-seed", action="store_true", help="start from an empty space instead of the demo space"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    print("capacities-mcp: this command is not built yet", file=sys.stderr)
-    return 2
+    from ._config import SandboxConfig
+    from ._server import SandboxServer
+
+    if args.port < 0 or args.port > 65535:
+        print("capacities-mcp sandbox: --port must be between 0 and 65535", file=sys.stderr)
+        return 2
+    if args.rate_limit_window <= 0:
+        print("capacities-mcp sandbox: --rate-limit-window must be > 0", file=sys.stderr)
+        return 2
+    config = SandboxConfig(
+        host=args.host,
+        port=args.port,
+        data_file=args.data,
+        rate_limit_window=args.rate_limit_window,
+        daily_note_delay=max(0.0, args.daily_note_delay),
+        auto_approve=args.auto_approve,
+        seed=not args.no_seed,
+    )
+    try:
+        sandbox = SandboxServer(config).start()
+    except (OSError, RuntimeError, ValueError) as exc:
+        print(f"capacities-mcp sandbox: cannot start: {exc}", file=sys.stderr)
+        return 1
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    lines = [
+        f"Capacities sandbox running at {sandbox.base_url}",
+        f"CAPACITIES_API_URL={sandbox.base_url}",
+        f"CAPACITIES_API_TOKEN={sandbox.api_token}",
+    ]
+    if args.read_only_token:
+        lines.append(f"CAPACITIES_READ_ONLY_TOKEN={sandbox.mint_token(('api:read',))}")
+    lines.append(f"OAuth client id: {sandbox.oauth_client_id} (redirect URIs: http://127.0.0.1:<port>/...)")
+    if config.data_file is not None:
+        lines.append(f"Data file: {config.data_file}")
+    lines.append("Press Ctrl-C to stop.")
+    print("\n".join(lines), flush=True)
+    try:
+        while not stop.wait(0.5):
+            if not sandbox.running:
+                print("capacities-mcp sandbox: the server stopped unexpectedly", file=sys.stderr)
+                return 1
+    finally:
+        sandbox.stop()
+    return 0

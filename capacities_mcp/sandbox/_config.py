@@ -1,0 +1,38 @@
+"""How a sandbox is set up; one frozen value shared by the app, the server and the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["SandboxConfig", "CURRENT_API_VERSION"]
+
+CURRENT_API_VERSION = "1.0.0"
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """Every knob of the sandbox; the defaults behave like the real API, minus the waiting.
+
+    `port=0` picks a free port. `data_file=None` keeps state in memory only. `rate_limit_window`
+    is the fixed window (seconds) of every route's quota; shrink it in tests. `daily_note_delay`
+    is how long a daily-note append stays queued (0: applied before the answer is sent).
+    `seed` loads the demo space on first start. `max_body_bytes` bounds request bodies (413).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    data_file: str | Path | None = None
+    rate_limit_window: float = 60.0
+    access_token_lifetime: float = 3600.0
+    refresh_token_lifetime: float = 30 * 86400.0
+    daily_note_delay: float = 0.0
+    auto_approve: bool = False
+    seed: bool = True
+    min_api_version: str = "1.0.0"
+    reuse_detection: bool = True
+    max_body_bytes: int = 1_000_000
+
+    @property
+    def data_path(self) -> Path | None:
+        return Path(self.data_file) if self.data_file is not None else None

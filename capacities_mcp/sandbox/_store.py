@@ -1,0 +1,220 @@
+"""The sandbox's state: one space, its structures and objects, and the credentials bound to it.
+
+Objects are kept in the readable wire form `GET /object` returns, plus three private fields
+(`deleted`, `createdAt`, `lastUpdatedAt`). Tokens are kept only as SHA-256 hashes, so the data
+file never holds a usable credential. With a data file, every change is written atomically
+(temp file in the same directory, fsync, `os.replace`): a crash leaves the old or the new file,
+never a torn one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["SandboxStore", "TokenGrant", "hash_token", "PERSONAL_TOKEN_PREFIX"]
+
+PERSONAL_TOKEN_PREFIX = "cap-api-"
+_FORMAT_VERSION = 1
+_PUBLIC_OBJECT_KEYS = ("id", "structureId", "collections", "properties", "blocks")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """What a bearer token may do: its scopes, and the OAuth grant it belongs to (if any)."""
+
+    kind: str  # "personal" | "oauth"
+    scopes: frozenset[str]
+    grant_id: str | None = None
+
+
+class SandboxStore:
+    """All state behind one lock; handlers hold `lock` for the whole of a read-modify-write."""
+
+    def __init__(
+        self,
+        *,
+        space: dict[str, Any],
+        structures: list[dict[str, Any]],
+        content_property: dict[str, str],
+        objects: Iterable[dict[str, Any]] = (),
+        data_file: Path | None = None,
+    ) -> None:
+        self.lock = threading.RLock()
+        self.space = space
+        self.structures = structures
+        self.content_property = dict(content_property)
+        self.objects: dict[str, dict[str, Any]] = {obj["id"]: obj for obj in objects}
+        self.data_file = data_file
+        self.personal_tokens: dict[str, dict[str, Any]] = {}
+        # OAuth state that must outlive a restart (codes are short-lived and stay in memory).
+        self.oauth: dict[str, dict[str, Any]] = {"grants": {}, "access": {}, "refresh": {}}
+        self.saves = 0
+
+    # --- structures ----------------------------------------------------------------------------
+
+    def structure(self, structure_id: str) -> dict[str, Any] | None:
+        return next((s for s in self.structures if s["id"] == structure_id), None)
+
+    def property_definition(self, structure_id: str, property_id: str) -> dict[str, Any] | None:
+        structure = self.structure(structure_id)
+        if structure is None:
+            return None
+        return next((d for d in structure["propertyDefinitions"] if d["id"] == property_id), None)
+
+    def content_property_of(self, structure_id: str) -> str:
+        """The block property that holds an object's main content."""
+        return self.content_property.get(structure_id, "content")
+
+    def collection_ids(self, structure_id: str | None = None) -> set[str]:
+        return {
+            c["id"]
+            for s in self.structures
+            if structure_id is None or s["id"] == structure_id
+            for c in s.get("collections", [])
+        }
+
+    # --- objects -------------------------------------------------------------------------------
+
+    def get_object(self, object_id: str, *, include_trashed: bool = False) -> dict[str, Any] | None:
+        obj = self.objects.get(object_id)
+        if obj is None or (obj.get("deleted") and not include_trashed):
+            return None
+        return obj
+
+    def live_objects(self) -> Iterator[dict[str, Any]]:
+        """Objects not in the trash, in creation order."""
+        return (obj for obj in self.objects.values() if not obj.get("deleted"))
+
+    @staticmethod
+    def title_of(obj: dict[str, Any]) -> str:
+        for value in obj["properties"].values():
+            if value.get("type") == "title":
+                return str(value["title"].get("value") or "")
+        return ""
+
+    def find_by_title(self, title: str, structure_ids: Iterable[str] | None = None) -> dict[str, Any] | None:
+        """The first live object with exactly this title (case-insensitive)."""
+        wanted = title.strip().casefold()
+        allowed = set(structure_ids) if structure_ids is not None else None
+        for obj in self.live_objects():
+            if allowed is not None and obj["structureId"] not in allowed:
+                continue
+            if self.title_of(obj).strip().casefold() == wanted:
+                return obj
+        return None
+
+    @staticmethod
+    def public(obj: dict[str, Any]) -> dict[str, Any]:
+        """The object as the API returns it: no private bookkeeping fields."""
+        return {key: obj[key] for key in _PUBLIC_OBJECT_KEYS if key in obj}
+
+    def object_url(self, object_id: str) -> str:
+        return f"https://app.capacities.io/{self.space['id']}/{object_id}"
+
+    # --- personal tokens -----------------------------------------------------------------------
+
+    def mint_personal_token(self, scopes: Iterable[str]) -> str:
+        token = PERSONAL_TOKEN_PREFIX + secrets.token_urlsafe(30)
+        with self.lock:
+            self.personal_tokens[hash_token(token)] = {"scopes": sorted(set(scopes))}
+            self.save()
+        return token
+
+    def revoke_personal_token(self, token: str) -> bool:
+        with self.lock:
+            removed = self.personal_tokens.pop(hash_token(token), None) is not None
+            if removed:
+                self.save()
+            return removed
+
+    def personal_grant(self, token: str) -> TokenGrant | None:
+        record = self.personal_tokens.get(hash_token(token))
+        if record is None:
+            return None
+        return TokenGrant("personal", frozenset(record["scopes"]))
+
+    # --- persistence ---------------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": _FORMAT_VERSION,
+            "space": self.space,
+            "structures": self.structures,
+            "contentProperty": self.content_property,
+            "objects": list(self.objects.values()),
+            "personalTokens": self.personal_tokens,
+            "oauth": self.oauth,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], *, data_file: Path | None = None) -> SandboxStore:
+        if data.get("format") != _FORMAT_VERSION:
+            raise ValueError(f"Unsupported sandbox data format {data.get('format')!r}")
+        store = cls(
+            space=data["space"],
+            structures=data["structures"],
+            content_property=data["contentProperty"],
+            objects=data["objects"],
+            data_file=data_file,
+        )
+        store.personal_tokens = dict(data.get("personalTokens", {}))
+        oauth = data.get("oauth", {})
+        store.oauth = {key: dict(oauth.get(key, {})) for key in ("grants", "access", "refresh")}
+        return store
+
+    @classmethod
+    def load(cls, path: Path) -> SandboxStore:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+        return cls.from_json(data, data_file=path)
+
+    def save(self) -> None:
+        """Write the whole state atomically, if there is a data file."""
+        if self.data_file is None:
+            return
+        with self.lock:
+            payload = json.dumps(self.to_json(), ensure_ascii=False, separators=(",", ":"))
+            atomic_write(self.data_file, payload.encode("utf-8"))
+            self.saves += 1
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` so that readers see the old or the new content, never a mix."""
+    directory = path.parent
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        try:
+            os.unlink(temp_name)
+        except FileNotFoundError:
+            pass
+        raise
+    try:  # make the rename itself durable; not every platform can open a directory
+        dir_fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
