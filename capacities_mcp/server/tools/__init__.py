@@ -1,0 +1,77 @@
+"""The MCP tools, grouped in toolsets, and the one function that registers a selection of them.
+
+    register_tools(server)                                   # all tools
+    register_tools(server, read_only=True)                   # get_space, get_object, search, list
+    register_tools(server, toolsets=["space", "objects"])    # some groups
+    register_tools(server, tools=["get_object"])             # some tools
+
+Tools reach the shared `ServerState` (client + caches) through the lifespan context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+
+from . import blocks, daily_notes, objects, space
+from ._registry import ToolSpec, register_spec
+
+__all__ = ["ALL_TOOLS", "READ_ONLY_TOOLS", "SPECS", "TOOLSETS", "register_tools"]
+
+_BY_TOOLSET: dict[str, tuple[ToolSpec[Any], ...]] = {
+    "space": space.SPECS,
+    "objects": objects.SPECS,
+    "blocks": blocks.SPECS,
+    "daily_notes": daily_notes.SPECS,
+}
+
+SPECS: dict[str, ToolSpec[Any]] = {spec.name: spec for specs in _BY_TOOLSET.values() for spec in specs}
+
+TOOLSETS: dict[str, tuple[str, ...]] = {name: tuple(s.name for s in specs) for name, specs in _BY_TOOLSET.items()}
+
+ALL_TOOLS: tuple[str, ...] = tuple(SPECS)
+
+# Derived from the annotations, so a tool can never be "read-only" here and writing there.
+READ_ONLY_TOOLS: frozenset[str] = frozenset(
+    name for name, spec in SPECS.items() if spec.annotations.read_only_hint is True
+)
+
+
+def _unknown(kind: str, given: Collection[str], valid: Collection[str]) -> None:
+    bad = [name for name in given if name not in valid]
+    if bad:
+        raise ValueError(f"Unknown {kind}: {', '.join(bad)}. Valid {kind}: {', '.join(valid)}")
+
+
+def register_tools(
+    server: MCPServer[Any],
+    *,
+    read_only: bool = False,
+    tools: Collection[str] | None = None,
+    toolsets: Collection[str] | None = None,
+) -> list[str]:
+    """Register the selected tools on `server` and return their names, in a stable order.
+
+    `tools` and `toolsets` both narrow the selection (a tool must pass both filters when both
+    are given); `read_only` then drops every tool that can write. Unknown names raise
+    ValueError listing the valid ones, so a typo in a config fails loudly at start-up.
+    """
+    if tools is not None and isinstance(tools, str):
+        tools = [tools]
+    if toolsets is not None and isinstance(toolsets, str):
+        toolsets = [toolsets]
+    selected = list(ALL_TOOLS)
+    if toolsets is not None:
+        _unknown("toolsets", toolsets, TOOLSETS)
+        in_sets = {name for ts in toolsets for name in TOOLSETS[ts]}
+        selected = [name for name in selected if name in in_sets]
+    if tools is not None:
+        _unknown("tools", tools, ALL_TOOLS)
+        selected = [name for name in selected if name in set(tools)]
+    if read_only:
+        selected = [name for name in selected if name in READ_ONLY_TOOLS]
+    for name in selected:
+        register_spec(server, SPECS[name])
+    return selected

@@ -1,0 +1,238 @@
+"""Block tools: append content to an object, replace one block, delete one block."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from mcp.types import ToolAnnotations
+from pydantic import Field
+
+from capacities_mcp.api.models import TextBlock
+
+from .._errors import FieldIssue, ToolInputError
+from .._render import block_ids, block_summary, object_title
+from ._registry import CompactSchema, ToolCall, ToolInput, ToolOutput, ToolReply, ToolSpec
+from .objects import Blocks, Markdown, ObjectId
+
+__all__ = ["SPECS"]
+
+_SHOWN_BLOCKS = 20
+
+BlockId = Field(min_length=1, max_length=100, description="The block's id (see get_object with format=\"blocks\").")
+PropertyId = Field(
+    default=None,
+    max_length=100,
+    description="Block property to write to, when the type has several content fields "
+    "(e.g. \"content\", \"notes\"); default: the main content.",
+)
+
+
+class NewBlock(CompactSchema):
+    id: str
+    property_id: str
+    summary: str
+
+
+class AppendBlocksInput(ToolInput):
+    id: ObjectId
+    markdown: Markdown
+    blocks: Blocks
+    position: Literal["end", "start", "after_block"] = Field(
+        default="end", description='Where: "end" (default), "start", or "after_block" (needs after_block_id).'
+    )
+    after_block_id: str | None = Field(default=None, max_length=100, description="Insert after this sibling block.")
+    parent_block_id: str | None = Field(
+        default=None, max_length=100,
+        description="Nest inside this text block (with position end/start), e.g. sub-items of a list item.",
+    )  # fmt: skip
+    property_id: str | None = PropertyId
+
+
+class AppendBlocksOutput(ToolOutput):
+    id: str
+    title: str
+    new_block_ids: list[str]
+    new_blocks: list[NewBlock]
+
+
+def _position(args: AppendBlocksInput) -> dict[str, Any] | None:
+    position = args.position
+    if args.after_block_id and position == "end":
+        position = "after_block"  # an after_block_id says where, even without position
+    if position == "after_block":
+        if not args.after_block_id:
+            raise ToolInputError('position "after_block" needs after_block_id.',
+                                 issues=[FieldIssue("after_block_id", "required with position after_block")])  # fmt: skip
+        if args.parent_block_id:
+            raise ToolInputError("parent_block_id works with position end or start, not after_block.",
+                                 issues=[FieldIssue("parent_block_id", "not with after_block")])  # fmt: skip
+        return {"type": "after_block", "after_block": {"id": args.after_block_id}}
+    return {"type": position} if position != "end" else None
+
+
+async def append_blocks(call: ToolCall, args: AppendBlocksInput) -> ToolReply:
+    state, client = call.state, call.state.client
+    if (args.markdown is None) == (args.blocks is None):
+        raise ToolInputError("Give the content as markdown OR blocks (exactly one).",
+                             issues=[FieldIssue("markdown|blocks", "exactly one is required")])  # fmt: skip
+    position = _position(args)
+    # The response is the whole object; the ids seen before tell which blocks are new.
+    before = {block_id for _, block_id, _ in block_ids((await client.object.get(args.id)).blocks)}
+    obj = await client.blocks.append(
+        id=args.id, markdown=args.markdown, blocks=args.blocks, position=position,
+        parent_block_id=args.parent_block_id, property_id=args.property_id,
+    )  # fmt: skip
+    state.content.invalidate(args.id)
+    title = object_title(obj)
+    state.titles.remember(obj.id, title, obj.structure_id)
+    new = [NewBlock(id=block_id, property_id=prop, summary=block_summary(block, state.titles.title))
+           for prop, block_id, block in block_ids(obj.blocks) if block_id not in before]  # fmt: skip
+    lines = [f'Appended {len(new)} block(s) to "{title}" `{obj.id}`:']
+    lines += [f"- {b.id} {b.summary}" for b in new[:_SHOWN_BLOCKS]]
+    if len(new) > _SHOWN_BLOCKS:
+        lines.append(f"- … and {len(new) - _SHOWN_BLOCKS} more (all ids are in new_block_ids)")
+    data = AppendBlocksOutput(id=obj.id, title=title, new_block_ids=[b.id for b in new], new_blocks=new)
+    return ToolReply("\n".join(lines), data)
+
+
+APPEND_BLOCKS = ToolSpec(
+    name="append_blocks",
+    title="Add content to an object",
+    description=(
+        "Add content to an existing object, as Markdown (preferred) or blocks: at the end "
+        "(default), the start, after a given block, or nested under a block. Returns the new "
+        "blocks' ids. Use this to extend a page instead of recreating it."
+    ),
+    input_model=AppendBlocksInput,
+    output_model=AppendBlocksOutput,
+    handler=append_blocks,
+    annotations=ToolAnnotations(
+        title="Add content to an object", read_only_hint=False, destructive_hint=False,
+        idempotent_hint=False, open_world_hint=False,
+    ),  # fmt: skip
+)
+
+
+# --- update_block ------------------------------------------------------------------------------
+
+
+class UpdateBlockInput(ToolInput):
+    id: ObjectId
+    block_id: str = BlockId
+    text: str | None = Field(
+        default=None, max_length=100_000,
+        description="New plain text for a text block; keeps its kind (heading, list item, to-do) and children.",
+    )  # fmt: skip
+    block: dict[str, Any] | None = Field(
+        default=None,
+        description='Full replacement block of the SAME type, e.g. {"type": "TextBlock", "tokens": '
+        '[{"type": "TextToken", "text": "Done"}], "todo": {"isDone": true}}. Children are kept when '
+        '"blocks" is omitted.',
+    )
+    property_id: str | None = PropertyId
+
+
+class BlockOutput(ToolOutput):
+    id: str
+    title: str
+    block_id: str
+    summary: str | None
+
+
+def _find(obj: Any, block_id: str) -> Any:
+    for _, found_id, block in block_ids(obj.blocks):
+        if found_id == block_id:
+            return block
+    return None
+
+
+def _text_replacement(block: Any, text: str) -> dict[str, Any]:
+    """The block with new plain-text tokens and every other feature kept."""
+    if not isinstance(block, TextBlock):
+        raise ToolInputError(
+            f"text only works on text blocks; this is a {getattr(block, 'type', 'block')}. Send `block` instead.",
+            issues=[FieldIssue("text", "only for TextBlock")],
+        )
+    replacement: dict[str, Any] = {"type": "TextBlock", "tokens": [{"type": "TextToken", "text": text, "style": {}}],
+                                   "hierarchy": block.hierarchy.model_dump(mode="json")}  # fmt: skip
+    for key, value in (("list", block.list_), ("todo", block.todo), ("quote", block.quote), ("toggle", block.toggle)):
+        if value is not None:
+            replacement[key] = value.model_dump(mode="json", by_alias=True)
+    return replacement
+
+
+async def update_block(call: ToolCall, args: UpdateBlockInput) -> ToolReply:
+    state, client = call.state, call.state.client
+    if (args.text is None) == (args.block is None):
+        raise ToolInputError("Give text OR block (exactly one).",
+                             issues=[FieldIssue("text|block", "exactly one is required")])  # fmt: skip
+    if args.text is not None:
+        current = await client.object.get(args.id)
+        found = _find(current, args.block_id)
+        if found is None:
+            raise ToolInputError(
+                f'No block {args.block_id} in this object: get_object(id="{args.id}", format="blocks") lists its blocks.',
+                issues=[FieldIssue("block_id", "not in this object")],
+            )
+        replacement = _text_replacement(found, args.text)
+    else:
+        replacement = dict(args.block or {})
+    obj = await client.blocks.block.update(id=args.id, block_id=args.block_id, block=replacement,
+                                           property_id=args.property_id)  # fmt: skip
+    state.content.invalidate(args.id)
+    title = object_title(obj)
+    updated = _find(obj, args.block_id)
+    summary = block_summary(updated, state.titles.title) if updated is not None else None
+    text = f'Updated block {args.block_id} in "{title}"' + (f": {summary}" if summary else "") + "."
+    return ToolReply(text, BlockOutput(id=obj.id, title=title, block_id=args.block_id, summary=summary))
+
+
+UPDATE_BLOCK = ToolSpec(
+    name="update_block",
+    title="Replace one block",
+    description=(
+        "Replace one block of an object in place (its id stays): new plain `text` for a text "
+        "block (keeps heading/list/to-do kind and children), or a full `block` of the same type "
+        "(e.g. to tick a to-do). Block ids come from get_object(format=\"blocks\")."
+    ),
+    input_model=UpdateBlockInput,
+    output_model=BlockOutput,
+    handler=update_block,
+    annotations=ToolAnnotations(
+        title="Replace one block", read_only_hint=False, destructive_hint=True,
+        idempotent_hint=True, open_world_hint=False,
+    ),  # fmt: skip
+)
+
+
+# --- delete_block ------------------------------------------------------------------------------
+
+
+class DeleteBlockInput(ToolInput):
+    id: ObjectId
+    block_id: str = BlockId
+
+
+async def delete_block(call: ToolCall, args: DeleteBlockInput) -> ToolReply:
+    state = call.state
+    obj = await state.client.blocks.block.delete(args.id, args.block_id)
+    state.content.invalidate(args.id)
+    title = object_title(obj)
+    text = f'Deleted block {args.block_id} (with anything nested in it) from "{title}" `{obj.id}`.'
+    return ToolReply(text, BlockOutput(id=obj.id, title=title, block_id=args.block_id, summary=None))
+
+
+DELETE_BLOCK = ToolSpec(
+    name="delete_block",
+    title="Delete one block",
+    description="Delete one block of an object, with everything nested in it. Not undoable through the API.",
+    input_model=DeleteBlockInput,
+    output_model=BlockOutput,
+    handler=delete_block,
+    annotations=ToolAnnotations(
+        title="Delete one block", read_only_hint=False, destructive_hint=True,
+        idempotent_hint=True, open_world_hint=False,
+    ),  # fmt: skip
+)
+
+SPECS = (APPEND_BLOCKS, UPDATE_BLOCK, DELETE_BLOCK)

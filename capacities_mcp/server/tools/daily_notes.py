@@ -1,0 +1,76 @@
+"""`append_to_daily_note`: the quick-capture path (journal entries, meeting jots, links)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from mcp.types import ToolAnnotations
+from pydantic import Field
+
+from .._errors import FieldIssue, ToolInputError
+from ._properties import parse_date
+from ._registry import ToolCall, ToolInput, ToolOutput, ToolReply, ToolSpec
+from .objects import Blocks, Markdown
+
+__all__ = ["SPECS"]
+
+
+class AppendToDailyNoteInput(ToolInput):
+    markdown: Markdown
+    blocks: Blocks
+    date: str | None = Field(
+        default=None, max_length=40, description="The day, YYYY-MM-DD (or an ISO date-time); default today."
+    )
+    no_timestamp: bool = Field(default=False, description="true: no automatic time heading before the entry.")
+
+
+class AppendToDailyNoteOutput(ToolOutput):
+    date: str
+    accepted: bool
+
+
+def _day(text: str | None) -> str:
+    """The day as the API wants it: ISO 8601 at UTC midnight."""
+    if text is None or not text.strip():
+        return datetime.now(timezone.utc).strftime("%Y-%m-%dT00:00:00.000Z")
+    try:
+        value, _ = parse_date(text)
+    except ValueError as exc:
+        raise ToolInputError("The date is not valid:", issues=[FieldIssue("date", str(exc))]) from exc
+    return value[:10] + "T00:00:00.000Z"
+
+
+async def append_to_daily_note(call: ToolCall, args: AppendToDailyNoteInput) -> ToolReply:
+    if (args.markdown is None) == (args.blocks is None):
+        raise ToolInputError("Give the entry as markdown OR blocks (exactly one).",
+                             issues=[FieldIssue("markdown|blocks", "exactly one is required")])  # fmt: skip
+    day = _day(args.date)
+    await call.state.client.blocks.daily_note.append(
+        date=day, no_time_stamp=args.no_timestamp or None, markdown=args.markdown, blocks=args.blocks
+    )
+    text = (
+        f"Accepted for the daily note of {day[:10]}. Capacities processes daily-note appends "
+        "asynchronously: the entry appears within seconds to minutes, so it may not be visible "
+        "yet. Do not send it again."
+    )
+    return ToolReply(text, AppendToDailyNoteOutput(date=day[:10], accepted=True))
+
+
+APPEND_TO_DAILY_NOTE = ToolSpec(
+    name="append_to_daily_note",
+    title="Add to a daily note",
+    description=(
+        "Append Markdown (or blocks) to the daily note of a day (default today), e.g. a journal "
+        "entry or a quick capture. Processed asynchronously by Capacities: accepted now, visible "
+        "shortly after."
+    ),
+    input_model=AppendToDailyNoteInput,
+    output_model=AppendToDailyNoteOutput,
+    handler=append_to_daily_note,
+    annotations=ToolAnnotations(
+        title="Add to a daily note", read_only_hint=False, destructive_hint=False,
+        idempotent_hint=False, open_world_hint=False,
+    ),  # fmt: skip
+)
+
+SPECS = (APPEND_TO_DAILY_NOTE,)

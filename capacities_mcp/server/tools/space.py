@@ -1,0 +1,100 @@
+"""`get_space`: the space, its structures and their properties: what an agent needs before writing."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from mcp.types import ToolAnnotations
+
+from .._render import render_space
+from ._registry import CompactSchema, ToolCall, ToolInput, ToolOutput, ToolReply, ToolSpec
+
+__all__ = ["GET_SPACE", "SPECS"]
+
+
+class GetSpaceInput(ToolInput):
+    refresh: bool = Field(
+        default=False,
+        description="Fetch again instead of using the copy cached for 5 minutes (the API allows "
+        "10 such requests a minute; only needed after the user changed types in the app).",
+    )
+
+
+class PropertyOut(CompactSchema):
+    id: str
+    name: str
+    type: str
+    writable: bool
+    multiple: bool | None = None
+    options: list[str] | None = None
+    allowed_structures: list[str] | None = None
+
+
+class CollectionOut(CompactSchema):
+    id: str
+    title: str
+
+
+class StructureOut(CompactSchema):
+    id: str
+    title: str
+    plural_name: str
+    properties: list[PropertyOut]
+    collections: list[CollectionOut]
+
+
+class GetSpaceOutput(ToolOutput):
+    space_id: str
+    space_title: str
+    structures: list[StructureOut]
+    sandbox_note: str | None = None
+
+
+async def get_space(call: ToolCall, args: GetSpaceInput) -> ToolReply:
+    snapshot = await call.state.space.get(refresh=args.refresh)
+    structures = [
+        StructureOut(
+            id=s.id,
+            title=s.title,
+            plural_name=s.plural_name,
+            properties=[
+                PropertyOut(
+                    id=p.id, name=p.name or p.id, type=str(p.type), writable=p.writable,
+                    multiple=p.multiple,
+                    options=[o.name for o in p.label_set] if p.label_set is not None else None,
+                    allowed_structures=p.allowed_structures,
+                )  # fmt: skip
+                for p in s.property_definitions
+            ],
+            collections=[CollectionOut(id=c.id, title=c.title) for c in s.collections],
+        )
+        for s in snapshot.structures
+    ]
+    text = render_space(snapshot.space, snapshot.structures)
+    note = call.state.sandbox_note
+    if note:
+        text = f"> {note}\n\n{text}"
+    data = GetSpaceOutput(
+        space_id=snapshot.space.id, space_title=snapshot.space.title, structures=structures, sandbox_note=note
+    )
+    return ToolReply(text, data)
+
+
+GET_SPACE = ToolSpec(
+    name="get_space",
+    title="Get space and structures",
+    description=(
+        "Describe the connected Capacities space: its structures (object types such as Page, "
+        "Task, Book) with ids, plural names, properties (id, name, type, writable, label "
+        "options, linkable types) and collections. Call this before creating or updating "
+        "objects; other tools accept these names or ids. Cached for 5 minutes."
+    ),
+    input_model=GetSpaceInput,
+    output_model=GetSpaceOutput,
+    handler=get_space,
+    annotations=ToolAnnotations(
+        title="Get space and structures", read_only_hint=True, destructive_hint=False,
+        idempotent_hint=True, open_world_hint=False,
+    ),  # fmt: skip
+)
+
+SPECS = (GET_SPACE,)
