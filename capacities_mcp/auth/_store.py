@@ -31,8 +31,7 @@ import anyio
 import anyio.to_thread
 from filelock import FileLock, Timeout
 
-from ..api._auth import OAuthCredential, OAuthTokens
-from ..api._errors import CapacitiesOAuthError
+from ..api import CapacitiesOAuthError, OAuthCredential, OAuthTokens
 
 __all__ = [
     "APP_NAME",

@@ -30,7 +30,7 @@ from ._logging import reclaim_uvicorn_loggers
 from ._settings import Settings
 from ._state import ServerState, SpaceCache
 from .tools import READ_ONLY_TOOLS as _READ_ONLY_NAMES
-from .tools import register_tools
+from .tools import register_tools, select_tools
 
 if TYPE_CHECKING:
     from capacities_mcp.sandbox import SandboxServer
@@ -204,8 +204,9 @@ class CapacitiesMCPServer(MCPServer[ServerState]):
     """
 
     async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Any = None) -> Any:
-        if self._prompt_manager.get_prompt(name) is None:
-            known = ", ".join(p.name for p in self._prompt_manager.list_prompts()) or "none"
+        prompts = await self.list_prompts()
+        if name not in {p.name for p in prompts}:
+            known = ", ".join(p.name for p in prompts) or "none"
             raise MCPError(code=-32602, message=f"Unknown prompt: {name}. Available prompts: {known}.")
         return await super().get_prompt(name, arguments, context)
 
@@ -228,23 +229,20 @@ def build_app(settings: Settings) -> App:
         async with runtime.hold() as state:
             yield state
 
+    read_only = settings.read_only
+    tools = list(settings.tools) if settings.tools is not None else None
+    toolsets = list(settings.toolsets) if settings.toolsets is not None else None
+    # The instructions depend on which tools are registered, so the selection comes first.
+    selected = tuple(select_tools(read_only=read_only, tools=tools, toolsets=toolsets))
     server: MCPServer[ServerState] = CapacitiesMCPServer(
         SERVER_NAME,
         title="Capacities",
         version=__version__,
         website_url="https://capacities.io",
+        instructions=server_instructions(settings, selected),
         lifespan=lifespan,
     )
-    tool_names = tuple(
-        register_tools(
-            server,
-            read_only=settings.read_only,
-            tools=list(settings.tools) if settings.tools is not None else None,
-            toolsets=list(settings.toolsets) if settings.toolsets is not None else None,
-        )
-    )
-    # The instructions depend on the registered tools, so they are set after registration.
-    server._lowlevel_server.instructions = server_instructions(settings, tool_names)
+    tool_names = tuple(register_tools(server, read_only=read_only, tools=tools, toolsets=toolsets))
     prompt_names = tuple(register_prompts(server, available_tools=tool_names))
     register_resources(server, lambda: runtime.state)
 

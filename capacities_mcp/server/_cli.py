@@ -77,7 +77,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"capacities-mcp: {message}", file=sys.stderr)
+    from ._logging import redact
+
+    print(f"capacities-mcp: {redact(message)}", file=sys.stderr)
     return 2
 
 
@@ -119,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
         pass
     except Exception as exc:  # one readable line; the traceback only at --log-level DEBUG
         logging.getLogger("capacities_mcp.server").debug("server failed", exc_info=True)
-        print(f"capacities-mcp: the server stopped: {type(exc).__name__}: {exc}", file=sys.stderr)
+        from ._logging import redact
+
+        print(f"capacities-mcp: the server stopped: {type(exc).__name__}: {redact(str(exc))}", file=sys.stderr)
         return 1
     return 0

@@ -36,6 +36,7 @@ from capacities_mcp.api import (
     CapacitiesValidationError,
 )
 
+from ._logging import redact
 from ._state import LookupFailed
 
 __all__ = [
@@ -52,17 +53,7 @@ __all__ = [
 
 _log = logging.getLogger("capacities_mcp.server.tools")
 
-_SECRET_SHAPES = re.compile(
-    r"(cap-api-|cap-oauth-)[A-Za-z0-9._~+/=*-]+"
-    r"|Bearer\s+[A-Za-z0-9._~+/=-]{6,}"
-    r"|eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"
-)
 _MAX_MESSAGE = 1500
-
-
-def redact(text: str) -> str:
-    """Mask anything shaped like a Capacities token, a bearer credential or a JWT."""
-    return _SECRET_SHAPES.sub(lambda m: (m.group(1) or ("Bearer " if m.group(0).startswith("Bearer") else "")) + "***", text)
 
 
 def _clean_api_message(message: str) -> str:
@@ -239,7 +230,7 @@ def issues_from_validation(error: ValidationError, prefix: str = "") -> list[Fie
     for detail in error.errors(include_url=False):
         loc = [str(p) for p in detail["loc"] if not (isinstance(p, str) and p.startswith("<"))]
         path = ".".join([prefix, *loc] if prefix else loc) or "(arguments)"
-        message = detail["msg"]
+        message = "required, missing" if detail["type"] == "missing" else detail["msg"]
         for lead in ("Value error, ", "Assertion failed, "):
             message = message.removeprefix(lead)
         if detail["type"] not in ("missing", "value_error", "assertion_error") and "input" in detail:

@@ -13,10 +13,28 @@ import re
 import sys
 from collections.abc import Iterable
 
-__all__ = ["RedactSecrets", "configure_logging"]
+__all__ = ["RedactSecrets", "configure_logging", "redact"]
 
-# Capacities token prefixes, and credentials after "Bearer " as in an Authorization header.
-_TOKEN_SHAPES = re.compile(r"(cap-api-|cap-oauth-)[A-Za-z0-9._~+/=-]+|Bearer\s+[A-Za-z0-9._~+/=-]{8,}")
+# Capacities token prefixes, credentials after "Bearer " as in an Authorization header, and JWTs
+# (OAuth access tokens are JWTs; a rotated one is in no configured-secrets list).
+_TOKEN_SHAPES = re.compile(
+    r"(cap-api-|cap-oauth-)[A-Za-z0-9._~+/=*-]+"
+    r"|Bearer\s+[A-Za-z0-9._~+/=-]{6,}"
+    r"|eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"
+)
+
+
+def redact(text: str) -> str:
+    """Mask anything shaped like a Capacities token, a bearer credential or a JWT.
+
+    The one masking rule for log lines, tool errors and CLI messages.
+    """
+
+    def mask(match: re.Match[str]) -> str:
+        prefix = match.group(1) or ("Bearer " if match.group(0).startswith("Bearer") else "")
+        return prefix + "***"
+
+    return _TOKEN_SHAPES.sub(mask, text)
 # Libraries that log every request at INFO; they only speak up at DEBUG.
 _CHATTY = ("mcp", "uvicorn", "uvicorn.access", "uvicorn.error", "httpx2", "httpcore2", "sse_starlette")
 
@@ -31,7 +49,7 @@ class RedactSecrets(logging.Filter):
     def _mask(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "***")
-        return _TOKEN_SHAPES.sub(lambda m: (m.group(1) or "Bearer ") + "***", text)
+        return redact(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

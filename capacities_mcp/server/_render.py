@@ -219,7 +219,8 @@ def _block_text(block: Any, title_of: TitleOf) -> str:
     return ""
 
 
-def _children(block: Any) -> list[Any]:
+def block_children(block: Any) -> list[Any]:
+    """The blocks nested in `block` (a grid's columns flattened)."""
     if isinstance(block, (TextBlock, GroupBlock)):
         return list(block.blocks)
     if isinstance(block, GridBlock):
@@ -236,7 +237,7 @@ def block_outline(blocks: dict[str, list[Any]] | None, title_of: TitleOf) -> str
             text = _block_text(block, title_of)
             lines.append(f"{'  ' * depth}- {getattr(block, 'id', '?')} {_block_kind(block)}"
                          + (f": {text}" if text else ""))  # fmt: skip
-            walk(_children(block), depth + 1)
+            walk(block_children(block), depth + 1)
 
     for property_id, items in (blocks or {}).items():
         lines.append(f"[property {property_id}]")
@@ -253,7 +254,7 @@ def block_ids(blocks: dict[str, list[Any]] | None) -> list[tuple[str, str, Any]]
             block_id = getattr(block, "id", None)
             if block_id:
                 out.append((property_id, block_id, block))
-            walk(property_id, _children(block))
+            walk(property_id, block_children(block))
 
     for property_id, items in (blocks or {}).items():
         walk(property_id, items)

@@ -27,7 +27,7 @@ from capacities_mcp.api import CapacitiesApiError, CapacitiesError
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
 
-    from ._state import ServerState
+    from ._state import ServerState, SpaceSnapshot
 
 __all__ = ["SPACE_URI", "STRUCTURES_URI", "OBJECT_URI_TEMPLATE", "register_resources"]
 
@@ -37,11 +37,21 @@ OBJECT_URI_TEMPLATE = "capacities://object/{id}"
 
 
 def _resource_error(exc: CapacitiesError, what: str) -> Exception:
-    """An upstream failure as a resource error the client can show (never with a token in it)."""
+    """An upstream failure as a resource error, in the same words (and redaction) as a tool error."""
+    from ._errors import describe
+
+    text = f"Could not read {what}. " + describe(exc, tool="resource").text
     if isinstance(exc, CapacitiesApiError) and exc.status == 404:
-        return ResourceNotFoundError(f"No {what} found (cap_not_found). Search with the search_objects tool.")
-    code = getattr(exc, "code", "cap_unknown")
-    return ResourceError(f"Could not read {what} from Capacities ({code}): {exc}")
+        return ResourceNotFoundError(text)
+    return ResourceError(text)
+
+
+async def _snapshot(state: ServerState, what: str) -> SpaceSnapshot:
+    """The cached space snapshot (shared with get_space), failures as resource errors."""
+    try:
+        return await state.space.get()
+    except CapacitiesError as exc:
+        raise _resource_error(exc, what) from None
 
 
 def register_resources(server: MCPServer[Any], get_state: Callable[[], ServerState]) -> None:
@@ -56,11 +66,7 @@ def register_resources(server: MCPServer[Any], get_state: Callable[[], ServerSta
     )
     async def space() -> str:
         state = get_state()
-        try:
-            snapshot = await state.space.get()
-        except CapacitiesError as exc:
-            raise _resource_error(exc, "space") from None
-        text = render_space(snapshot)
+        text = render_space(await _snapshot(state, "the space"))
         return f"> {state.sandbox_note}\n\n{text}" if state.sandbox_note else text
 
     @server.resource(
@@ -71,11 +77,7 @@ def register_resources(server: MCPServer[Any], get_state: Callable[[], ServerSta
         mime_type="application/json",
     )
     async def structures() -> str:
-        state = get_state()
-        try:
-            snapshot = await state.space.get()
-        except CapacitiesError as exc:
-            raise _resource_error(exc, "structures") from None
+        snapshot = await _snapshot(get_state(), "the structures")
         data = [s.model_dump(mode="json", by_alias=True, exclude_none=True) for s in snapshot.structures]
         return json.dumps({"structures": data}, ensure_ascii=False, indent=1)
 
@@ -91,5 +93,5 @@ def register_resources(server: MCPServer[Any], get_state: Callable[[], ServerSta
         try:
             markdown = await state.client.object.markdown.get(id)
         except CapacitiesError as exc:
-            raise _resource_error(exc, f"object with id {id!r}") from None
+            raise _resource_error(exc, f"the object with id {id!r}") from None
         return render_object_markdown(markdown, note=state.sandbox_note)

@@ -290,12 +290,36 @@ class TitleCache:
 
 
 class ContentCache:
-    """Exported Markdown (or a rendered block outline) per object, kept `ttl` seconds for paging."""
+    """Exported Markdown (or a rendered block outline) per object, kept `ttl` seconds for paging.
 
-    def __init__(self, ttl: float = 120.0, max_entries: int = 32) -> None:
+    It also keeps the block ids of each object's last full read (`GET /object`, or the object an
+    append returned) for `ids_ttl` seconds, so a Markdown append right after a read or another
+    append can tell its new blocks from the old ones without one more `GET /object`.
+    """
+
+    def __init__(self, ttl: float = 120.0, max_entries: int = 32, ids_ttl: float = 60.0) -> None:
         self.ttl = ttl
+        self.ids_ttl = ids_ttl
         self._max = max_entries
         self._entries: OrderedDict[tuple[str, str], tuple[float, str, str]] = OrderedDict()
+        self._ids: OrderedDict[str, tuple[float, frozenset[str]]] = OrderedDict()
+
+    def block_ids(self, object_id: str) -> frozenset[str] | None:
+        """Every block id of the object as last read, when that read is fresh."""
+        entry = self._ids.get(object_id)
+        if entry is None or time.monotonic() - entry[0] > self.ids_ttl:
+            return None
+        return entry[1]
+
+    def put_block_ids(self, object_id: str, ids: Iterable[str]) -> None:
+        self._ids[object_id] = (time.monotonic(), frozenset(ids))
+        self._ids.move_to_end(object_id)
+        while len(self._ids) > self._max:
+            self._ids.popitem(last=False)
+
+    def forget_block_ids(self) -> None:
+        """After a write whose target is unknown (a daily-note append), trust no block list."""
+        self._ids.clear()
 
     def get(self, object_id: str, fmt: str) -> tuple[str, str] | None:
         """(title, text) when cached and fresh."""
@@ -314,6 +338,7 @@ class ContentCache:
         """Called after every write to the object, so no page is cut from stale text."""
         for key in [k for k in self._entries if k[0] == object_id]:
             del self._entries[key]
+        self._ids.pop(object_id, None)
 
 
 @dataclass

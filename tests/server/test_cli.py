@@ -134,6 +134,8 @@ def test_redaction_masks_secrets_everywhere() -> None:
     try:
         logger.warning("token %s and %s", TOKEN, "my-custom-secret-value")
         logger.warning("header Authorization: Bearer abcdefghijklmnop")
+        # A rotated OAuth access token (a JWT) is in no configured-secrets list: masked by shape.
+        logger.warning("refreshed: %s", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJyb3RhdGVkIn0.c2lnbmF0dXJlLXgy")
         try:
             raise RuntimeError(f"failed with {TOKEN}")
         except RuntimeError:
@@ -143,6 +145,7 @@ def test_redaction_masks_secrets_everywhere() -> None:
         logger.removeHandler(handler)
     text = stream.getvalue()
     assert "SECRET" not in text and "my-custom-secret-value" not in text and "abcdefghijklmnop" not in text
+    assert "eyJzdWIiOiJyb3RhdGVkIn0" not in text and "refreshed: ***" in text
     assert "cap-api-***" in text and "Bearer ***" in text
     assert "a bearer token is required" in text
 

@@ -262,13 +262,27 @@ async def test_bad_inputs_give_clear_tool_errors(sandbox: SandboxServer, mode: s
     assert not alive.is_error
 
 
-async def test_missing_required_argument_names_the_field(sandbox: SandboxServer) -> None:
-    """The SDK itself checks required arguments (so the schema can list them): still a tool error."""
+@each_mode
+async def test_missing_required_argument_names_the_field(sandbox: SandboxServer, mode: str) -> None:
+    """The schema lists required arguments, so the SDK would reject a call without one in its own
+    words (raw pydantic text, a docs URL, no structured content); ours names the field and rule."""
     server, _ = tool_server(sandbox)
-    async with connect(server, "legacy") as client:
-        result = await client.call_tool("get_object", {})
+    cases = [
+        ("get_object", {}, ["id"]), ("search_objects", {"limit": 3}, ["query"]),
+        ("update_block", {"id": TASK_ID}, ["block_id"]), ("append_blocks", {"markdown": "x"}, ["id"]),
+        ("save_weblink", {"url": None}, ["url"]), ("delete_block", {}, ["id", "block_id"]),
+    ]  # fmt: skip
+    async with connect(server, mode) as client:
+        for name, args, fields in cases:
+            result = await client.call_tool(name, args)
+            text = text_of(result)
+            error = error_of(result)
+            assert error["code"] == "invalid_arguments", (name, error)
+            assert [i["field"] for i in error["issues"]] == fields, (name, error)
+            assert all(i["message"] == "required, missing" for i in error["issues"]), (name, error)
+            assert text.startswith(f"Invalid arguments for {name}:") and all(f"- {f}: required" in text for f in fields)
+            assert "pydantic" not in text and "validation error for" not in text, text
         alive = await client.call_tool("get_object", {"id": TASK_ID})
-    assert result.is_error and "id" in text_of(result) and "required" in text_of(result).lower()
     assert not alive.is_error
 
 

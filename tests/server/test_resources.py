@@ -67,3 +67,16 @@ async def test_space_resource_says_sandbox() -> None:
     async with Client(app.server) as client:
         text = (await client.read_resource("capacities://space")).contents[0].text  # type: ignore[union-attr]
     assert "SANDBOX" in text
+
+
+async def test_resource_errors_say_what_to_do_in_the_tools_words(sandbox: SandboxServer) -> None:
+    """A rejected credential on a resource read: the tools' next step (sign in again), no token."""
+    bad_token = "cap-api-" + "x" * 40
+    app = build_app(Settings(api_token=bad_token, api_url=sandbox.base_url))
+    async with Client(app.server) as client:
+        for uri in ("capacities://space", "capacities://structures", f"capacities://object/{MISSING_ID}"):
+            with pytest.raises(MCPError) as failed:
+                await client.read_resource(uri)
+            message = failed.value.error.message
+            assert message.startswith("Could not read ") and "cap_not_authenticated" in message, message
+            assert "capacities-mcp auth login" in message and bad_token not in message, message

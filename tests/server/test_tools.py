@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
+import httpx2
 import pytest
 from mcp.types import ElicitResult
 
@@ -305,6 +307,48 @@ async def test_append_blocks_returns_new_ids_at_positions(sandbox: SandboxServer
     assert "divider" in outline["content"]
 
 
+def _text_block(text: str, children: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    block: dict[str, Any] = {"type": "TextBlock", "tokens": [{"type": "TextToken", "text": text}]}
+    if children:
+        block["blocks"] = children
+    return block
+
+
+async def test_append_structured_blocks_spends_one_request_and_names_exactly_the_new_ones(
+    sandbox: SandboxServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Structured blocks land as one run at the position: their ids come from the append's own
+    response, with no GET /object before it (the quota is 30 a minute per route)."""
+    server, _ = tool_server(sandbox)
+    async with connect(server, "legacy") as client:
+        page = (await client.call_tool("create_object", {"structure": "Page", "title": "Run ids",
+                                                          "markdown": "first\n\nsecond"})).structured_content  # fmt: skip
+        assert page is not None
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="httpx2"):
+            end = await client.call_tool("append_blocks", {"id": page["id"], "blocks": [
+                _text_block("end-a", [_text_block("end-a-child")]), _text_block("end-b")]})  # fmt: skip
+        requests = [r.getMessage() for r in caplog.records if r.name == "httpx2"]
+        assert len(requests) == 1 and "POST" in requests[0] and "/blocks/append" in requests[0], requests
+        end_ids = end.structured_content["new_block_ids"]
+        assert [b["summary"] for b in end.structured_content["new_blocks"]] == [
+            "text: end-a", "text: end-a-child", "text: end-b"]  # fmt: skip
+        start = await client.call_tool("append_blocks", {"id": page["id"], "position": "start",
+                                                         "blocks": [_text_block("start-a")]})  # fmt: skip
+        after = await client.call_tool("append_blocks", {"id": page["id"], "after_block_id": end_ids[0],
+                                                         "blocks": [_text_block("after-a"), _text_block("after-b")]})  # fmt: skip
+        nested = await client.call_tool("append_blocks", {"id": page["id"], "parent_block_id": end_ids[0],
+                                                          "position": "start", "blocks": [_text_block("child-0")]})  # fmt: skip
+        outline = (await client.call_tool("get_object", {"id": page["id"], "format": "blocks"})).structured_content
+    by_text = {line.rsplit(": ", 1)[-1]: line.split()[1] for line in outline["content"].splitlines() if line.lstrip().startswith("- ")}
+    for result, texts in ((end, ["end-a", "end-a-child", "end-b"]), (start, ["start-a"]),
+                          (after, ["after-a", "after-b"]), (nested, ["child-0"])):  # fmt: skip
+        assert not result.is_error, text_of(result)
+        assert result.structured_content["new_block_ids"] == [by_text[t] for t in texts], (texts, text_of(result))
+    order = [line.rsplit(": ", 1)[-1] for line in outline["content"].splitlines() if line.lstrip().startswith("- ")]
+    assert order == ["start-a", "first", "second", "end-a", "child-0", "end-a-child", "after-a", "after-b", "end-b"]
+
+
 @each_mode
 async def test_update_object_properties_trash_and_restore(sandbox: SandboxServer, mode: str) -> None:
     server, _ = tool_server(sandbox)
@@ -373,6 +417,83 @@ async def test_append_to_daily_note(sandbox: SandboxServer, mode: str) -> None:
         assert notes, text_of(listing)
         read = await client.call_tool("get_object", {"id": notes[0]["id"]})
     assert f"Met Maya ({mode})" in text_of(read)
+
+
+class _RecordingTransport(httpx2.AsyncHTTPTransport):
+    """Real HTTP to the sandbox, keeping each request's method, path and JSON body."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[str, str, Any]] = []
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        body = json.loads(request.content) if request.content else None
+        self.seen.append((request.method, request.url.path, body))
+        return await super().handle_async_request(request)
+
+
+async def test_daily_note_today_is_left_to_capacities(sandbox: SandboxServer) -> None:
+    """No date given: no date sent, so Capacities picks today in the account's time zone (a UTC
+    date computed by the server names the wrong day near midnight)."""
+    recorder = _RecordingTransport()
+    server, _ = tool_server(sandbox, client_options={"transport": recorder})
+    async with connect(server, "legacy") as client:
+        today = await client.call_tool("append_to_daily_note", {"markdown": "no date given"})
+        dated = await client.call_tool("append_to_daily_note", {"markdown": "dated", "date": "2026-11-27T23:30:00+01:00"})
+    assert not today.is_error and not dated.is_error, text_of(today) + text_of(dated)
+    bodies = [body for method, path, body in recorder.seen if path.endswith("/blocks/daily-note/append")]
+    assert len(bodies) == 2 and "date" not in bodies[0] and bodies[1]["date"] == "2026-11-27T00:00:00.000Z"
+    assert today.structured_content == {"date": "today", "accepted": True}
+    assert "today's daily note" in text_of(today)
+
+
+async def test_structure_names_in_results_never_refetch_the_space(sandbox: SandboxServer) -> None:
+    """Display names may come from an expired snapshot: a search spends one request, not three
+    (GET /space and /space/structures allow ten a minute)."""
+    recorder = _RecordingTransport()
+    server, _ = tool_server(sandbox, client_options={"transport": recorder}, space_ttl=0.0)
+    async with connect(server, "legacy") as client:
+        assert not (await client.call_tool("get_space", {})).is_error
+        recorder.seen.clear()
+        found = await client.call_tool("search_objects", {"query": "Q3 planning"})
+    assert not found.is_error, text_of(found)
+    assert found.structured_content["results"][0]["structure"] == "Task"
+    assert [(method, path) for method, path, _ in recorder.seen] == [("POST", "/objects/search")]
+
+
+async def test_markdown_append_after_a_fresh_read_spends_one_request(sandbox: SandboxServer) -> None:
+    """Markdown becomes an unknown number of blocks, so new ids are told from the ids seen
+    before: a fresh read (get_object, or the previous append's answer) saves the GET /object;
+    after a write the server cannot see through, it reads first again."""
+    recorder = _RecordingTransport()
+    server, _ = tool_server(sandbox, client_options={"transport": recorder})
+
+    def requests() -> list[tuple[str, str]]:
+        seen = [(method, path) for method, path, _ in recorder.seen if path.startswith(("/object", "/blocks", "/block"))]
+        recorder.seen.clear()
+        return seen
+
+    async with connect(server, "legacy") as client:
+        page = (await client.call_tool("create_object", {"structure": "Page", "title": "Fresh ids",
+                                                          "markdown": "old text"})).structured_content  # fmt: skip
+        assert page is not None
+        await client.call_tool("get_object", {"id": page["id"]})
+        requests()
+        first = await client.call_tool("append_blocks", {"id": page["id"], "markdown": "- one\n- two"})
+        assert requests() == [("POST", "/blocks/append")]
+        second = await client.call_tool("append_blocks", {"id": page["id"], "markdown": "three"})
+        assert requests() == [("POST", "/blocks/append")]
+        await client.call_tool("update_block", {"id": page["id"], "block_id": first.structured_content["new_block_ids"][0],
+                                                "text": "uno"})  # fmt: skip
+        requests()
+        third = await client.call_tool("append_blocks", {"id": page["id"], "markdown": "four"})
+        assert requests() == [("GET", "/object"), ("POST", "/blocks/append")]
+        await client.call_tool("append_to_daily_note", {"markdown": "elsewhere"})
+        requests()
+        fourth = await client.call_tool("append_blocks", {"id": page["id"], "markdown": "five"})
+        assert requests() == [("GET", "/object"), ("POST", "/blocks/append")]
+    summaries = [[b["summary"] for b in r.structured_content["new_blocks"]] for r in (first, second, third, fourth)]
+    assert summaries == [["text bullet: one", "text bullet: two"], ["text: three"], ["text: four"], ["text: five"]]
 
 
 # --- delete with confirmation --------------------------------------------------------------------

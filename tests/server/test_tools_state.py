@@ -9,6 +9,7 @@ import anyio
 import pytest
 
 from capacities_mcp.api import CapacitiesClient
+from capacities_mcp.api.models import TextBlock
 from capacities_mcp.sandbox import SandboxServer
 from capacities_mcp.server._errors import ToolInputError
 from capacities_mcp.server._state import (
@@ -170,3 +171,34 @@ def test_title_and_content_caches() -> None:
     assert content.get("o", "markdown") == ("T", "text") and content.get("o", "blocks") is None
     content.invalidate("o")
     assert content.get("o", "markdown") is None
+
+
+def _blocks(*ids: str, children: dict[str, list[str]] | None = None) -> list[TextBlock]:
+    children = children or {}
+    return [TextBlock.model_validate({"id": i, "type": "TextBlock", "tokens": [], "hierarchy": {"key": "Base", "val": 0},
+                                      "blocks": [b.model_dump(by_alias=True) for b in _blocks(*children.get(i, []))]})
+            for i in ids]  # fmt: skip
+
+
+def test_appended_run_is_found_by_position_or_not_at_all() -> None:
+    """append_blocks reads a structured append's ids off the response by position; when the
+    response cannot say where they went, it reports none rather than wrong ones."""
+    from capacities_mcp.server.tools.blocks import AppendBlocksInput, _appended_run
+
+    obj = "739718bc-3246-56f6-a8f0-477e031ad7ad"
+
+    def run(blocks: dict[str, list[TextBlock]], count: int, **args: Any) -> list[str] | None:
+        found = _appended_run(blocks, AppendBlocksInput(id=obj, blocks=[{}] * count, **args), count)
+        return None if found is None else [block_id for _, block_id, _ in found]
+
+    one = {"content": _blocks("a", "b", "n1", "n2", children={"b": ["b1"], "n1": ["n1x"]})}
+    assert run(one, 2) == ["n1", "n1x", "n2"]
+    assert run(one, 1, position="start") == ["a"]
+    assert run(one, 1, after_block_id="b") == ["n1", "n1x"]
+    assert run(one, 1, parent_block_id="b", position="end") == ["b1"]
+    assert run(one, 1, after_block_id="n1x") is None  # nothing after it: the block went elsewhere
+    two = {"content": _blocks("a", "n"), "notes": _blocks("x")}
+    assert run(two, 1) is None  # which property got them is not known
+    assert run(two, 1, property_id="notes") == ["x"]
+    assert run(one, 9) is None  # fewer blocks than appended: the response is not the whole object
+    assert run(one, 1, parent_block_id="missing") is None

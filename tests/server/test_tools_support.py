@@ -48,6 +48,7 @@ def tool_server(
     read_only: bool = False,
     tools: Collection[str] | None = None,
     toolsets: Collection[str] | None = None,
+    space_ttl: float = 300,
 ) -> tuple[MCPServer[ServerState], list[str]]:
     """A fresh MCP server with the selected tools, its client pointed at `sandbox`."""
     options = {"max_retries": 0, "max_rate_limit_wait": 0.0, "timeout": 10.0, **(client_options or {})}
@@ -64,7 +65,7 @@ def tool_server(
                 **options,
             )
         async with client:
-            yield ServerState(client=client, space=SpaceCache(client, ttl=300))
+            yield ServerState(client=client, space=SpaceCache(client, ttl=space_ttl))
 
     server: MCPServer[ServerState] = MCPServer("capacities-test", lifespan=lifespan)
     names = register_tools(server, read_only=read_only, tools=tools, toolsets=toolsets)

@@ -63,13 +63,41 @@ def text_of(result: Any) -> str:
 
 
 async def exercise(client: Client) -> None:
-    """What every transport must carry: tools, a read and a write, prompts, resources."""
+    """What every transport must carry: every tool, an API error, a bad input, prompts, resources."""
     tools = {tool.name for tool in (await client.list_tools()).tools}
     assert tools == ALL_TOOLS
+    called: set[str] = set()
+
+    async def call(name: str, arguments: dict[str, Any]) -> Any:
+        result = await client.call_tool(name, arguments)
+        assert not result.is_error, (name, text_of(result))
+        called.add(name)
+        return result.structured_content
+
     space = await client.call_tool("get_space", {})
     assert not space.is_error and "Demo space" in text_of(space)
+    called.add("get_space")
     hits = await client.call_tool("search_objects", {"query": "Sourdough"})
     assert not hits.is_error and "Sourdough bread recipe" in text_of(hits)
+    called.add("search_objects")
+    await call("list_objects", {"structure": "Task", "page_size": 2})
+    marker = f"transport check {time.monotonic_ns()}"
+    page = await call("create_object", {"structure": "Page", "title": marker, "markdown": "first"})
+    appended = await call("append_blocks", {"id": page["id"], "markdown": "- second"})
+    block_id = appended["new_block_ids"][0]
+    await call("update_block", {"id": page["id"], "block_id": block_id, "text": "second, edited"})
+    read = await call("get_object", {"id": page["id"]})
+    assert "second, edited" in read["content"]
+    await call("delete_block", {"id": page["id"], "block_id": block_id})
+    await call("update_object", {"id": page["id"], "title": marker + " (renamed)"})
+    await call("save_weblink", {"url": "https://example.com/transport", "notes": "via the transport"})
+    await call("append_to_daily_note", {"markdown": marker, "no_timestamp": True})
+    await call("delete_object", {"id": page["id"]})
+    assert called == ALL_TOOLS
+    gone = await client.call_tool("get_object", {"id": page["id"]})
+    assert gone.is_error and gone.structured_content["error"]["code"] == "cap_not_found"
+    missing = await client.call_tool("get_object", {})
+    assert missing.is_error and missing.structured_content["error"]["issues"][0]["field"] == "id"
     prompts = {prompt.name for prompt in (await client.list_prompts()).prompts}
     assert "summarize_object" in prompts
     prompt = await client.get_prompt("summarize_object", {"object": "Sourdough"})
@@ -129,6 +157,7 @@ def test_stdout_carries_only_json_rpc(env: dict[str, str]) -> None:
          "params": {"name": "get_object", "arguments": {"id": "00000000-0000-4000-8000-000000000000"}}},
         {"jsonrpc": "2.0", "id": 5, "method": "prompts/get", "params": {"name": "summarize_object"}},
         {"jsonrpc": "2.0", "id": 6, "method": "resources/read", "params": {"uri": "capacities://structures"}},
+        {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "get_object", "arguments": {}}},
     ]  # fmt: skip
     process = subprocess.Popen(
         [sys.executable, "-m", "capacities_mcp", "serve", "--log-level", "DEBUG"],
@@ -148,7 +177,7 @@ def test_stdout_carries_only_json_rpc(env: dict[str, str]) -> None:
         answered: set[object] = set()
         deadline = time.monotonic() + 60
         # Keep stdin open until every request is answered (EOF stops the server mid-request).
-        while not {1, 2, 3, 4, 5, 6} <= answered and time.monotonic() < deadline:
+        while not {1, 2, 3, 4, 5, 6, 7} <= answered and time.monotonic() < deadline:
             line = process.stdout.readline()
             if not line:
                 break
@@ -156,6 +185,10 @@ def test_stdout_carries_only_json_rpc(env: dict[str, str]) -> None:
             message = json.loads(line)  # raises if anything but JSON reached stdout
             assert message["jsonrpc"] == "2.0"
             answered.add(message.get("id"))
+            if message.get("id") == 7:  # a missing required argument: our tool error, not the SDK's
+                result = message["result"]
+                assert result["isError"] and result["structuredContent"]["error"]["issues"] == [
+                    {"field": "id", "message": "required, missing"}]  # fmt: skip
         process.stdin.close()
         rest = process.stdout.read()
         process.wait(timeout=30)
@@ -164,10 +197,10 @@ def test_stdout_carries_only_json_rpc(env: dict[str, str]) -> None:
             process.kill()
     for line in rest.splitlines():
         assert json.loads(line)["jsonrpc"] == "2.0"
-    assert {1, 2, 3, 4, 5, 6} <= answered
+    assert {1, 2, 3, 4, 5, 6, 7} <= answered
     assert process.returncode == 0
     stderr = "".join(stderr_chunks)
-    assert stderr  # DEBUG logging happened, on stderr
+    assert "HTTP Request: GET" in stderr  # DEBUG logging happened, on stderr, httpx2's included
     assert env["CAPACITIES_API_TOKEN"] not in stderr + "".join(lines) + rest
 
 
@@ -189,6 +222,8 @@ async def test_no_credentials_starts_the_embedded_sandbox(tmp_path: Path) -> Non
         errlog.close()
     assert "sandbox" in stderr.lower()
     assert "CAPACITIES_API_TOKEN" in stderr  # tells the user how to use a real space
+    # At the default level, httpx2's INFO line per request ("HTTP Request: ...") stays quiet.
+    assert "HTTP Request" not in stderr and " INFO httpx2" not in stderr
 
 
 async def test_sse_connections_share_one_embedded_sandbox(tmp_path: Path) -> None:

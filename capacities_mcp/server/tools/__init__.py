@@ -18,7 +18,7 @@ from mcp.server.mcpserver import MCPServer
 from . import blocks, daily_notes, objects, space
 from ._registry import ToolSpec, register_spec
 
-__all__ = ["ALL_TOOLS", "READ_ONLY_TOOLS", "SPECS", "TOOLSETS", "register_tools"]
+__all__ = ["ALL_TOOLS", "READ_ONLY_TOOLS", "SPECS", "TOOLSETS", "register_tools", "select_tools"]
 
 _BY_TOOLSET: dict[str, tuple[ToolSpec[Any], ...]] = {
     "space": space.SPECS,
@@ -45,14 +45,13 @@ def _unknown(kind: str, given: Collection[str], valid: Collection[str]) -> None:
         raise ValueError(f"Unknown {kind}: {', '.join(bad)}. Valid {kind}: {', '.join(valid)}")
 
 
-def register_tools(
-    server: MCPServer[Any],
+def select_tools(
     *,
     read_only: bool = False,
     tools: Collection[str] | None = None,
     toolsets: Collection[str] | None = None,
 ) -> list[str]:
-    """Register the selected tools on `server` and return their names, in a stable order.
+    """The names `register_tools` would register, in a stable order (nothing is registered).
 
     `tools` and `toolsets` both narrow the selection (a tool must pass both filters when both
     are given); `read_only` then drops every tool that can write. Unknown names raise
@@ -72,6 +71,18 @@ def register_tools(
         selected = [name for name in selected if name in set(tools)]
     if read_only:
         selected = [name for name in selected if name in READ_ONLY_TOOLS]
+    return selected
+
+
+def register_tools(
+    server: MCPServer[Any],
+    *,
+    read_only: bool = False,
+    tools: Collection[str] | None = None,
+    toolsets: Collection[str] | None = None,
+) -> list[str]:
+    """Register the tools `select_tools` picks on `server` and return their names."""
+    selected = select_tools(read_only=read_only, tools=tools, toolsets=toolsets)
     for name in selected:
         register_spec(server, SPECS[name])
     return selected

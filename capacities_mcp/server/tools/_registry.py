@@ -15,6 +15,10 @@ descriptions and constraints, while the *validation* is ours:
 * The return annotation `Annotated[CallToolResult, OutputModel]` publishes the output schema,
   and the SDK validates each successful result against it.
 * Nothing escapes: every exception becomes a tool error (`_errors.tool_error`).
+* A call that omits a required argument never reaches the SDK's own check (whose reply is raw
+  pydantic text with a docs URL and no structured content): `RequiredArguments`, a server
+  middleware (the SDK's public hook), answers it with the same tool error as any other invalid
+  input, naming each field and rule.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, TypeVar, get_args, get_origin
 
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import GetJsonSchemaHandler
@@ -167,11 +172,44 @@ def input_schema(model: type[ToolInput]) -> dict[str, Any]:
     return dict(schema)
 
 
+class RequiredArguments:
+    """Server middleware: a `tools/call` of one of our tools that lacks a required argument gets
+    our tool error (every field and rule, as `invalid_arguments`) instead of the SDK's raw one."""
+
+    def __init__(self) -> None:
+        self.specs: dict[str, tuple[ToolSpec[Any], frozenset[str]]] = {}
+
+    @classmethod
+    def on(cls, server: MCPServer[Any]) -> RequiredArguments:
+        """The one instance on `server`, installed on first use."""
+        for middleware in server.middleware:
+            if isinstance(middleware, cls):
+                return middleware
+        created = cls()
+        server.middleware.append(created)
+        return created
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        params = ctx.params
+        if ctx.method == "tools/call" and isinstance(params, Mapping):
+            spec, required = self.specs.get(str(params.get("name")), (None, frozenset()))
+            arguments = params.get("arguments")
+            if spec is not None and (arguments is None or isinstance(arguments, Mapping)):
+                given = {k: v for k, v in (arguments or {}).items() if v is not None}
+                if not required <= given.keys():
+                    try:
+                        spec.input_model.model_validate(given)
+                    except Exception as exc:
+                        return tool_error(exc, tool=spec.name)
+        return await call_next(ctx)
+
+
 def register_spec(server: MCPServer[Any], spec: ToolSpec[Any]) -> None:
     """Add `spec` to `server` as an MCP tool (see the module docstring for how)."""
     schema = input_schema(spec.input_model)
     properties: dict[str, Any] = schema.get("properties", {})
     required = set(schema.get("required", []))
+    RequiredArguments.on(server).specs[spec.name] = (spec, frozenset(required))
 
     parameters: list[inspect.Parameter] = []
     annotations: dict[str, Any] = {}

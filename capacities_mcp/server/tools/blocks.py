@@ -10,9 +10,9 @@ from pydantic import Field
 from capacities_mcp.api.models import TextBlock
 
 from .._errors import FieldIssue, ToolInputError
-from .._render import block_ids, block_summary, object_title
+from .._render import block_children, block_ids, block_summary, object_title
 from ._registry import CompactSchema, ToolCall, ToolInput, ToolOutput, ToolReply, ToolSpec
-from .objects import Blocks, Markdown, ObjectId
+from .objects import Blocks, Markdown, ObjectId, check_content
 
 __all__ = ["SPECS"]
 
@@ -70,23 +70,95 @@ def _position(args: AppendBlocksInput) -> dict[str, Any] | None:
     return {"type": position} if position != "end" else None
 
 
+def _appended_run(blocks: dict[str, list[Any]] | None, args: AppendBlocksInput, count: int) -> list[tuple[str, str, Any]] | None:
+    """The `count` blocks just appended (and everything nested in them), found by position.
+
+    The run sits at the end or start of its container (the parent block's children, or the
+    property's top-level list), or right after `after_block_id`. None when the response does not
+    show where (e.g. several block properties and no `property_id`): better no ids than wrong ones.
+    """
+    blocks = blocks or {}
+    anchor = args.parent_block_id or (args.after_block_id if _position_type(args) == "after_block" else None)
+    container: tuple[str, list[Any]] | None = None
+    if anchor is not None:
+        container = _container_of(blocks, anchor, as_parent=anchor == args.parent_block_id)
+    elif args.property_id is not None and args.property_id in blocks:
+        container = (args.property_id, list(blocks[args.property_id]))
+    elif len(blocks) == 1:
+        container = next((prop, list(items)) for prop, items in blocks.items())
+    if container is None or count > len(container[1]):
+        return None
+    prop, items = container
+    kind = _position_type(args)
+    if kind == "after_block":
+        at = [getattr(b, "id", None) for b in items].index(args.after_block_id) + 1
+        run = items[at : at + count]
+    elif kind == "start":
+        run = items[:count]
+    else:
+        run = items[len(items) - count :]
+    if len(run) != count:
+        return None
+    return block_ids({prop: run})
+
+
+def _position_type(args: AppendBlocksInput) -> str:
+    position = _position(args)
+    return str(position["type"]) if position is not None else "end"
+
+
+def _container_of(blocks: dict[str, list[Any]], block_id: str, *, as_parent: bool) -> tuple[str, list[Any]] | None:
+    """The children of `block_id` (as_parent) or the sibling list that holds it, with its property."""
+
+    def search(items: list[Any]) -> list[Any] | None:
+        for block in items:
+            if getattr(block, "id", None) == block_id:
+                return list(block_children(block)) if as_parent else items
+            found = search(list(block_children(block)))
+            if found is not None:
+                return found
+        return None
+
+    for prop, items in blocks.items():
+        found = search(list(items))
+        if found is not None:
+            return prop, found
+    return None
+
+
 async def append_blocks(call: ToolCall, args: AppendBlocksInput) -> ToolReply:
     state, client = call.state, call.state.client
-    if (args.markdown is None) == (args.blocks is None):
-        raise ToolInputError("Give the content as markdown OR blocks (exactly one).",
-                             issues=[FieldIssue("markdown|blocks", "exactly one is required")])  # fmt: skip
+    check_content(args.markdown, args.blocks, required=True)
     position = _position(args)
-    # The response is the whole object; the ids seen before tell which blocks are new.
-    before = {block_id for _, block_id, _ in block_ids((await client.object.get(args.id)).blocks)}
+    # The response is the whole object after the append. Structured blocks land as one run of
+    # len(blocks) siblings at the position, so their ids are read off the response. Markdown
+    # becomes an unknown number of blocks: then the ids seen before tell which are new, from the
+    # last read of the object when it is fresh (get_object, or a previous append), else from
+    # one GET /object first.
+    before: frozenset[str] | None = None
+    if args.blocks is None:
+        before = state.content.block_ids(args.id)
+        if before is None:
+            before = frozenset(block_id for _, block_id, _ in block_ids((await client.object.get(args.id)).blocks))
     obj = await client.blocks.append(
         id=args.id, markdown=args.markdown, blocks=args.blocks, position=position,
         parent_block_id=args.parent_block_id, property_id=args.property_id,
     )  # fmt: skip
     state.content.invalidate(args.id)
+    state.content.put_block_ids(obj.id, (block_id for _, block_id, _ in block_ids(obj.blocks)))
     title = object_title(obj)
     state.titles.remember(obj.id, title, obj.structure_id)
+    found: list[tuple[str, str, Any]] | None
+    if before is not None:
+        found = [(prop, block_id, block) for prop, block_id, block in block_ids(obj.blocks) if block_id not in before]
+    else:
+        found = _appended_run(obj.blocks, args, len(args.blocks or ()))
+    if found is None:
+        text = (f'Appended {len(args.blocks or ())} block(s) to "{title}" `{obj.id}`; their ids are not known: '
+                f'get_object(id="{obj.id}", format="blocks") lists them. Do not append again.')  # fmt: skip
+        return ToolReply(text, AppendBlocksOutput(id=obj.id, title=title, new_block_ids=[], new_blocks=[]))
     new = [NewBlock(id=block_id, property_id=prop, summary=block_summary(block, state.titles.title))
-           for prop, block_id, block in block_ids(obj.blocks) if block_id not in before]  # fmt: skip
+           for prop, block_id, block in found]  # fmt: skip
     lines = [f'Appended {len(new)} block(s) to "{title}" `{obj.id}`:']
     lines += [f"- {b.id} {b.summary}" for b in new[:_SHOWN_BLOCKS]]
     if len(new) > _SHOWN_BLOCKS:

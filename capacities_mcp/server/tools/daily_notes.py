@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from .._errors import FieldIssue, ToolInputError
 from ._properties import parse_date
 from ._registry import ToolCall, ToolInput, ToolOutput, ToolReply, ToolSpec
-from .objects import Blocks, Markdown
+from .objects import Blocks, Markdown, check_content
 
 __all__ = ["SPECS"]
 
@@ -25,14 +23,18 @@ class AppendToDailyNoteInput(ToolInput):
 
 
 class AppendToDailyNoteOutput(ToolOutput):
-    date: str
+    date: str = Field(description='The day written to, YYYY-MM-DD, or "today" when no date was given.')
     accepted: bool
 
 
-def _day(text: str | None) -> str:
-    """The day as the API wants it: ISO 8601 at UTC midnight."""
+def _day(text: str | None) -> str | None:
+    """The day as the API wants it (ISO 8601 at UTC midnight), or None for "today".
+
+    "Today" is left to Capacities, which picks it in the account's time zone: a date computed
+    here (in UTC, or in the server's zone) can name yesterday or tomorrow near midnight.
+    """
     if text is None or not text.strip():
-        return datetime.now(timezone.utc).strftime("%Y-%m-%dT00:00:00.000Z")
+        return None
     try:
         value, _ = parse_date(text)
     except ValueError as exc:
@@ -41,19 +43,20 @@ def _day(text: str | None) -> str:
 
 
 async def append_to_daily_note(call: ToolCall, args: AppendToDailyNoteInput) -> ToolReply:
-    if (args.markdown is None) == (args.blocks is None):
-        raise ToolInputError("Give the entry as markdown OR blocks (exactly one).",
-                             issues=[FieldIssue("markdown|blocks", "exactly one is required")])  # fmt: skip
+    check_content(args.markdown, args.blocks, required=True)
     day = _day(args.date)
     await call.state.client.blocks.daily_note.append(
         date=day, no_time_stamp=args.no_timestamp or None, markdown=args.markdown, blocks=args.blocks
     )
+    # Some daily note (its id unknown here) gets new blocks a little later.
+    call.state.content.forget_block_ids()
+    which = f"the daily note of {day[:10]}" if day else "today's daily note (today in the account's time zone)"
     text = (
-        f"Accepted for the daily note of {day[:10]}. Capacities processes daily-note appends "
+        f"Accepted for {which}. Capacities processes daily-note appends "
         "asynchronously: the entry appears within seconds to minutes, so it may not be visible "
         "yet. Do not send it again."
     )
-    return ToolReply(text, AppendToDailyNoteOutput(date=day[:10], accepted=True))
+    return ToolReply(text, AppendToDailyNoteOutput(date=day[:10] if day else "today", accepted=True))
 
 
 APPEND_TO_DAILY_NOTE = ToolSpec(

@@ -20,6 +20,7 @@ from capacities_mcp.api.models import MARKDOWN_MAX_LENGTH, ApiObject, WritableBl
 
 from .._errors import FieldIssue, PartialWrite, ToolInputError
 from .._render import (
+    block_ids,
     block_outline,
     object_title,
     page_hint,
@@ -59,14 +60,20 @@ def _remember(state: ServerState, obj: ApiObject) -> str:
     return title
 
 
-async def _structure_name(state: ServerState, structure_id: str) -> str:
-    cached = state.space.cached
-    if cached is None:
+async def _structure_names(state: ServerState) -> dict[str, str]:
+    """Structure id -> display name, for results. Names are decoration: any snapshot will do,
+    even one past its TTL (no request), and an API failure only leaves ids unnamed."""
+    snapshot = state.space.cached
+    if snapshot is None:
         try:
-            cached = await state.space.get()
+            snapshot = await state.space.get()
         except CapacitiesApiError:
-            return structure_id
-    return cached.structure_name(structure_id)
+            return {}
+    return {s.id: s.title for s in snapshot.structures}
+
+
+async def _structure_name(state: ServerState, structure_id: str) -> str:
+    return (await _structure_names(state)).get(structure_id, structure_id)
 
 
 async def _learn_linked_titles(state: ServerState, obj: ApiObject) -> None:
@@ -152,6 +159,7 @@ async def get_object(call: ToolCall, args: GetObjectInput) -> ToolReply:
         if args.format == "blocks" or args.offset == 0:
             obj = await client.object.get(args.id)
             title = _remember(state, obj)
+            state.content.put_block_ids(obj.id, (block_id for _, block_id, _ in block_ids(obj.blocks)))
             await _learn_linked_titles(state, obj)
         if args.format == "markdown":
             exported = await client.object.markdown.get(args.id)
@@ -236,14 +244,6 @@ def _refs(state: ServerState, hits: list[Any], names: dict[str, str]) -> list[Ob
 
 def _ref_lines(refs: list[ObjectRef]) -> list[str]:
     return [f"- {r.title or '(untitled)'} — {r.structure} `{r.id}`" for r in refs]
-
-
-async def _structure_names(state: ServerState) -> dict[str, str]:
-    try:
-        snapshot = await state.space.get()
-    except CapacitiesApiError:
-        return {}
-    return {s.id: s.title for s in snapshot.structures}
 
 
 class SearchObjectsInput(ToolInput):
@@ -420,6 +420,21 @@ class WriteOutput(ToolOutput):
 _WRITABLE_BLOCKS: TypeAdapter[list[WritableBlock]] = TypeAdapter(list[WritableBlock])
 
 
+def check_content(markdown: str | None, blocks: list[dict[str, Any]] | None, *, required: bool) -> None:
+    """Content comes as markdown OR blocks: exactly one when `required`, else at most one.
+
+    The one wording for every tool that takes content (create_object, append_blocks,
+    append_to_daily_note); blocks are validated here too, before anything is sent.
+    """
+    if markdown is not None and blocks is not None:
+        raise ToolInputError("Give the content as markdown OR blocks, not both.",
+                             issues=[FieldIssue("markdown|blocks", "at most one")])  # fmt: skip
+    if required and markdown is None and blocks is None:
+        raise ToolInputError("Give the content as markdown OR blocks (exactly one).",
+                             issues=[FieldIssue("markdown|blocks", "exactly one is required")])  # fmt: skip
+    check_blocks(blocks)
+
+
 def check_blocks(blocks: list[dict[str, Any]] | None) -> None:
     """Validate blocks before a multi-step write, so a typo never leaves half an object behind."""
     if blocks is None:
@@ -439,10 +454,7 @@ async def _collection_ids(state: ServerState, refs: list[str], structure_id: str
 
 async def create_object(call: ToolCall, args: CreateObjectInput) -> ToolReply:
     state, client = call.state, call.state.client
-    if args.markdown is not None and args.blocks is not None:
-        raise ToolInputError("Give content as markdown OR blocks, not both.",
-                             issues=[FieldIssue("markdown|blocks", "at most one")])  # fmt: skip
-    check_blocks(args.blocks)
+    check_content(args.markdown, args.blocks, required=False)
     structure = await state.space.structure(args.structure)
     if structure.id == "RootDailyNote":
         raise ToolInputError("Daily notes cannot be created: use append_to_daily_note to write to a day's note.")
@@ -666,7 +678,7 @@ class DeleteObjectInput(ToolInput):
     permanent: bool = Field(
         default=False,
         description="false (default): move to the trash, restorable with update_object(restore=true). "
-        "true: delete for good, after the user confirms.",
+        "true: delete for good; only when the user explicitly asked for it.",
     )
 
 
@@ -714,7 +726,8 @@ DELETE_OBJECT = ToolSpec(
     title="Delete an object",
     description=(
         "Move an object to the trash (default; restorable with update_object restore=true). "
-        "With permanent=true it is deleted for good, only after the user confirms."
+        "permanent=true deletes it for good: use it only when the user explicitly asked; clients "
+        "that can show a form also ask the user to confirm first."
     ),
     input_model=DeleteObjectInput,
     output_model=DeleteObjectOutput,
