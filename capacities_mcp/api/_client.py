@@ -104,22 +104,24 @@ class _Transport:
         if isinstance(given, model_type) and not fields:
             return given
         data: dict[str, Any] = {}
-        if isinstance(given, BaseModel):
-            data.update(wire(given))
-        elif given is not None:
-            data.update(given)
+        if given is not None:
+            data.update(_plain(given))
         # Keyword arguments arrive in snake_case; validate them under their wire names so that
         # error paths read `structureIds`, `blockId`, ... exactly as the API would report them.
         names = model_type.model_fields
         data.update(
             {
-                (names[k].alias or k) if k in names else k: v
+                (names[k].alias or k) if k in names else k: _plain(v)
                 for k, v in fields.items()
                 if v is not None
             }
         )
         try:
-            return model_type.model_validate(data)
+            # Strict, like the official zod schemas and our sandbox: `"3"` is not a number and
+            # `"yes"` not a boolean. Query models turn their own wire strings ("true", "25")
+            # into values before the strict check, so both Python values and query-string
+            # spellings work for `hard_delete`, `page_size`, ...
+            return model_type.model_validate(data, strict=True)
         except ValidationError as exc:
             raise CapacitiesValidationError(issues_from(exc), what=f"{route.name} input") from None
 
@@ -271,6 +273,21 @@ class _Transport:
                 + "; ".join(f"{i.dotted_path}: {i.message}" for i in issues),
                 route=route.name,
             ) from None
+
+
+def _plain(value: Any) -> Any:
+    """Input as the JSON the API will see: models in wire form, tuples as lists.
+
+    Validation then judges exactly what zod would, whether a caller passed dicts or (nested)
+    model instances of any of our classes.
+    """
+    if isinstance(value, BaseModel):
+        return wire(value)
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
 
 
 class _Namespace:

@@ -66,6 +66,7 @@ class SandboxRuntime:
     ) -> None:
         self.config = config
         self.store = store if store is not None else load_store(config)
+        self.store.claim()  # one sandbox per data file
         self.service = SpaceService(self.store)
         self.faults = faults if faults is not None else Faults()
         self.limiter = FixedWindowLimiter(config.rate_limit_window)
@@ -154,6 +155,11 @@ class SandboxRuntime:
         with self.store.lock:
             self._pending.append(entry)
         timer.start()
+
+    def close(self) -> None:
+        """Apply queued daily-note appends and let another sandbox serve the data file."""
+        self.flush_daily_notes()
+        self.store.release()
 
     @property
     def pending_daily_notes(self) -> int:

@@ -6,6 +6,8 @@ write is converted once, here, and reads need no conversion. Ids are uuid4, assi
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +19,9 @@ __all__ = [
     "readable_blocks",
     "readable_tokens",
     "readable_date",
+    "day_iso",
+    "parse_iso",
+    "DATE_ONLY",
     "BlockLocation",
     "find_block",
     "iter_blocks",
@@ -32,20 +37,45 @@ _TEXT_OPTIONAL = ("list", "todo", "toggle", "quote", "colorTheme", "highlight")
 _GROUP_OPTIONAL = ("list", "todo", "toggle", "colorTheme")
 _GRID_OPTIONAL = ("gridLayout", "colorTheme")
 _BASE = {"key": "Base", "val": 0}
+DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def new_id() -> str:
     return str(uuid.uuid4())
 
 
+def day_iso(day: dt.date) -> str:
+    """A day as the API writes it: UTC midnight, milliseconds, `Z`."""
+    return f"{day.isoformat()}T00:00:00.000Z"
+
+
+def parse_iso(value: str) -> dt.datetime | None:
+    """An ISO 8601 date or timestamp (naive means UTC), or None."""
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
 def readable_date(payload: dict[str, Any]) -> dict[str, Any]:
-    """A written date payload as read back: resolution defaults to day, `start: null` clears end."""
-    start = payload.get("start")
-    return {
-        "dateResolution": payload.get("dateResolution") or "day",
-        "start": start,
-        "end": payload.get("end") if start is not None else None,
-    }
+    """A written date (property or LinkToken) as read back: resolution defaults to day, day
+    dates become UTC midnight ISO strings, and `start: null` clears the end too."""
+    resolution = payload.get("dateResolution") or "day"
+    out: dict[str, Any] = {"dateResolution": resolution}
+    for key in ("start", "end"):
+        value = payload.get(key)
+        if isinstance(value, str) and resolution == "day":
+            if DATE_ONLY.match(value):
+                value = f"{value}T00:00:00.000Z"
+            else:
+                parsed = parse_iso(value)
+                if parsed is not None:
+                    value = day_iso(parsed.astimezone(dt.timezone.utc).date())
+        out[key] = value
+    if out["start"] is None:
+        out["end"] = None
+    return out
 
 
 def readable_tokens(tokens: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -138,6 +138,7 @@ class SandboxServer:
     def stop(self) -> None:
         server, thread = self._server, self._thread
         if server is None or thread is None:
+            self.runtime.close()
             return
         server.should_exit = True
         thread.join(timeout=10)
@@ -146,6 +147,7 @@ class SandboxServer:
             server.force_exit = True
             thread.join(timeout=5)
         self._cleanup()
+        self.runtime.close()  # the data file is free for the next sandbox
 
     def _cleanup(self) -> None:
         if self._socket is not None:

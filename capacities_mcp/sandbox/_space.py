@@ -21,7 +21,10 @@ from pydantic import TypeAdapter, ValidationError
 from ..api import format_issues, issues_from
 from ..api.models import WritableBlock
 from ._content import (
+    DATE_ONLY as _DATE_ONLY,
     PARENT_BLOCK_TYPES,
+    day_iso,
+    parse_iso as _parse_iso,
     find_block,
     new_id,
     readable_blocks,
@@ -42,27 +45,16 @@ DAILY_NOTE_BLOCKS = "RootDailyNote_notes"
 LIST_PAGE_SIZE = 100
 _CREATABLE_BUILTINS = ("RootPage", "RootTag", "RootTask")
 _CANNOT_CREATE = "This object type cannot be created via this endpoint."
+_NOT_UPDATABLE = ("MediaWebResource",)
+_CANNOT_UPDATE = "This object type cannot be updated via this endpoint."
 _DEFAULT_DEFINITIONS = [{"id": "title", "name": "", "type": "title", "writable": True}]
 _SIMPLE_VALUE_TYPES = ("title", "text", "number", "boolean", "url", "aliases", "createdAt", "icon")
 _BLOCKS_ADAPTER: TypeAdapter[list[Any]] = TypeAdapter(list[WritableBlock])
-_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def now_iso() -> str:
     """Now as the API writes timestamps: UTC, milliseconds, `Z`."""
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def day_iso(day: dt.date) -> str:
-    return f"{day.isoformat()}T00:00:00.000Z"
-
-
-def _parse_iso(value: str) -> dt.datetime | None:
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
 class SpaceService:
@@ -223,7 +215,7 @@ class SpaceService:
         if kind in _SIMPLE_VALUE_TYPES:
             return {"type": kind, kind: {"value": payload["value"]}}
         if kind == "date":
-            return {"type": "date", "date": readable_date(_normalize_day(payload))}
+            return {"type": "date", "date": readable_date(payload)}
         if kind == "richText":
             return {"type": "richText", "richText": {"value": readable_tokens(payload["value"])}}
         if kind == "label":
@@ -355,6 +347,8 @@ class SpaceService:
         if obj is None or (obj.get("deleted") and body.get("deleteRequested") is None):
             raise not_found(f"Object {body['id']} not found")
         structure_id = obj["structureId"]
+        if structure_id in _NOT_UPDATABLE:  # weblinks: the live API rejects PATCH /object
+            raise invalid_input(_CANNOT_UPDATE, ("id",))
         properties = self.readable_properties(structure_id, body.get("properties") or {})
         collections = (
             self._check_collections(structure_id, body["collections"])
@@ -491,7 +485,7 @@ class SpaceService:
         if kind == "date":
             return {"type": "date", "date": _front_matter_date(raw, fail)}
         if kind == "label":
-            names = raw if isinstance(raw, list) else [] if raw is None else [raw]
+            names = _as_list(raw)
             options = definition.get("labelSet") or []
             chosen = []
             for name in names:
@@ -508,7 +502,7 @@ class SpaceService:
                 chosen.append({"id": option["id"], "name": option["name"]})
             return {"type": "label", "label": chosen}
         if kind == "entity":
-            names = raw if isinstance(raw, list) else [] if raw is None else [raw]
+            names = _as_list(raw)
             targets = []
             for name in names[:1]:  # the live API links at most one object from front matter
                 found = self.store.get_object(str(name)) or self.store.find_by_title(
@@ -519,7 +513,7 @@ class SpaceService:
                 targets.append({"id": found["id"]})
             return {"type": "entity", "entity": targets}
         if kind == "aliases":
-            values = raw if isinstance(raw, list) else [] if raw is None else [raw]
+            values = _as_list(raw)
             return {"type": "aliases", "aliases": {"value": [str(v) for v in values]}}
         if kind == "richText":
             text = "" if raw is None else str(raw)
@@ -648,6 +642,11 @@ def _wire(model: Any) -> Obj:
     return model.to_wire()  # type: ignore[no-any-return]
 
 
+def _as_list(raw: Any) -> list[Any]:
+    """A YAML value that may be one item, a list of items, or empty."""
+    return raw if isinstance(raw, list) else [] if raw is None else [raw]
+
+
 def _entity_ids(value: Any) -> list[dict[str, Any]]:
     if isinstance(value, dict) and value.get("type") == "entity":
         return list(value.get("entity") or [])
@@ -660,22 +659,6 @@ def _title_from_url(url: str) -> str:
     parts = urlsplit(url)
     path = parts.path.rstrip("/")
     return f"{parts.netloc}{path}" if path else parts.netloc or url
-
-
-def _normalize_day(payload: dict[str, Any]) -> dict[str, Any]:
-    """Day dates are stored as UTC midnight ISO strings."""
-    out = dict(payload)
-    resolution = out.get("dateResolution") or "day"
-    for key in ("start", "end"):
-        value = out.get(key)
-        if isinstance(value, str) and resolution == "day":
-            if _DATE_ONLY.match(value):
-                out[key] = f"{value}T00:00:00.000Z"
-            else:
-                parsed = _parse_iso(value)
-                if parsed is not None:
-                    out[key] = day_iso(parsed.astimezone(dt.timezone.utc).date())
-    return out
 
 
 def _front_matter_date(raw: Any, fail: Callable[[str], SandboxApiError]) -> dict[str, Any]:

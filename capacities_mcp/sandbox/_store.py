@@ -4,7 +4,9 @@ Objects are kept in the readable wire form `GET /object` returns, plus three pri
 (`deleted`, `createdAt`, `lastUpdatedAt`). Tokens are kept only as SHA-256 hashes, so the data
 file never holds a usable credential. With a data file, every change is written atomically
 (temp file in the same directory, fsync, `os.replace`): a crash leaves the old or the new file,
-never a torn one.
+never a torn one. One sandbox at a time may serve a data file: it holds an exclusive lock on
+`<file>.lock` from start to stop, and a second sandbox on the same file refuses to start
+(otherwise each would overwrite the other's changes).
 """
 
 from __future__ import annotations
@@ -20,7 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SandboxStore", "TokenGrant", "hash_token", "PERSONAL_TOKEN_PREFIX"]
+from filelock import FileLock, Timeout
+
+__all__ = [
+    "SandboxStore", "TokenGrant", "hash_token", "PERSONAL_TOKEN_PREFIX", "DataFileLock",
+    "DataFileInUseError",
+]  # fmt: skip
 
 PERSONAL_TOKEN_PREFIX = "cap-api-"
 _FORMAT_VERSION = 1
@@ -38,6 +45,45 @@ class TokenGrant:
     kind: str  # "personal" | "oauth"
     scopes: frozenset[str]
     grant_id: str | None = None
+
+
+class DataFileInUseError(RuntimeError):
+    """Another sandbox (this process or another) is serving the same data file."""
+
+
+class DataFileLock:
+    """An exclusive lock on `<data file>.lock`, held while a sandbox serves the file.
+
+    The lock sits beside the data file, not on it: every save replaces the data file (a new
+    inode), which would silently drop a lock taken on the old one. It is an OS file lock
+    (`filelock`, as the auth token store uses), so the OS releases it when the process dies and
+    a crash never leaves a stale claim behind.
+    """
+
+    def __init__(self, data_file: Path) -> None:
+        self.data_file = data_file
+        self.path = data_file.with_name(data_file.name + ".lock")
+        self._lock = FileLock(self.path, is_singleton=False, thread_local=False)
+
+    @property
+    def held(self) -> bool:
+        return self._lock.is_locked
+
+    def acquire(self) -> None:
+        if self._lock.is_locked:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._lock.acquire(timeout=0)
+        except Timeout:
+            raise DataFileInUseError(
+                f"The data file {self.data_file} is in use by another running sandbox; stop "
+                "that one or start this one with another --data file"
+            ) from None
+
+    def release(self) -> None:
+        if self._lock.is_locked:
+            self._lock.release(force=True)
 
 
 class SandboxStore:
@@ -62,6 +108,7 @@ class SandboxStore:
         # OAuth state that must outlive a restart (codes are short-lived and stay in memory).
         self.oauth: dict[str, dict[str, Any]] = {"grants": {}, "access": {}, "refresh": {}}
         self.saves = 0
+        self.file_lock = DataFileLock(data_file) if data_file is not None else None
 
     # --- structures ----------------------------------------------------------------------------
 
@@ -181,11 +228,22 @@ class SandboxStore:
             data = json.load(handle)
         return cls.from_json(data, data_file=path)
 
+    def claim(self) -> None:
+        """Become the one writer of the data file; `DataFileInUseError` if another sandbox is."""
+        if self.file_lock is not None:
+            self.file_lock.acquire()
+
+    def release(self) -> None:
+        """Let another sandbox serve the data file (a later save claims it again)."""
+        if self.file_lock is not None:
+            self.file_lock.release()
+
     def save(self) -> None:
         """Write the whole state atomically, if there is a data file."""
         if self.data_file is None:
             return
         with self.lock:
+            self.claim()  # never overwrite a file another sandbox is serving
             payload = json.dumps(self.to_json(), ensure_ascii=False, separators=(",", ":"))
             atomic_write(self.data_file, payload.encode("utf-8"))
             self.saves += 1

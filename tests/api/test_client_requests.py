@@ -14,6 +14,7 @@ from capacities_mcp import __version__
 from capacities_mcp.api import (
     API_VERSION,
     CapacitiesClient,
+    CapacitiesValidationError,
     OAuthCredential,
     OAuthTokens,
 )
@@ -418,6 +419,71 @@ async def test_unknown_block_token_and_property_types_fall_back() -> None:
     rating = obj.properties["rating"]
     assert type(rating).__name__ == "UnknownProperty"
     assert rating.type == "stars" and rating.model_extra == {"stars": {"value": 4}}
+
+
+async def test_new_payload_values_are_read_but_not_written() -> None:
+    """A list style or quote layout newer than this client is read as its string, with unknown
+    keys kept; the same values are refused on write (the writable models stay exact)."""
+    payload = object_payload()
+    first = payload["blocks"]["content"][0]
+    first["list"] = {"type": "checklist", "marker": "☐"}
+    first["quote"] = {"layout": "pullquote"}
+    first["todo"] = {"isDone": True, "doneAt": "2026-08-01T10:00:00.000Z"}
+    first["toggle"] = {"isOpen": False, "animated": True}
+    first["hierarchy"] = {"key": "H4", "val": 4, "level": "h4"}
+    payload["blocks"]["content"].append(
+        {"id": "g1", "type": "GroupBlock", "blocks": [], "list": {"type": "emoji"}}
+    )
+    api = FakeApi([ok(payload)])
+    async with make_client(api) as client:
+        obj = await client.object.get(OBJECT_ID)
+        assert obj.blocks is not None
+        block, group = obj.blocks["content"][0], obj.blocks["content"][-1]
+        assert isinstance(block, TextBlock) and isinstance(group, GroupBlock)
+        assert block.list_ is not None and block.list_.type == "checklist"
+        assert block.list_.model_extra == {"marker": "☐"}
+        assert block.quote is not None and block.quote.layout == "pullquote"
+        assert block.todo is not None and block.todo.model_extra == {
+            "doneAt": "2026-08-01T10:00:00.000Z"
+        }
+        assert block.toggle is not None and block.toggle.model_extra == {"animated": True}
+        assert block.hierarchy.key == "H4" and block.hierarchy.model_extra == {"level": "h4"}
+        assert group.list_ is not None and group.list_.type == "emoji"
+        assert obj.to_wire()["blocks"]["content"][0]["list"] == first["list"]  # round trip
+
+        with pytest.raises(CapacitiesValidationError) as caught:
+            await client.blocks.append(id=OBJECT_ID, blocks=[
+                {"type": "TextBlock", "list": {"type": "checklist"}, "quote": {"layout": "pullquote"}}
+            ])  # fmt: skip
+    assert {i.dotted_path for i in caught.value.issues} == {
+        "blocks[0].list.type", "blocks[0].quote.layout"
+    }
+    assert len(api.sent) == 1  # only the read went out
+
+
+async def test_property_payloads_keep_unknown_keys_and_read_past_write_limits() -> None:
+    payload = object_payload()
+    props = payload["properties"]
+    props["title"]["title"]["formatted"] = "<b>Example</b>"
+    props["status"]["label"][0]["emoji"] = "✅"
+    props["tags"]["entity"][0]["title"] = "Other"
+    props["aliases"]["aliases"]["value"] = [f"a{i}" for i in range(12)]  # > 8 cannot be written
+    api = FakeApi([ok(payload), ok(object_payload())])
+    async with make_client(api) as client:
+        obj = await client.object.get(OBJECT_ID)
+        assert obj.to_wire()["properties"] == props  # nothing dropped, nothing fatal
+        status = obj.properties["status"]
+        assert isinstance(status, LabelProperty) and status.label[0].model_extra == {"emoji": "✅"}
+        with pytest.raises(CapacitiesValidationError, match="<=8 items"):
+            await client.object.update(id=OBJECT_ID, properties={"aliases": props["aliases"]})
+        # What was read can be written back: extras are dropped, as zod strips them.
+        await client.object.update(
+            id=OBJECT_ID, properties={"status": status, "title": obj.properties["title"]}
+        )
+    assert api.sent[-1].json()["properties"] == {
+        "status": {"type": "label", "label": [{"id": "done", "name": "Done", "color": "green"}]},
+        "title": {"type": "title", "title": {"value": "Example"}},
+    }
 
 
 async def test_paging_iterates_every_page() -> None:

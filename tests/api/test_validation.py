@@ -188,6 +188,28 @@ BAD = [
         lambda c: c.object.create_from_url(
             url="https://e.com", properties={"title": {"type": "text", "text": {"value": "x"}}}),
         "properties.title.type", "Invalid option"),
+    # strict, like zod: no string-to-number or string-to-boolean coercion in JSON bodies
+    Bad("number from string", _prop({"type": "number", "number": {"value": "3"}}),
+        "properties.p.number.value", "expected number, received string"),
+    Bad("boolean from 'yes'", _prop({"type": "boolean", "boolean": {"value": "yes"}}),
+        "properties.p.boolean.value", "expected boolean, received string"),
+    Bad("boolean from 1", _prop({"type": "boolean", "boolean": {"value": 1}}),
+        "properties.p.boolean.value", "expected boolean, received number"),
+    Bad("deleteRequested from string", lambda c: c.object.update(id=U, delete_requested="true"),
+        "deleteRequested", "expected boolean, received string"),
+    Bad("todo from string", _block({**TEXT, "todo": {"isDone": "false"}}),
+        "blocks[0].todo.isDone", "expected boolean, received string"),
+    Bad("search limit from string", lambda c: c.objects.search(query="q", limit="5"),
+        "limit", "expected number, received string"),
+    Bad("noTimeStamp from string",
+        lambda c: c.blocks.daily_note.append(markdown="x", no_time_stamp="yes"),
+        "noTimeStamp", "expected boolean, received string"),
+    Bad("text from number", _prop({"type": "text", "text": {"value": 5}}),
+        "properties.p.text.value", "expected string, received number"),
+    Bad("new list type not writable", _block({**TEXT, "list": {"type": "checklist"}}),
+        "blocks[0].list.type", "Invalid option"),
+    Bad("new quote layout not writable", _block({**TEXT, "quote": {"layout": "fancy"}}),
+        "blocks[0].quote.layout", "Invalid option"),
     # listing
     Bad("listing page size", lambda c: c.objects.structure("RootPage", page_size=0),
         "pageSize", ">0"),
@@ -241,6 +263,11 @@ GOOD = [
     ("uppercase uuid", lambda c: c.object.get(U.upper())),
     ("update with only deleteRequested", lambda c: c.object.update(id=U, delete_requested=True)),
     ("url without notes", lambda c: c.object.create_from_url(url="https://e.com/x")),
+    # query parameters still take their query-string spellings, and JSON `5.0` is the number 5
+    ("hardDelete as 'true'", lambda c: c.object.delete(U, hard_delete="true")),
+    ("pageSize as '25'", lambda c: c.objects.structure("RootPage", page_size="25")),
+    ("search limit 5.0", lambda c: c.objects.search(query="q", limit=5.0)),
+    ("number property float", _prop({"type": "number", "number": {"value": 2.5}})),
 ]  # fmt: skip
 
 
@@ -249,11 +276,30 @@ async def test_valid_edge_cases_are_sent(
     call: Callable[[CapacitiesClient], Awaitable[Any]],
 ) -> None:
     api = FakeApi(handler=lambda request: ok(
-        {"results": []} if request.url.path == "/objects/search" else object_payload()
+        {"results": []} if request.url.path == "/objects/search"
+        else {"results": [], "hasMore": False} if request.url.path.startswith("/objects/")
+        else None if request.method == "DELETE" else object_payload()
     ))
     async with make_client(api) as client:
         await call(client)
     assert len(api.sent) == 1
+
+
+async def test_query_spellings_and_integral_floats_go_out_in_wire_form() -> None:
+    api = FakeApi(handler=lambda request: ok(
+        {"results": []} if request.url.path == "/objects/search"
+        else {"results": [], "hasMore": False} if request.url.path.startswith("/objects/")
+        else None
+    ))
+    async with make_client(api) as client:
+        await client.object.delete(U, hard_delete="true")  # type: ignore[arg-type]
+        await client.objects.structure("RootPage", page_size="25")  # type: ignore[arg-type]
+        await client.objects.search(query=" q ", limit=5.0)
+    delete, listing, search = api.sent
+    assert delete.query == {"id": U, "hardDelete": "true"}
+    assert listing.query == {"id": "RootPage", "pageSize": "25"}
+    assert search.json() == {"query": "q", "limit": 5}
+    assert search.body == b'{"query": "q", "limit": 5}'  # 5, not 5.0
 
 
 async def test_client_error_collects_all_issues_in_one_message() -> None:
@@ -274,3 +320,32 @@ def test_models_reject_bad_input_directly() -> None:
         UpdateObjectBody(id=U)
     with pytest.raises(ValueError, match="exactly one of"):
         AppendBlocksBody(id=U)
+
+
+async def test_nested_models_and_tuples_are_judged_as_the_json_they_become() -> None:
+    """Strict validation sees what zod would: nested model instances in wire form, tuples as
+    arrays; so Python callers may mix dicts and models freely."""
+    from capacities_mcp.api.models import (
+        LabelOption,
+        WritableTextBlock,
+        WritableTextToken,
+    )
+
+    api = FakeApi(handler=lambda request: ok(object_payload()))
+    async with make_client(api) as client:
+        await client.blocks.append(
+            id=U, blocks=(WritableTextBlock(tokens=[WritableTextToken(text="a")]),
+                          {"type": "HorizontalLineBlock"})  # fmt: skip
+        )
+        label = LabelOption(id="done", name="Done")
+        await client.object.update(
+            {"id": U, "properties": {"status": {"type": "label", "label": (label,)}}}
+        )
+    append, update = api.sent
+    assert append.json() == {"id": U, "blocks": [
+        {"type": "TextBlock", "tokens": [{"type": "TextToken", "text": "a", "style": {}}]},
+        {"type": "HorizontalLineBlock"},
+    ]}  # fmt: skip
+    assert update.json() == {
+        "id": U, "properties": {"status": {"type": "label", "label": [{"id": "done", "name": "Done"}]}}
+    }  # fmt: skip

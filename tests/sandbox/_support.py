@@ -8,13 +8,14 @@ read-only property, collections, and enough objects of one structure to need thr
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx2
 
 from capacities_mcp.sandbox import SandboxStore, store_from_seed
+from capacities_mcp.sandbox._seed import SeedObject, SeedSpace
 
 SPACE_ID = "0f6a5d1e-8c1b-4c3a-9a53-2d0c51b7e001"
 BOOK = "4ba6e5c6-3f31-45f2-93a0-27a8b2d91551"
@@ -39,27 +40,8 @@ def _structure(sid: str, title: str, defs: list[dict[str, Any]], collections: li
     }  # fmt: skip
 
 
-@dataclass(frozen=True)
-class FixtureObject:
-    """Same fields as `_seed.SeedObject`, so the product's seed loader reads it."""
-
-    id: str
-    structure_id: str
-    title: str
-    markdown: str = ""
-    properties: dict[str, Any] = field(default_factory=dict)
-    tags: tuple[str, ...] = ()
-    collections: tuple[str, ...] = ()
-    created_at: str = "2026-08-01T09:00:00.000Z"
-    url: str | None = None
-
-
-@dataclass(frozen=True)
-class FixtureSpace:
-    space: dict[str, Any]
-    structures: list[dict[str, Any]]
-    objects: list[FixtureObject]
-    content_property: dict[str, str]
+# The fixture space is a `SeedSpace` of `SeedObject`s, so the product's seed loader reads it.
+FixtureObject = partial(SeedObject, created_at="2026-08-01T09:00:00.000Z")
 
 
 def _uuid(n: int) -> str:
@@ -73,7 +55,7 @@ IDS = {
 }  # fmt: skip
 
 
-def fixture_space() -> FixtureSpace:
+def fixture_space() -> SeedSpace:
     structures = [
         _structure("RootPage", "Page", [_TITLE, _TAGS, _CREATED, _UPDATED]),
         _structure("RootTag", "Tag", [_TITLE]),
@@ -131,7 +113,7 @@ def fixture_space() -> FixtureSpace:
         FixtureObject(_uuid(1000 + i), BOOK, f"Paged book {i:03d}", collections=(TO_READ,) if i % 2 else ())
         for i in range(PAGED_BOOKS)
     ]
-    return FixtureSpace(
+    return SeedSpace(
         space={"id": SPACE_ID, "title": "Fixture space", "icon": {"type": "emoji", "val": "🧪"}},
         structures=structures,
         objects=objects,
@@ -142,7 +124,7 @@ def fixture_space() -> FixtureSpace:
 
 
 def fixture_store(data_file: Path | None = None) -> SandboxStore:
-    return store_from_seed(fixture_space(), data_file=data_file)  # type: ignore[arg-type]
+    return store_from_seed(fixture_space(), data_file=data_file)
 
 
 class Api:

@@ -48,6 +48,26 @@ def test_append_end_start_and_after_block(api: Api) -> None:
     assert all(UUID4.match(b["id"]) for b in blocks) and len({b["id"] for b in blocks}) == 6
 
 
+def test_date_links_read_back_as_days(api: Api) -> None:
+    """capacities-api.md §6.5: a LinkToken `date` defaults to day resolution, and day dates are
+    read as UTC midnight (§6.3), as property dates are; time dates stay as written."""
+    page = _page(api, "dated")
+    tokens = [
+        {"type": "LinkToken", "text": "day", "date": {"start": "2026-08-01T15:30:00+02:00"}},
+        {"type": "LinkToken", "text": "bare", "date": {"start": "2026-08-02", "end": "2026-08-03"}},
+        {"type": "LinkToken", "text": "time", "date": {"dateResolution": "time", "start": "2026-08-04T09:15:00.000Z"}},
+    ]  # fmt: skip
+    response = api.post("/blocks/append", {"id": page["id"], "blocks": [{"type": "TextBlock", "tokens": tokens}]})
+    assert response.status_code == 200, response.text
+    assert_conforms("POST", "/blocks/append", response.json())
+    dates = [t["date"] for t in response.json()["blocks"]["content"][-1]["tokens"]]
+    assert dates == [
+        {"dateResolution": "day", "start": "2026-08-01T00:00:00.000Z", "end": None},
+        {"dateResolution": "day", "start": "2026-08-02T00:00:00.000Z", "end": "2026-08-03T00:00:00.000Z"},
+        {"dateResolution": "time", "start": "2026-08-04T09:15:00.000Z", "end": None},
+    ]  # fmt: skip
+
+
 def test_append_nested_and_markdown(api: Api) -> None:
     page = _page(api, "parent")
     parent_id = page["blocks"]["content"][0]["id"]
@@ -186,6 +206,25 @@ def test_daily_note_defaults_to_today_and_rejects_bad_input(api: Api, sandbox: S
     assert note is not None and _texts(note["blocks"]["RootDailyNote_notes"])[-1] == "today entry"
     assert "→ at date" in error_of(api.post("/blocks/daily-note/append", {"date": "yesterday", "markdown": "x"}))[2]
     assert error_of(api.post("/blocks/daily-note/append", {"markdown": "x", "blocks": [_text("y")]}))[0] == 400
+
+
+def test_daily_note_date_is_the_utc_day_of_any_iso_timestamp(api: Api, sandbox: SandboxServer) -> None:
+    """`date` names a day (ISO 8601, UTC midnight); the sandbox's account lives in UTC, so any
+    other timestamp lands on its UTC day, and that note is created on demand."""
+    cases = {"2031-03-01T23:59:59.999Z": "2031-03-01", "2031-03-02T23:30:00-02:00": "2031-03-03",
+             "2031-03-04T00:30:00+02:00": "2031-03-03", "2031-03-05": "2031-03-05"}  # fmt: skip
+    for given, day in cases.items():
+        assert api.post("/blocks/daily-note/append",
+                        {"date": given, "noTimeStamp": True, "markdown": given}).status_code == 200  # fmt: skip
+        note = _daily_note(sandbox, day)
+        assert note is not None, given
+        assert note["properties"]["title"]["title"]["value"] == f"{day}T00:00:00.000Z"
+        texts = [t["text"] for b in note["blocks"]["RootDailyNote_notes"] for t in b["tokens"]]
+        assert given in texts
+    notes = [o for o in sandbox.state.live_objects() if o["structureId"] == "RootDailyNote"
+             and o["properties"]["title"]["title"]["value"].startswith("2031-03-03")]  # fmt: skip
+    assert len(notes) == 1  # two appends, one note
+    assert error_of(api.post("/blocks/daily-note/append", {"date": "2031-02-30", "markdown": "x"}))[0] == 400
 
 
 def test_daily_note_append_is_asynchronous() -> None:

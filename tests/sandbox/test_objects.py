@@ -135,6 +135,13 @@ def test_strict_json_validation(api: Api) -> None:
     assert status == 400 and "→ at blocks.content[0]" in message
     status, _, message = error_of(api.post("/object", []))
     assert status == 400 and "expected object" in message
+    # No coercion, as zod: "yes" is not a boolean, "3" not a number; JSON 3.0 is the number 3.
+    status, _, message = error_of(api.post("/object", {"structureId": BOOK, "properties": {"read": {"type": "boolean", "boolean": {"value": "yes"}}}}))
+    assert status == 400 and "expected boolean, received string" in message
+    status, _, message = error_of(api.post("/objects/search", {"query": "book", "limit": "3"}))
+    assert status == 400 and message.endswith("→ at limit")
+    hits = api.post("/objects/search", {"query": "book", "limit": 1.0})
+    assert hits.status_code == 200 and len(hits.json()["results"]) == 1
 
 
 def test_patch_replaces_named_properties_only(api: Api) -> None:
@@ -230,6 +237,20 @@ def test_create_from_url(api: Api) -> None:
                                                            "blocks": {"media_notes": []}}))  # fmt: skip
     assert status == 400 and "Provide at most one of `blocks` or `markdown`." in message
     assert error_of(api.post("/object/url", {"url": "not a url"}))[0] == 400
+
+
+def test_weblinks_cannot_be_patched(api: Api) -> None:
+    """capacities-api.md §6.1: PATCH /object on a MediaWebResource is rejected (tags included)."""
+    weblink = api.post("/object/url", {"url": "https://example.org/patch-me"}).json()
+    before = api.get("/object", id=weblink["id"]).json()
+    for body in ({"properties": {"title": _title("Renamed")}},
+                 {"properties": {"tags": {"type": "entity", "entity": [{"id": IDS["tag_ideas"]}]}}},
+                 {"deleteRequested": True}):  # fmt: skip
+        status, code, message = error_of(api.patch("/object", {"id": weblink["id"], **body}))
+        assert (status, code) == (400, "cap_invalid_input")
+        assert "cannot be updated via this endpoint" in message and message.endswith("→ at id")
+    assert api.get("/object", id=weblink["id"]).json() == before
+    assert api.delete("/object", id=weblink["id"]).status_code == 200  # deleting still works
 
 
 def test_markdown_export(api: Api, sandbox: SandboxServer) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from capacities_mcp.sandbox import SandboxConfig, SandboxServer, SandboxStore
 from capacities_mcp.sandbox import _store as store_module
+from capacities_mcp.sandbox._store import DataFileInUseError
 
 from ._support import IDS, Api, error_of, fixture_store
 
@@ -95,7 +96,8 @@ def test_failed_write_leaves_the_old_file_intact(tmp_path: Path, monkeypatch: py
         response = api.post("/object", {"structureId": "RootPage", "properties": {"title": {"type": "title", "title": {"value": "After"}}}})
         assert error_of(response)[:2] == (500, "cap_server_error")
         assert data.read_bytes() == before
-        assert sorted(p.name for p in tmp_path.iterdir()) == ["space.json"]  # no temp file left behind
+        # no temp file left behind (the lock file marks the running sandbox's claim)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["space.json", "space.json.lock"]
         monkeypatch.undo()
         assert api.post("/object", {"structureId": "RootPage"}).status_code == 200
         api.close()
@@ -133,3 +135,37 @@ def test_corrupt_or_foreign_data_file_is_refused(tmp_path: Path) -> None:
     bad.write_text('{"format": 99}')
     with pytest.raises(ValueError, match="Unsupported sandbox data format"):
         SandboxServer(SandboxConfig(data_file=bad))
+
+
+def test_one_sandbox_per_data_file(tmp_path: Path) -> None:
+    """A second sandbox on a served data file refuses to start instead of overwriting the
+    first one's changes; once the first stops, the file is free again."""
+    data = tmp_path / "shared.json"
+    config = SandboxConfig(data_file=data, seed=False)
+    with SandboxServer(config) as first:
+        with pytest.raises(DataFileInUseError, match="in use by another running sandbox"):
+            SandboxServer(config)
+        api = _client(first, first.api_token)
+        created = api.post("/object", {"structureId": "RootPage", "properties": {"title": {"type": "title", "title": {"value": "Mine"}}}}).json()
+        api.close()
+        # A store loaded for reading does not claim the file; one that saves does.
+        reader = SandboxStore.load(data)
+        assert created["id"] in reader.objects
+        with pytest.raises(DataFileInUseError):
+            reader.save()
+    assert SandboxStore.load(data).get_object(created["id"]) is not None
+    with SandboxServer(config) as second:  # free after a clean stop
+        assert second.state.get_object(created["id"]) is not None
+
+
+def test_cli_refuses_a_data_file_in_use(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from capacities_mcp.sandbox import _cli
+
+    data = tmp_path / "busy.json"
+    with SandboxServer(SandboxConfig(data_file=data, seed=False)):
+        parser = argparse.ArgumentParser()
+        _cli.add_arguments(parser)
+        assert _cli.run(parser.parse_args(["--data", str(data)])) != 0
+    assert "in use by another running sandbox" in capsys.readouterr().err

@@ -16,7 +16,9 @@ __all__ = [
     "ColorTheme", "HighlightColor", "DateResolution", "DatePayload", "WritableDatePayload",
     "TextStyle", "TextToken", "LinkToken", "MathToken", "CodeToken", "UnknownToken", "Token",
     "WritableTextToken", "WritableLinkToken", "WritableMathToken", "WritableCodeToken",
-    "WritableToken", "Hierarchy", "ListPayload", "TodoPayload", "TogglePayload", "QuotePayload",
+    "WritableToken", "ListType", "QuoteLayout", "Hierarchy", "WritableHierarchy", "ListPayload",
+    "WritableListPayload", "TodoPayload", "WritableTodoPayload", "TogglePayload",
+    "WritableTogglePayload", "QuotePayload", "WritableQuotePayload",
     "Highlight", "WebhighlightsHighlight", "CustomHighlight", "WritableHighlight",
     "TextBlock", "GroupBlock", "GridBlock", "CodeBlock", "MathBlock", "EntityBlock",
     "HorizontalLineBlock", "UnsupportedBlock", "UnknownBlock", "Block",
@@ -204,31 +206,62 @@ else:
 # --- block payloads ----------------------------------------------------------------------------
 
 
-class Hierarchy(ApiModel):
-    """Paragraph `Base/0` or heading `H1/1` .. `H3/3`."""
+ListType = Literal["bullet", "alphabetical", "numerical", "roman"]
+QuoteLayout = Literal["normal", "standout"]
+
+# Block payloads come in pairs, like every model here: the readable form keeps unknown keys and
+# reads a value newer than this client (a new list style, quote layout) as its string; the
+# writable form accepts only what the API documents.
+
+
+class Hierarchy(ResponseModel):
+    """Paragraph `Base/0` or heading `H1/1` .. `H3/3`, as read."""
 
     key: str
     val: int | float
 
 
-PARAGRAPH = Hierarchy(key="Base", val=0)
-HEADING_HIERARCHY = {level: Hierarchy(key=f"H{level}", val=level) for level in (1, 2, 3)}
+class WritableHierarchy(RequestModel):
+    """Paragraph `Base/0` or heading `H1/1` .. `H3/3` (the schema asks only string + number)."""
+
+    key: str
+    val: int | float
 
 
-class ListPayload(ApiModel):
-    type: Literal["bullet", "alphabetical", "numerical", "roman"]
+PARAGRAPH = WritableHierarchy(key="Base", val=0)
+HEADING_HIERARCHY = {level: WritableHierarchy(key=f"H{level}", val=level) for level in (1, 2, 3)}
 
 
-class TodoPayload(ApiModel):
+class ListPayload(ResponseModel):
+    type: ListType | str  # read leniently: a new list style must not break reads
+
+
+class WritableListPayload(RequestModel):
+    type: ListType
+
+
+class TodoPayload(ResponseModel):
     is_done: bool
 
 
-class TogglePayload(ApiModel):
+class WritableTodoPayload(RequestModel):
+    is_done: bool
+
+
+class TogglePayload(ResponseModel):
     is_open: bool
 
 
-class QuotePayload(ApiModel):
-    layout: Literal["normal", "standout"]
+class WritableTogglePayload(RequestModel):
+    is_open: bool
+
+
+class QuotePayload(ResponseModel):
+    layout: QuoteLayout | str  # read leniently: a new quote layout must not break reads
+
+
+class WritableQuotePayload(RequestModel):
+    layout: QuoteLayout
 
 
 class Highlight(ResponseModel):
@@ -354,11 +387,11 @@ class WritableTextBlock(RequestModel):
     type: Literal["TextBlock"] = "TextBlock"
     tokens: list[WritableToken] | None = None
     blocks: list[WritableBlock] | None = None
-    hierarchy: Hierarchy | None = None
-    list_: ListPayload | None = Field(default=None, alias="list")
-    todo: TodoPayload | None = None
-    toggle: TogglePayload | None = None
-    quote: QuotePayload | None = None
+    hierarchy: WritableHierarchy | None = None
+    list_: WritableListPayload | None = Field(default=None, alias="list")
+    todo: WritableTodoPayload | None = None
+    toggle: WritableTogglePayload | None = None
+    quote: WritableQuotePayload | None = None
     text_alignment: Literal["left", "center", "right"] | None = None
     color_theme: ColorTheme | None = None
     highlight: WritableHighlight | None = None
@@ -367,9 +400,9 @@ class WritableTextBlock(RequestModel):
 class WritableGroupBlock(RequestModel):
     type: Literal["GroupBlock"] = "GroupBlock"
     blocks: list[WritableBlock] | None = None
-    list_: ListPayload | None = Field(default=None, alias="list")
-    todo: TodoPayload | None = None
-    toggle: TogglePayload | None = None
+    list_: WritableListPayload | None = Field(default=None, alias="list")
+    todo: WritableTodoPayload | None = None
+    toggle: WritableTogglePayload | None = None
     text_alignment: Literal["left", "center", "right"] | None = None
     color_theme: ColorTheme | None = None
 

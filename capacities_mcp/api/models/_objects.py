@@ -221,7 +221,7 @@ class SearchObjectsBody(RequestModel):
             raise ValueError(f"Invalid input: expected number, received {received}")
         if value != int(value):
             raise ValueError("Invalid input: expected int, received number")
-        return value
+        return int(value)  # JSON `3.0` is the number 3 to zod, so also under strict validation
 
 
 class ListObjectsParams(RequestModel):

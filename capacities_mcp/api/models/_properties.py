@@ -1,18 +1,20 @@
 """The 13 property value types, in the form the API returns and the form it accepts.
 
-Every value is `{"type": T, T: payload}`. Writable forms differ from readable ones only where the
+Every value is `{"type": T, T: payload}`. Writable forms differ from readable ones where the
 official schemas differ: dates (optional resolution and end), rich text (writable tokens), icons
-(Phosphor rules), and `lastUpdatedAt`, which cannot be written at all.
+(Phosphor rules), and `lastUpdatedAt`, which cannot be written at all. Beyond that, readable
+payloads keep unknown keys and do not enforce write limits (an object with nine aliases is still
+readable), while writable payloads drop unknown keys and enforce every rule.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar, Union
 
 from pydantic import Field, field_validator
 
-from ._base import ApiModel, RequestModel, ResponseModel
+from ._base import RequestModel, ResponseModel
 from ._blocks import (
     DatePayload,
     Token,
@@ -23,7 +25,8 @@ from ._blocks import (
 )
 
 __all__ = [
-    "PROPERTY_VALUE_TYPES", "ALIASES_MAX", "Icon", "WritableIcon", "LabelOption", "EntityTarget",
+    "PROPERTY_VALUE_TYPES", "ALIASES_MAX", "Icon", "WritableIcon", "Value", "WritableValue",
+    "LabelOption", "WritableLabelOption", "EntityTarget", "WritableEntityTarget",
     "TitleProperty", "TextProperty", "NumberProperty", "BooleanProperty", "UrlProperty",
     "DateProperty", "LabelProperty", "EntityProperty", "AliasesProperty", "IconProperty",
     "CreatedAtProperty", "LastUpdatedAtProperty", "RichTextProperty", "UnknownProperty",
@@ -40,6 +43,7 @@ PROPERTY_VALUE_TYPES = (
     "createdAt", "lastUpdatedAt", "richText",
 )  # fmt: skip
 ALIASES_MAX = 8
+T = TypeVar("T")
 
 _PHOSPHOR_STYLES = ("-duotone", "-fill", "-bold", "-light", "-thin")
 _PHOSPHOR_RE = re.compile(r"^ph-[a-z0-9]+(-[a-z0-9]+)*$")
@@ -76,56 +80,42 @@ class WritableIcon(RequestModel):
         return val
 
 
-class _Value(ApiModel):
-    """`{"value": ...}` payload; subclasses narrow the type."""
+class Value(ResponseModel, Generic[T]):
+    """A `{"value": ...}` payload as read; unknown keys are kept."""
+
+    value: T
 
 
-class _StrValue(_Value):
-    value: str | None
+class WritableValue(RequestModel, Generic[T]):
+    """A `{"value": ...}` payload to write; unknown keys are dropped, as zod strips them."""
+
+    value: T
 
 
-class _NumberValue(_Value):
-    value: int | float | None
-
-
-class _BoolValue(_Value):
-    value: bool | None
-
-
-class _TimestampValue(_Value):
-    value: str
-
-
-class _AliasesValue(_Value):
-    value: list[str] = Field(max_length=ALIASES_MAX)
-
-
-class _IconValue(_Value):
-    value: Icon | None
-
-
-class _WritableIconValue(_Value):
-    value: WritableIcon | None
-
-
-class _RichTextValue(_Value):
-    value: list[Token]
-
-
-class _WritableRichTextValue(_Value):
-    value: list[WritableToken]
-
-
-class LabelOption(ApiModel):
-    """A label option, selected by `id`."""
+class LabelOption(ResponseModel):
+    """A label option as read (a property's `labelSet`, a label value)."""
 
     id: str
     name: str
     color: str | None = None
 
 
-class EntityTarget(ApiModel):
-    """A linked object."""
+class WritableLabelOption(RequestModel):
+    """A label option to select, by `id`."""
+
+    id: str
+    name: str
+    color: str | None = None
+
+
+class EntityTarget(ResponseModel):
+    """A linked object, as read."""
+
+    id: str
+
+
+class WritableEntityTarget(RequestModel):
+    """An object to link."""
 
     id: str = Field(min_length=1)
 
@@ -135,27 +125,27 @@ class EntityTarget(ApiModel):
 
 class TitleProperty(ResponseModel):
     type: Literal["title"] = "title"
-    title: _StrValue
+    title: Value[str | None]
 
 
 class TextProperty(ResponseModel):
     type: Literal["text"] = "text"
-    text: _StrValue
+    text: Value[str | None]
 
 
 class NumberProperty(ResponseModel):
     type: Literal["number"] = "number"
-    number: _NumberValue
+    number: Value[int | float | None]
 
 
 class BooleanProperty(ResponseModel):
     type: Literal["boolean"] = "boolean"
-    boolean: _BoolValue
+    boolean: Value[bool | None]
 
 
 class UrlProperty(ResponseModel):
     type: Literal["url"] = "url"
-    url: _StrValue
+    url: Value[str | None]
 
 
 class DateProperty(ResponseModel):
@@ -175,27 +165,27 @@ class EntityProperty(ResponseModel):
 
 class AliasesProperty(ResponseModel):
     type: Literal["aliases"] = "aliases"
-    aliases: _AliasesValue
+    aliases: Value[list[str]]
 
 
 class IconProperty(ResponseModel):
     type: Literal["icon"] = "icon"
-    icon: _IconValue
+    icon: Value[Icon | None]
 
 
 class CreatedAtProperty(ResponseModel):
     type: Literal["createdAt"] = "createdAt"
-    created_at: _TimestampValue
+    created_at: Value[str]
 
 
 class LastUpdatedAtProperty(ResponseModel):
     type: Literal["lastUpdatedAt"] = "lastUpdatedAt"
-    last_updated_at: _TimestampValue
+    last_updated_at: Value[str]
 
 
 class RichTextProperty(ResponseModel):
     type: Literal["richText"] = "richText"
-    rich_text: _RichTextValue
+    rich_text: Value[list[Token]]
 
 
 class UnknownProperty(ResponseModel):
@@ -217,27 +207,27 @@ else:
 
 class WritableTitleProperty(RequestModel):
     type: Literal["title"] = "title"
-    title: _StrValue
+    title: WritableValue[str | None]
 
 
 class WritableTextProperty(RequestModel):
     type: Literal["text"] = "text"
-    text: _StrValue
+    text: WritableValue[str | None]
 
 
 class WritableNumberProperty(RequestModel):
     type: Literal["number"] = "number"
-    number: _NumberValue
+    number: WritableValue[int | float | None]
 
 
 class WritableBooleanProperty(RequestModel):
     type: Literal["boolean"] = "boolean"
-    boolean: _BoolValue
+    boolean: WritableValue[bool | None]
 
 
 class WritableUrlProperty(RequestModel):
     type: Literal["url"] = "url"
-    url: _StrValue
+    url: WritableValue[str | None]
 
 
 class WritableDateProperty(RequestModel):
@@ -249,32 +239,32 @@ class WritableLabelProperty(RequestModel):
     """Selected options by id; `[]` clears. Single-select keeps the first id."""
 
     type: Literal["label"] = "label"
-    label: list[LabelOption]
+    label: list[WritableLabelOption]
 
 
 class WritableEntityProperty(RequestModel):
     type: Literal["entity"] = "entity"
-    entity: list[EntityTarget]
+    entity: list[WritableEntityTarget]
 
 
 class WritableAliasesProperty(RequestModel):
     type: Literal["aliases"] = "aliases"
-    aliases: _AliasesValue
+    aliases: WritableValue[Annotated[list[str], Field(max_length=ALIASES_MAX)]]
 
 
 class WritableIconProperty(RequestModel):
     type: Literal["icon"] = "icon"
-    icon: _WritableIconValue
+    icon: WritableValue[WritableIcon | None]
 
 
 class WritableCreatedAtProperty(RequestModel):
     type: Literal["createdAt"] = "createdAt"
-    created_at: _TimestampValue
+    created_at: WritableValue[str]
 
 
 class WritableRichTextProperty(RequestModel):
     type: Literal["richText"] = "richText"
-    rich_text: _WritableRichTextValue
+    rich_text: WritableValue[list[WritableToken]]
 
 
 if TYPE_CHECKING:
