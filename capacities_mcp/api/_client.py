@@ -255,16 +255,18 @@ class _Transport:
     def _parse(route: Route, response: httpx2.Response) -> Any:
         if route.response is None:
             return None
-        text = response.text
         try:
-            data = json.loads(text)
-        except ValueError:
-            raise CapacitiesApiError(
-                response.status_code, CAP_UNKNOWN, "Invalid JSON in response body", route=route.name
-            ) from None
-        try:
-            return route.response.model_validate(data)
+            # pydantic parses and validates the bytes in one pass (about twice as fast on a
+            # large object as json.loads followed by model_validate).
+            return route.response.model_validate_json(response.content)
         except ValidationError as exc:
+            if any(error["type"] == "json_invalid" for error in exc.errors(include_url=False)):
+                raise CapacitiesApiError(
+                    response.status_code,
+                    CAP_UNKNOWN,
+                    "Invalid JSON in response body",
+                    route=route.name,
+                ) from None
             issues = issues_from(exc)[:5]
             raise CapacitiesApiError(
                 response.status_code,
