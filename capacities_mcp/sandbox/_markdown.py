@@ -11,10 +11,11 @@ Markdown cannot carry (colours, underline, toggles, alignment, grids, entity emb
 is rendered in the closest readable form and is lost on the way back; entity links come back
 as entity links only when the caller passes `resolve_url`.
 
-Known lossy corners (CommonMark cannot say them): a styled run that ends in punctuation right
-before a letter ("**a.**b"), leading or trailing newlines and spaces in a paragraph, underline
-and colours, alphabetical/roman list numbering, and paragraphs with indented children (the
-children follow the paragraph).
+Where CommonMark would misread neighbouring markers ("**a.**b", "*a*" + "**b**" written
+together, "2$x$"), the renderer puts an empty comment `<!---->` between them; the parser drops
+comments. Known lossy corners: leading or trailing newlines and spaces in a paragraph, spaces at
+the edges of inline math, underline and colours, alphabetical/roman list numbering, and
+paragraphs with indented children (the children follow the paragraph).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 
 import yaml
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import isMdAsciiPunct, isPunctChar, isWhiteSpace
 from markdown_it.rules_inline import StateInline
 from markdown_it.tree import SyntaxTreeNode
 from mdit_py_plugins.dollarmath import dollarmath_plugin
@@ -297,6 +299,8 @@ def _collect_tokens(
 ) -> None:
     for node in nodes:
         kind = node.type
+        if kind == "html_inline" and node.content.startswith("<!--"):
+            continue  # comments show nothing (our own renderer uses them to split markers)
         if kind in ("text", "text_special", "html_inline"):
             out.append(_text_token(node.content, style))
         elif kind in ("softbreak", "hardbreak"):
@@ -537,15 +541,46 @@ def _styles_of(token: Token) -> list[str]:
     return [name for name, _ in _STYLE_MARKERS if style.get(name)]
 
 
+@dataclass(frozen=True)
+class _Marker:
+    """An emphasis marker that opens or closes a style, placed by `_join_inline`."""
+
+    text: str
+    closing: bool
+
+
 def tokens_to_markdown(tokens: list[Token], *, entity_link: EntityLinker) -> str:
-    """Inline Markdown for a token list; entity links become `[text](url)` via `entity_link`."""
-    parts: list[str] = []
+    """Inline Markdown for a token list; entity links become `[text](url)` via `entity_link`.
+
+    Styles stay open across tokens ("**a *b***"). Where CommonMark could read such markers
+    differently (markers inside words, next to punctuation), the text is checked against a
+    flat rendering in which every styled run closes its own markers, and the first rendering
+    that reads the same wins.
+    """
+    parts = _inline_parts(tokens, entity_link, flat=False)
+    joined, ambiguous = _join_inline(parts, strict=False)
+    markdown = _tidy_lines(joined)
+    if not ambiguous:
+        return markdown
+    flat = _tidy_lines(_join_inline(_inline_parts(tokens, entity_link, flat=True), strict=True)[0])
+    expected = _reading(flat)
+    for candidate in (markdown, _tidy_lines(_join_inline(parts, strict=True)[0])):
+        if _reading(candidate) == expected:
+            return candidate
+    return flat
+
+
+def _inline_parts(
+    tokens: list[Token], entity_link: EntityLinker, *, flat: bool
+) -> list[str | _Marker]:
+    """Text, atoms and style markers in order; `flat` closes every style after each run."""
+    parts: list[str | _Marker] = []
     open_styles: list[str] = []
     pending_space = ""  # whitespace at a style edge, emitted outside the markers
 
     def close_to(depth: int) -> None:
         while len(open_styles) > depth:
-            parts.append(_MARKER_OF_STYLE[open_styles.pop()])
+            parts.append(_Marker(_MARKER_OF_STYLE[open_styles.pop()], closing=True))
 
     for token in tokens:
         kind = token.get("type")
@@ -569,8 +604,10 @@ def tokens_to_markdown(tokens: list[Token], *, entity_link: EntityLinker) -> str
             for name in wanted:
                 if name not in open_styles:
                     open_styles.append(name)
-                    parts.append(_MARKER_OF_STYLE[name])
+                    parts.append(_Marker(_MARKER_OF_STYLE[name], closing=False))
             parts.append(_escape_text(core))
+            if flat:
+                close_to(0)
             pending_space = trail
             continue
         close_to(0)
@@ -589,7 +626,135 @@ def tokens_to_markdown(tokens: list[Token], *, entity_link: EntityLinker) -> str
             parts.append(_escape_text(text))
     close_to(0)
     parts.append(pending_space)
-    return _tidy_lines("".join(parts))
+    return parts
+
+
+def _reading(markdown: str) -> list[Any]:
+    """What inline Markdown says, character by character; the style of spaces does not count."""
+    blocks = markdown_to_blocks(markdown)
+    reading: list[Any] = []
+    for token in blocks[0].get("tokens", []) if blocks else []:
+        if token["type"] != "TextToken":
+            reading.append(token)
+            continue
+        style = frozenset(name for name, on in token["style"].items() if on)
+        reading.extend((char, None if char.isspace() else style) for char in token["text"])
+    return reading
+
+
+# An empty HTML comment: shows as nothing, but splits marker runs CommonMark would misread.
+_RUN_BREAK = "<!---->"
+
+
+def _is_space(char: str) -> bool:
+    return isWhiteSpace(ord(char))
+
+
+def _is_punctuation(char: str) -> bool:
+    return isMdAsciiPunct(ord(char)) or isPunctChar(char)
+
+
+def _can_open(before: str, after: str) -> bool:
+    """CommonMark's left-flanking rule, as markdown-it applies it to `*` and `~`."""
+    return not (
+        _is_space(after)
+        or (_is_punctuation(after) and not (_is_space(before) or _is_punctuation(before)))
+    )
+
+
+def _can_close(before: str, after: str) -> bool:
+    """CommonMark's right-flanking rule."""
+    return not (
+        _is_space(before)
+        or (_is_punctuation(before) and not (_is_space(after) or _is_punctuation(after)))
+    )
+
+
+def _first_run(markers: str) -> str:
+    return markers[: len(markers) - len(markers.lstrip(markers[0]))]
+
+
+def _last_run(markers: str) -> str:
+    return markers[len(markers.rstrip(markers[-1])) :]
+
+
+def _would_stick(before: str, after: str) -> bool:
+    """Neighbouring atoms that would read as something else: "`a``b`", "2$x$", "!" + "[l](u)"."""
+    return (
+        (before == after and before in "`$")
+        or (before == "$" and after.isdigit())
+        or (before.isdigit() and after == "$")
+        or (before == "!" and after == "[")
+    )
+
+
+def _join_inline(parts: list[str | _Marker], *, strict: bool) -> tuple[str, bool]:
+    """Join text and markers, breaking marker runs that would not parse back as written.
+
+    "**a.**b" does not close (punctuation before, a letter after), "a**.b**" does not open, and
+    "*a*" + "**b**" written together merge into one run. An empty comment between the marker
+    and its neighbour fixes all three (and atoms that would stick together, see
+    `_would_stick`); `markdown_to_blocks` drops it again. `strict` also breaks markers inside a
+    word ("a*b*c"), which could otherwise both open and close. Also says whether any marker
+    run can still both open and close (then only parsing tells what the text means).
+    """
+    items = [part for part in parts if part != ""]
+    out: list[str] = []
+    ambiguous = False
+    index = 0
+    while index < len(items):
+        item = items[index]
+        if isinstance(item, str):
+            if out and _would_stick(out[-1][-1], item[0]):
+                out.append(_RUN_BREAK)
+            out.append(item)
+            index += 1
+            continue
+        cluster: list[_Marker] = []
+        while index < len(items):
+            marker = items[index]
+            if not isinstance(marker, _Marker):
+                break
+            cluster.append(marker)
+            index += 1
+        before = before_cluster = out[-1][-1] if out else " "
+        following = items[index] if index < len(items) else ""
+        after = following[0] if isinstance(following, str) and following else " "
+        closers = "".join(marker.text for marker in cluster if marker.closing)
+        openers = "".join(marker.text for marker in cluster if not marker.closing)
+        pieces: list[str] = []
+        if closers:
+            last = _last_run(closers)
+            last_before = closers[-len(last) - 1] if len(last) < len(closers) else before
+            break_after = bool(openers) and openers[0] == closers[-1]
+            last_after = "<" if break_after else (openers[:1] or after)
+            if not _can_close(last_before, last_after) or (
+                strict and _can_open(last_before, last_after)
+            ):
+                break_after = True
+            pieces += [closers, _RUN_BREAK] if break_after else [closers]
+            before = pieces[-1][-1]
+        if openers:
+            first = _first_run(openers)
+            first_after = openers[len(first)] if len(first) < len(openers) else after
+            two_way = strict and _can_close(before, first_after)
+            if (not _can_open(before, first_after) or two_way) and pieces[-1:] != [_RUN_BREAK]:
+                pieces.append(_RUN_BREAK)
+            pieces.append(openers)
+        ambiguous = ambiguous or _has_two_way_run(before_cluster, "".join(pieces), after)
+        out.extend(pieces)
+    return "".join(out), ambiguous
+
+
+def _has_two_way_run(before: str, markers: str, after: str) -> bool:
+    """Whether a run of `*` or `~` in `markers` (between `before` and `after`) could both open
+    and close emphasis."""
+    text = before + markers + after
+    for run in re.finditer(r"\*+|~+", markers):
+        start, end = run.start() + len(before), run.end() + len(before)
+        if _can_open(text[start - 1], text[end]) and _can_close(text[start - 1], text[end]):
+            return True
+    return False
 
 
 def _render_link(token: Token, entity_link: EntityLinker) -> str:

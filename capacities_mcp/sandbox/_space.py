@@ -412,7 +412,16 @@ class SpaceService:
             found = self.store.find_by_title(name)
             return found["id"] if found is not None else None
 
-        writable = markdown_to_blocks(markdown, resolve_link=resolve)
+        prefix = self.store.object_url("")
+
+        def resolve_url(url: str) -> str | None:
+            # Links exported by GET /object/markdown come back as links to the same objects.
+            if not url.startswith(prefix):
+                return None
+            object_id = url[len(prefix):]
+            return object_id if self.store.get_object(object_id) is not None else None
+
+        writable = markdown_to_blocks(markdown, resolve_link=resolve, resolve_url=resolve_url)
         checked = [_wire(block) for block in _BLOCKS_ADAPTER.validate_python(writable)]
         return readable_blocks(checked)
 
@@ -443,7 +452,7 @@ class SpaceService:
         try:
             return split_front_matter(markdown)
         except ValueError as exc:
-            raise invalid_input(f"Invalid front matter: {exc}", ("markdown",)) from None
+            raise invalid_input(str(exc), ("markdown",)) from None
 
     def front_matter_properties(self, structure_id: str, front_matter: Mapping[str, Any]) -> dict[str, Any]:
         """Plain YAML values (label option names, titles of linked objects, dates) as properties."""

@@ -440,6 +440,35 @@ def test_literal_text_survives_rendering(literal: str) -> None:
     assert parse(render(blocks)) == blocks
 
 
+@pytest.mark.parametrize(
+    ("tokens", "markdown"),
+    [
+        ([text("a.", bold=True), text("b")], "**a.**<!---->b"),
+        ([text("a"), text(".b", bold=True)], "a<!---->**.b**"),
+        ([text("ab", italic=True), text("cd", bold=True, italic=True), text("ef", bold=True)],
+         "*ab**cd***<!---->**ef**"),
+        ([text("0", bold=True, italic=True), text("0", bold=True),
+          text(":", bold=True, italic=True)], "***0***<!---->**0**<!---->***:***"),
+        ([text("ab", bold=True), text("cd", italic=True)], "**ab**<!---->*cd*"),
+        ([text("ab", italic=True, strikethrough=True), text("c")], "~~*ab*~~<!---->c"),
+        ([text("x2"), {"type": "MathToken", "text": "y"}, text("3")], "x2<!---->$y$<!---->3"),
+        ([{"type": "CodeToken", "text": "a"}, {"type": "CodeToken", "text": "b"}], "`a`<!---->`b`"),
+        ([text("wow!"), {"type": "LinkToken", "text": "x", "url": "u"}], "wow!<!---->[x](u)"),
+        ([text("ab", bold=True), text(" "), text("cd", italic=True)], "**ab** *cd*"),
+        ([text("ab"), text("cd", strikethrough=True), text("ef")], "ab~~cd~~ef"),
+    ],
+)  # fmt: skip
+def test_markers_that_would_be_misread_are_split_by_an_empty_comment(
+    tokens: list[dict[str, Any]], markdown: str
+) -> None:
+    assert tokens_to_markdown(tokens, entity_link=entity_link) == markdown
+    assert parse(markdown)[0]["tokens"] == tokens
+
+
+def test_inline_comments_are_dropped() -> None:
+    assert parse("a <!-- note --> b<!---->c")[0]["tokens"] == [text("a  bc")]
+
+
 def test_code_spans_with_backticks_get_longer_fences() -> None:
     for code in ["a`b", "``", "`x`", " padded ", "  "]:
         tokens = [text("x "), {"type": "CodeToken", "text": code}]
@@ -642,7 +671,7 @@ def test_entity_links_render_with_title_url_and_come_back_as_url_links() -> None
 
 # --- property-based round trips ----------------------------------------------------------------
 
-_WORD_CHARS = st.sampled_from(list("abcXYZ019#*_[]`$<>|~&\\!().-+=:;'\"") + ["é", "ß", "—", "“"])
+_WORD_CHARS = st.sampled_from([*"abcXYZ019#*_[]`$<>|~&\\!().-+=:;'\"", "é", "ß", "—", "“"])
 _WORDS = st.text(_WORD_CHARS, min_size=1, max_size=6)
 _STYLES = st.sampled_from(
     [{}, {"bold": True}, {"italic": True}, {"strikethrough": True}, {"bold": True, "italic": True},
@@ -786,3 +815,18 @@ def _canonical_text(value: str) -> str:
 def test_property_any_text_survives_as_literal_text(value: str, shape: dict[str, Any]) -> None:
     blocks = [para(text(value), **shape)]
     assert parse(render(blocks)) == blocks
+
+
+@settings(max_examples=400, deadline=None, database=None, derandomize=True)
+@given(
+    st.lists(
+        st.tuples(st.text(st.sampled_from(list("a0.,:*_!(")), min_size=1, max_size=3), _STYLES),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_property_adjacent_styles_survive(runs: list[tuple[str, dict[str, bool]]]) -> None:
+    """Styles changing inside a word and next to punctuation, where CommonMark is subtle."""
+    tokens = _merge([text(value, **style) for value, style in runs])
+    markdown = tokens_to_markdown(tokens, entity_link=entity_link)
+    assert parse(markdown)[0]["tokens"] == tokens, markdown
