@@ -6,7 +6,6 @@ In-process (`Client(server)`) in both client modes: "auto" (2026-07-28, no JSON-
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -20,19 +19,12 @@ from capacities_mcp.server._app import SANDBOX_NOTE, build_app
 from capacities_mcp.server._settings import Settings
 from capacities_mcp.server.tools import READ_ONLY_TOOLS, TOOLSETS
 
-from .test_app_support import running_sandbox
 
 # Marked here, not only by tests/conftest.py, so parametrized async tests keep their params.
 pytestmark = pytest.mark.anyio
 
 MODES = ["auto", "legacy"]
 ALL_TOOLS = {name for names in TOOLSETS.values() for name in names}
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with running_sandbox() as sb:
-        yield sb
 
 
 def settings_for(sandbox: SandboxServer, **kwargs: Any) -> Settings:

@@ -21,18 +21,12 @@ from pathlib import Path
 
 from mcp import StdioServerParameters
 
-from capacities_mcp.sandbox import SandboxConfig, SandboxServer
+from capacities_mcp.sandbox import SandboxServer
+
+
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 URL_LINE = re.compile(r"serving MCP \((?:streamable HTTP|SSE)\) at (http://\S+)")
-
-
-@contextmanager
-def running_sandbox(**overrides: object) -> Iterator[SandboxServer]:
-    """A seeded sandbox on an ephemeral loopback port, generous rate limits for tests."""
-    config = SandboxConfig(host="127.0.0.1", port=0, **overrides)  # type: ignore[arg-type]
-    with SandboxServer(config) as sandbox:
-        yield sandbox
 
 
 def base_env(tmp_dir: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -35,12 +35,6 @@ pytestmark = pytest.mark.anyio
 each_mode = pytest.mark.parametrize("mode", MODES)
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with running_sandbox() as sb:
-        yield sb
-
-
 @pytest.fixture
 def faulty() -> Iterator[SandboxServer]:
     """A sandbox of its own, since its fault switches affect every caller."""
@@ -267,7 +261,7 @@ async def test_missing_required_argument_names_the_field(sandbox: SandboxServer,
     """The schema lists required arguments, so the SDK would reject a call without one in its own
     words (raw pydantic text, a docs URL, no structured content); ours names the field and rule."""
     server, _ = tool_server(sandbox)
-    cases = [
+    cases: list[tuple[str, dict[str, Any], list[str]]] = [
         ("get_object", {}, ["id"]), ("search_objects", {"limit": 3}, ["query"]),
         ("update_block", {"id": TASK_ID}, ["block_id"]), ("append_blocks", {"markdown": "x"}, ["id"]),
         ("save_weblink", {"url": None}, ["url"]), ("delete_block", {}, ["id", "block_id"]),

@@ -15,7 +15,7 @@ from capacities_mcp.sandbox import SandboxServer
 from capacities_mcp.server._http import HttpGuard, transport_security
 from capacities_mcp.server._settings import Settings
 
-from .test_app_support import ServerProcess, http_server, run_cli, running_sandbox, sandbox_env
+from .test_app_support import ServerProcess, http_server, run_cli, sandbox_env
 
 # Marked here, not only by tests/conftest.py, so parametrized async tests keep their params.
 pytestmark = pytest.mark.anyio
@@ -26,12 +26,6 @@ INIT = {
     "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}},
 }  # fmt: skip
 JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with running_sandbox() as sb:
-        yield sb
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ from capacities_mcp.server._prompts import (
 from capacities_mcp.server._settings import Settings
 from capacities_mcp.server.tools import TOOLSETS
 
-from .test_app_support import REPO_ROOT, running_sandbox
+from .test_app_support import REPO_ROOT
 
 # Marked here, not only by tests/conftest.py, so parametrized async tests keep their params.
 pytestmark = pytest.mark.anyio
@@ -32,15 +31,10 @@ ALL_TOOLS = {name for names in TOOLSETS.values() for name in names}
 SHIPPED = {"capture_meeting_notes", "summarize_object", "plan_week", "save_web_page", "daily_review"}
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with running_sandbox() as sb:
-        yield sb
-
-
 def test_shipped_prompts_are_found_and_valid() -> None:
     # The package finds them through capacities_mcp/prompts, a link to the top-level prompts/.
-    assert shipped_prompts_dir().resolve() == (REPO_ROOT / "prompts").resolve()
+    found = shipped_prompts_dir()
+    assert found is not None and found.resolve() == (REPO_ROOT / "prompts").resolve()
     specs = {spec.name: spec for spec in load_prompt_specs()}
     assert SHIPPED <= set(specs)
     for spec in specs.values():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from mcp import Client, MCPError
@@ -12,19 +11,12 @@ from capacities_mcp.sandbox import SandboxServer
 from capacities_mcp.server._app import build_app
 from capacities_mcp.server._settings import Settings
 
-from .test_app_support import running_sandbox
 
 # Marked here, not only by tests/conftest.py, so parametrized async tests keep their params.
 pytestmark = pytest.mark.anyio
 
 MODES = ["auto", "legacy"]
 MISSING_ID = "00000000-0000-4000-8000-000000000000"
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with running_sandbox() as sb:
-        yield sb
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import httpx2
@@ -22,16 +21,9 @@ from .test_tools_support import (
     connect,
     error_of,
     everything,
-    running_sandbox,
     text_of,
     tool_server,
 )
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with running_sandbox() as sb:
-        yield sb
 
 
 pytestmark = pytest.mark.anyio

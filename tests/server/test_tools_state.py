@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -23,15 +23,8 @@ from capacities_mcp.server._state import (
 )
 from capacities_mcp.server.tools._properties import parse_date, to_wire_properties
 
-from .test_tools_support import running_sandbox
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with running_sandbox() as sb:
-        yield sb
 
 
 @pytest.fixture

@@ -29,7 +29,6 @@ from .test_app_support import (
     base_env,
     full_env,
     http_server,
-    running_sandbox,
     sandbox_env,
     stdio_params,
 )
@@ -39,12 +38,6 @@ pytestmark = pytest.mark.anyio
 
 MODES = ["auto", "legacy"]
 ALL_TOOLS = {name for names in TOOLSETS.values() for name in names}
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with running_sandbox() as sb:
-        yield sb
 
 
 @pytest.fixture(scope="module")
