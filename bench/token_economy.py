@@ -2,8 +2,8 @@
 
 Baseline: what a pass-through server hands the model — the API's JSON for the same thing
 (`GET /object` for an object, `GET /space/structures` for the space), compact-serialized.
-Measured: the text our tools return (`get_object` Markdown with readable properties,
-`get_space` overview). Size is counted in characters and in a rough token estimate
+Measured: the text our tools return (`get_object` Markdown with readable properties, every
+page of a long note included; `get_space` overview). Size is counted in characters and in a rough token estimate
 (characters / 4); the ratio is what matters, and both sides use the same count.
 
     python bench/token_economy.py
@@ -45,8 +45,13 @@ async def measure() -> None:
                 for summary in page.results:
                     raw = await api.object.get(summary.id)
                     raw_text = json.dumps(raw.model_dump(mode="json", by_alias=True, exclude_unset=True), separators=(",", ":"))
+                    # Read the whole object: follow the pages of long content.
                     result = await mcp.call_tool("get_object", {"id": summary.id})
                     ours = _text(result)
+                    while (result.structured_content or {}).get("next_offset"):
+                        offset = result.structured_content["next_offset"]
+                        result = await mcp.call_tool("get_object", {"id": summary.id, "offset": offset})
+                        ours += _text(result)
                     ratios.append(len(ours) / len(raw_text))
                     rows.append((summary.title[:40], structure.title, len(raw_text), len(ours)))
             rows.sort(key=lambda row: row[2])
