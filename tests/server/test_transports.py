@@ -162,7 +162,8 @@ def test_stdout_carries_only_json_rpc(env: dict[str, str]) -> None:
     )
     assert process.stdin is not None and process.stdout is not None
     stderr_chunks: list[str] = []
-    threading.Thread(target=lambda: stderr_chunks.append(process.stderr.read()), daemon=True).start()  # type: ignore[union-attr]
+    reader = threading.Thread(target=lambda: stderr_chunks.append(process.stderr.read()), daemon=True)  # type: ignore[union-attr]
+    reader.start()
     lines: list[str] = []
     try:
         process.stdin.write("".join(json.dumps(m) + "\n" for m in messages))
@@ -192,6 +193,7 @@ def test_stdout_carries_only_json_rpc(env: dict[str, str]) -> None:
         assert json.loads(line)["jsonrpc"] == "2.0"
     assert {1, 2, 3, 4, 5, 6, 7} <= answered
     assert process.returncode == 0
+    reader.join(timeout=30)  # the reader appends only once stderr is closed; wait for it
     stderr = "".join(stderr_chunks)
     assert "HTTP Request: GET" in stderr  # DEBUG logging happened, on stderr, httpx2's included
     assert env["CAPACITIES_API_TOKEN"] not in stderr + "".join(lines) + rest
