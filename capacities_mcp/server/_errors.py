@@ -102,6 +102,41 @@ class PartialWrite(Exception):
         self.next_step = next_step
 
 
+# The JSON schema of `ErrorInfo.payload()["error"]`. Every tool's output schema admits
+# `{"error": <this>}` beside its success shape (see tools/_registry.py): clients built on the
+# TypeScript SDK validate an error result's structured content against the output schema too,
+# and would otherwise turn our error into a protocol error the model never reads.
+ERROR_PAYLOAD_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "Why the call failed; the text content says what to do next.",
+    "properties": {
+        "code": {"type": "string", "description": "cap_* code of the API, or a local one"},
+        "status": {
+            "anyOf": [{"type": "integer"}, {"type": "null"}],
+            "description": "HTTP status (0: no answer)",
+        },
+        "message": {"type": "string"},
+        "retry_after": {
+            "anyOf": [{"type": "number"}, {"type": "null"}],
+            "description": "seconds to wait first",
+        },
+        "missing_scopes": {"type": "array", "items": {"type": "string"}},
+        "maybe_applied": {"type": "boolean", "description": "a write may have gone through"},
+        "object_id": {"type": "string", "description": "object a half-done write created"},
+        "issues": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                "required": ["field", "message"],
+            },
+        },
+    },
+    "required": ["code", "status", "message", "retry_after", "missing_scopes"],
+    "additionalProperties": False,
+}
+
+
 @dataclass(frozen=True)
 class ErrorInfo:
     """What the model reads (`text`) and what a program reads (`payload`)."""

@@ -37,7 +37,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticUndefined
 from pydantic import BaseModel, ConfigDict, PlainValidator, WithJsonSchema, model_validator
 
-from .._errors import tool_error
+from .._errors import ERROR_PAYLOAD_SCHEMA, tool_error
 from .._state import ServerState
 
 __all__ = ["CompactSchema", "ToolInput", "ToolOutput", "ToolReply", "ToolSpec", "register_spec", "state_of"]
@@ -83,9 +83,22 @@ class CompactSchema(BaseModel):
 
 
 class ToolOutput(CompactSchema):
-    """Base of every output model (snake_case on the wire, no aliases)."""
+    """Base of every output model (snake_case on the wire, no aliases).
+
+    Its published schema is "this model, or `{"error": ...}`": an error result carries the error
+    payload as structured content, and strict clients check that against the output schema.
+    """
 
     model_config = ConfigDict(extra="forbid")
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = super().__get_pydantic_json_schema__(core_schema, handler)
+        target = handler.resolve_ref_schema(schema)
+        success_required = target.pop("required", [])
+        target.setdefault("properties", {})["error"] = ERROR_PAYLOAD_SCHEMA
+        target["anyOf"] = [{"required": success_required}, {"required": ["error"]}]
+        return schema
 
 
 @dataclass(frozen=True)

@@ -128,11 +128,16 @@ class GetObjectInput(ToolInput):
     )
 
 
+# What a readable property value can be: text, number, flag, a list (labels, linked objects,
+# aliases) or an object (a date range, an icon); declared so clients know it is JSON, not "any".
+PropertyJson = str | int | float | bool | list[str | int | float | bool | dict[str, Any]] | dict[str, Any] | None
+
+
 class PropertyValueOut(CompactSchema):
     id: str
     name: str
     type: str
-    value: Any
+    value: PropertyJson
 
 
 class GetObjectOutput(ToolOutput):
