@@ -26,6 +26,7 @@ from mcp.shared.exceptions import MCPError
 
 from capacities_mcp import __version__
 
+from ._http import HEALTH_PATH
 from ._logging import reclaim_uvicorn_loggers
 from ._settings import Settings
 from ._state import ServerState, SpaceCache
@@ -112,7 +113,7 @@ class _Runtime:
         else:
             client = settings.client_for()
             _log.info("using the Capacities API at %s", client.base_url)
-        self._state = ServerState(client=client, space=SpaceCache(client, ttl=300.0), sandbox_note=note)
+        self._state = ServerState(client=client, space=SpaceCache(client), sandbox_note=note)
 
     async def _close(self) -> None:
         state, self._state = self._state, None
@@ -246,7 +247,7 @@ def build_app(settings: Settings) -> App:
     prompt_names = tuple(register_prompts(server, available_tools=tool_names))
     register_resources(server, lambda: runtime.state)
 
-    @server.custom_route("/health", methods=["GET"])  # type: ignore[untyped-decorator]
+    @server.custom_route(HEALTH_PATH, methods=["GET"])  # type: ignore[untyped-decorator]
     async def health(_request: Request) -> Response:
         """Liveness for load balancers and scripts: no secrets, no upstream call."""
         return JSONResponse(

@@ -17,15 +17,20 @@ from datetime import date, datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-from capacities_mcp.api.models import PropertyDefinition, Structure, is_uuid
+from capacities_mcp.api.models import (
+    SEARCH_QUERY_MAX_LENGTH,
+    SEARCH_STRUCTURES_MAX,
+    PropertyDefinition,
+    Structure,
+    is_uuid,
+)
 
 from .._errors import FieldIssue, ToolInputError
 from .._state import (
     LookupFailed,
     ServerState,
-    find_label_option,
+    SpaceCache,
     find_property,
-    label_lookup_failed,
     property_lookup_failed,
 )
 
@@ -151,9 +156,7 @@ def _labels(prop: PropertyDefinition, value: Any) -> list[dict[str, str]]:
     for item in _as_list(value):
         if not isinstance(item, str):
             raise _Bad(f"expected option names, got {type(item).__name__}")
-        option = find_label_option(prop, item.strip())
-        if option is None:
-            raise _Bad(label_lookup_failed(prop, item).message)
+        option = SpaceCache.get_label_option(prop, item)
         if all(c["id"] != option.id for c in chosen):
             chosen.append({"id": option.id, "name": option.name})
     if len(chosen) > 1 and not prop.multiple:
@@ -173,8 +176,8 @@ async def _entities(state: ServerState, prop: PropertyDefinition, value: Any) ->
         if is_uuid(ref):
             targets.append({"id": ref})
             continue
-        allowed = list(prop.allowed_structures or [])[:25] or None
-        hits = await state.client.objects.search(query=ref[:512], structure_ids=allowed, limit=20)
+        allowed = list(prop.allowed_structures or [])[:SEARCH_STRUCTURES_MAX] or None
+        hits = await state.client.objects.search(query=ref[:SEARCH_QUERY_MAX_LENGTH], structure_ids=allowed, limit=20)
         for hit in hits.results:
             state.titles.remember(hit.id, hit.title, hit.structure_id)
         exact = [h for h in hits.results if h.title.casefold().strip() == ref.casefold()]

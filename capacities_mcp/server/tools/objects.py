@@ -16,7 +16,15 @@ from mcp.types import ToolAnnotations
 from pydantic import AfterValidator, BaseModel, Field, TypeAdapter, ValidationError
 
 from capacities_mcp.api import CapacitiesApiError, CapacitiesValidationError, issues_from
-from capacities_mcp.api.models import MARKDOWN_MAX_LENGTH, ApiObject, WritableBlock, is_uuid
+from capacities_mcp.api.models import (
+    LIST_PAGE_SIZE_MAX,
+    MARKDOWN_MAX_LENGTH,
+    SEARCH_LIMIT_MAX,
+    SEARCH_QUERY_MAX_LENGTH,
+    ApiObject,
+    WritableBlock,
+    is_uuid,
+)
 
 from .._errors import FieldIssue, PartialWrite, ToolInputError
 from .._render import (
@@ -27,9 +35,9 @@ from .._render import (
     page_text,
     render_properties,
 )
-from .._state import ServerState
+from .._state import ServerState, SpaceSnapshot
 from ._properties import title_value, to_wire_properties
-from ._registry import CompactSchema, ToolCall, ToolInput, ToolOutput, ToolReply, ToolSpec
+from ._registry import CompactSchema, ToolCall, ToolInput, ToolOutput, ToolReply, ToolSpec, state_of
 
 __all__ = ["SPECS"]
 
@@ -60,20 +68,21 @@ def _remember(state: ServerState, obj: ApiObject) -> str:
     return title
 
 
-async def _structure_names(state: ServerState) -> dict[str, str]:
-    """Structure id -> display name, for results. Names are decoration: any snapshot will do,
+async def _names(state: ServerState) -> SpaceSnapshot | None:
+    """A snapshot to name structures in results. Names are decoration: any snapshot will do,
     even one past its TTL (no request), and an API failure only leaves ids unnamed."""
     snapshot = state.space.cached
     if snapshot is None:
         try:
             snapshot = await state.space.get()
         except CapacitiesApiError:
-            return {}
-    return {s.id: s.title for s in snapshot.structures}
+            return None
+    return snapshot
 
 
 async def _structure_name(state: ServerState, structure_id: str) -> str:
-    return (await _structure_names(state)).get(structure_id, structure_id)
+    snapshot = await _names(state)
+    return snapshot.structure_name(structure_id) if snapshot is not None else structure_id
 
 
 async def _learn_linked_titles(state: ServerState, obj: ApiObject) -> None:
@@ -103,7 +112,7 @@ async def _learn_linked_titles(state: ServerState, obj: ApiObject) -> None:
     for structure_id in wanted[:_MAX_TITLE_LISTINGS]:
         state.titles.mark_listed(structure_id)
         try:
-            page = await state.client.objects.structure(structure_id, page_size=100)
+            page = await state.client.objects.structure(structure_id, page_size=LIST_PAGE_SIZE_MAX)
         except CapacitiesApiError:
             continue
         for hit in page.results:
@@ -165,7 +174,8 @@ async def get_object(call: ToolCall, args: GetObjectInput) -> ToolReply:
             obj = await client.object.get(args.id)
             title = _remember(state, obj)
             state.content.put_block_ids(obj.id, (block_id for _, block_id, _ in block_ids(obj.blocks)))
-            await _learn_linked_titles(state, obj)
+            if args.offset == 0:  # linked titles only show in the properties of the first page
+                await _learn_linked_titles(state, obj)
         if args.format == "markdown":
             exported = await client.object.markdown.get(args.id)
             text = exported.markdown
@@ -238,12 +248,12 @@ class ObjectRef(CompactSchema):
     structure: str
 
 
-def _refs(state: ServerState, hits: list[Any], names: dict[str, str]) -> list[ObjectRef]:
+def _refs(state: ServerState, hits: list[Any], names: SpaceSnapshot | None) -> list[ObjectRef]:
     out = []
     for hit in hits:
         state.titles.remember(hit.id, hit.title, hit.structure_id)
-        out.append(ObjectRef(id=hit.id, title=hit.title, structure_id=hit.structure_id,
-                             structure=names.get(hit.structure_id, hit.structure_id)))  # fmt: skip
+        name = names.structure_name(hit.structure_id) if names is not None else hit.structure_id
+        out.append(ObjectRef(id=hit.id, title=hit.title, structure_id=hit.structure_id, structure=name))
     return out
 
 
@@ -252,12 +262,12 @@ def _ref_lines(refs: list[ObjectRef]) -> list[str]:
 
 
 class SearchObjectsInput(ToolInput):
-    query: str = Field(min_length=1, max_length=512, description="Words from the title (titles only, not content).")
+    query: str = Field(min_length=1, max_length=SEARCH_QUERY_MAX_LENGTH, description="Words from the title (titles only, not content).")
     structure: str | list[str] | None = Field(
         default=None,
         description='Only these structures: a name ("Task", "Books") or id, or a list of them.',
     )
-    limit: int = Field(default=10, ge=1, le=50, description="Most results to return (1-50).")
+    limit: int = Field(default=10, ge=1, le=SEARCH_LIMIT_MAX, description="Most results to return (1-50).")
 
 
 class SearchObjectsOutput(ToolOutput):
@@ -269,7 +279,7 @@ async def search_objects(call: ToolCall, args: SearchObjectsInput) -> ToolReply:
     refs = [args.structure] if isinstance(args.structure, str) else list(args.structure or [])
     structure_ids = [(await state.space.structure(r)).id for r in refs] or None
     hits = await state.client.objects.search(query=args.query, structure_ids=structure_ids, limit=args.limit)
-    results = _refs(state, hits.results, await _structure_names(state))
+    results = _refs(state, hits.results, await _names(state))
     if results:
         text = f'{len(results)} object(s) with "{args.query}" in the title:\n' + "\n".join(_ref_lines(results))
     else:
@@ -302,7 +312,7 @@ class ListObjectsInput(ToolInput):
     structure: str | None = Field(default=None, description='All objects of this structure: name ("Tasks") or id.')
     tag: str | None = Field(default=None, description="All objects with this tag: the tag's id or title.")
     collection: str | None = Field(default=None, description="All objects in this collection: its id or title.")
-    page_size: int = Field(default=25, ge=1, le=100, description="Objects per page (1-100).")
+    page_size: int = Field(default=25, ge=1, le=LIST_PAGE_SIZE_MAX, description="Objects per page (1-100).")
     cursor: str | None = Field(default=None, description="next_cursor from the previous page, to continue.")
 
 
@@ -315,7 +325,7 @@ class ListObjectsOutput(ToolOutput):
 async def _tag_id(state: ServerState, ref: str) -> str:
     if is_uuid(ref):
         return ref
-    hits = await state.client.objects.search(query=ref[:512], structure_ids=["RootTag"], limit=20)
+    hits = await state.client.objects.search(query=ref[:SEARCH_QUERY_MAX_LENGTH], structure_ids=["RootTag"], limit=20)
     for hit in hits.results:
         state.titles.remember(hit.id, hit.title, hit.structure_id)
         if hit.title.casefold().strip() == ref.casefold().strip():
@@ -353,7 +363,7 @@ async def list_objects(call: ToolCall, args: ListObjectsInput) -> ToolReply:
         collection_id = ref if is_uuid(ref) else (await state.space.collection(ref)).id
         label = f"objects in collection {ref}"
         page = await client.objects.collection(collection_id, args.page_size, args.cursor)
-    results = _refs(state, page.results, await _structure_names(state))
+    results = _refs(state, page.results, await _names(state))
     next_cursor = page.next_cursor if page.has_more else None
     lines = [f"{len(results)} {label}:" if results else f"No {label} (on this page)."]
     lines.extend(_ref_lines(results))
@@ -671,8 +681,7 @@ async def confirm_permanent(id: Any, permanent: Any, ctx: Context[Any, Any]) -> 
     elicitation = capabilities.elicitation if capabilities is not None else None
     if elicitation is None or (elicitation.form is None and elicitation.url is not None):
         return "unsupported"
-    state = ctx.request_context.lifespan_context
-    title = state.titles.title(str(id)) if isinstance(state, ServerState) else None
+    title = state_of(ctx).titles.title(str(id))
     what = f'"{title}" ({id})' if title else f"the object {id}"
     return Elicit(f"Permanently delete {what}? This cannot be undone; it will not go to the trash.",
                   ConfirmPermanentDelete)  # fmt: skip
