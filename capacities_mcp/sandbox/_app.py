@@ -26,9 +26,10 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route as StarletteRoute
 from starlette.types import Receive, Scope, Send
 
-from ..api import ROUTES, Route, code_for_status, format_issues, issues_from
+from ..api import API_VERSION_HEADER, ROUTES, Route, code_for_status, format_issues, issues_from
+from ..api.models import ApiObject
 from ._config import CURRENT_API_VERSION, SandboxConfig
-from ._errors import SandboxApiError, invalid_input
+from ._errors import SandboxApiError, invalid_input, not_found
 from ._faults import Faults
 from ._oauth import OAUTH_CLIENT_ID, OAuthProvider, OAuthSettings
 from ._ratelimit import FixedWindowLimiter, RateDecision
@@ -40,7 +41,6 @@ __all__ = ["SandboxApp", "SandboxRuntime", "create_app", "API_VERSION_HEADER"]
 
 logger = logging.getLogger("capacities_mcp.sandbox")
 
-API_VERSION_HEADER = "X-Capacities-Api-Version"
 _SEMVER = re.compile(
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$"
 )
@@ -217,10 +217,6 @@ def empty_store(data_file: Path | None = None) -> SandboxStore:
 # --- route handlers ------------------------------------------------------------------------------
 
 
-def _public(runtime: SandboxRuntime, obj: dict[str, Any]) -> dict[str, Any]:
-    return runtime.store.public(obj)
-
-
 def _list(kind: str) -> Handler:
     def handler(rt: SandboxRuntime, q: dict[str, Any]) -> Any:
         return rt.service.list_page(kind, q["id"], q.get("pageSize"), q.get("cursor"))
@@ -244,26 +240,22 @@ def _object_markdown(rt: SandboxRuntime, q: dict[str, Any]) -> dict[str, Any]:
 HANDLERS: dict[str, Handler] = {
     "space.get": lambda rt, _: rt.store.space,
     "space.structures": lambda rt, _: rt.service.structures_response(),
-    "object.get": lambda rt, q: _public(rt, rt.service.live_object(q["id"])),
-    "object.create": lambda rt, b: _public(rt, rt.service.create_object(b)),
-    "object.update": lambda rt, b: _public(rt, rt.service.update_object(b)),
+    "object.get": lambda rt, q: rt.service.live_object(q["id"]),
+    "object.create": lambda rt, b: rt.service.create_object(b),
+    "object.update": lambda rt, b: rt.service.update_object(b),
     "object.delete": _delete_object,
-    "object.create_from_url": lambda rt, b: _public(rt, rt.service.create_from_url(b)),
+    "object.create_from_url": lambda rt, b: rt.service.create_from_url(b),
     "object.markdown.get": _object_markdown,
-    "object.markdown.create": lambda rt, b: _public(
-        rt, rt.service.create_from_markdown(b["structureId"], b["markdown"])
-    ),
-    "object.markdown.update": lambda rt, b: _public(
-        rt, rt.service.update_from_markdown(b["id"], b["markdown"])
-    ),
+    "object.markdown.create": lambda rt, b: rt.service.create_from_markdown(b["structureId"], b["markdown"]),
+    "object.markdown.update": lambda rt, b: rt.service.update_from_markdown(b["id"], b["markdown"]),
     "objects.search": lambda rt, b: rt.service.search(b["query"], b.get("structureIds"), b.get("limit")),
     "objects.structure": _list("structure"),
     "objects.tag": _list("tag"),
     "objects.collection": _list("collection"),
-    "blocks.append": lambda rt, b: _public(rt, rt.service.append_blocks(b)),
+    "blocks.append": lambda rt, b: rt.service.append_blocks(b),
     "blocks.daily_note.append": _daily_note,
-    "blocks.block.update": lambda rt, b: _public(rt, rt.service.update_block(b)),
-    "blocks.block.delete": lambda rt, q: _public(rt, rt.service.delete_block(q["objectId"], q["blockId"])),
+    "blocks.block.update": lambda rt, b: rt.service.update_block(b),
+    "blocks.block.delete": lambda rt, q: rt.service.delete_block(q["objectId"], q["blockId"]),
 }
 
 
@@ -336,7 +328,6 @@ def _api_endpoint(runtime: SandboxRuntime, route: Route | None) -> Callable[[Req
 
     async def endpoint(request: Request) -> Response:
         token = _bearer(request)
-        grant = runtime.authenticate(token)
         key = route.key if route is not None else f"{request.method} {request.url.path}"
         limit = route.rate_limit if route is not None else _UNKNOWN_ROUTE_LIMIT
         decision: RateDecision = runtime.limiter.hit(_caller(request, token), key, limit)
@@ -355,7 +346,8 @@ def _api_endpoint(runtime: SandboxRuntime, route: Route | None) -> Callable[[Req
                 raise SandboxApiError(faults.status, code, _SERVER_ERROR_MESSAGES.get(code, "Server error"))
             runtime.check_version(request.headers.get(API_VERSION_HEADER))
             if route is None or handler is None:
-                raise SandboxApiError(404, "cap_not_found", f"Route {request.method} {request.url.path} not found")
+                raise not_found(f"Route {request.method} {request.url.path} not found")
+            grant = runtime.authenticate(token)
             if grant is None:
                 raise SandboxApiError(401, "cap_not_authenticated", "Missing, invalid, expired or revoked bearer token")
             if route.scope not in grant.scopes:
@@ -368,6 +360,8 @@ def _api_endpoint(runtime: SandboxRuntime, route: Route | None) -> Callable[[Req
             data = await _request_input(request, route, runtime.config.max_body_bytes)
             with runtime.store.lock:  # the answer is rendered under the lock: a snapshot
                 result = handler(runtime, data)
+                if route.response is ApiObject:  # stored objects carry internal fields
+                    result = runtime.store.public(result)
                 if route.scope == "api:write":
                     runtime.store.save()
                 if result is None:

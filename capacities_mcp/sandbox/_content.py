@@ -24,7 +24,6 @@ __all__ = [
     "DATE_ONLY",
     "BlockLocation",
     "find_block",
-    "iter_blocks",
     "new_id",
 ]
 
@@ -167,14 +166,6 @@ def _children_lists(block: Block) -> Iterator[list[Block]]:
     for column in block.get("columns") or []:
         if isinstance(column, list):
             yield column
-
-
-def iter_blocks(blocks: list[Block]) -> Iterator[Block]:
-    """Every block of a tree, depth first."""
-    for block in blocks:
-        yield block
-        for children in _children_lists(block):
-            yield from iter_blocks(children)
 
 
 @dataclass

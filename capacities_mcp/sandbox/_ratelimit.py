@@ -53,7 +53,3 @@ class FixedWindowLimiter:
             count += 1
             self._windows[key] = (start, count)
             return RateDecision(True, limit, limit - count, reset)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._windows.clear()

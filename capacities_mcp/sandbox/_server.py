@@ -142,12 +142,11 @@ class SandboxServer:
             return
         server.should_exit = True
         thread.join(timeout=10)
-        self.runtime.flush_daily_notes()  # queued appends are not lost on a clean stop
         if thread.is_alive():  # a connection refused to close: stop waiting for it
             server.force_exit = True
             thread.join(timeout=5)
         self._cleanup()
-        self.runtime.close()  # the data file is free for the next sandbox
+        self.runtime.close()  # flushes queued daily-note appends; frees the data file
 
     def _cleanup(self) -> None:
         if self._socket is not None:

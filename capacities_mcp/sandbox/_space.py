@@ -404,6 +404,12 @@ class SpaceService:
 
     # --- markdown ------------------------------------------------------------------------------
 
+    def _content_of(self, body: Mapping[str, Any]) -> list[Obj]:
+        """The new blocks of an append: its `markdown` parsed, or its `blocks` given ids."""
+        if body.get("markdown") is not None:
+            return self.blocks_from_markdown(body["markdown"])
+        return readable_blocks(body["blocks"])
+
     def blocks_from_markdown(self, markdown: str) -> list[Obj]:
         """Markdown as readable blocks with ids; `[[Name]]` links to an existing object's id."""
         from ._markdown import markdown_to_blocks
@@ -544,11 +550,7 @@ class SpaceService:
                 "Do not combine `parentBlockId` with an `after_block` position.", ("parentBlockId",)
             )
         tree: list[Obj] = obj.setdefault("blocks", {}).setdefault(property_id, [])
-        new_blocks = (
-            self.blocks_from_markdown(body["markdown"])
-            if body.get("markdown") is not None
-            else readable_blocks(body["blocks"])
-        )
+        new_blocks = self._content_of(body)
         if parent_id is not None:
             parent = find_block(tree, parent_id)
             if parent is None:
@@ -614,11 +616,7 @@ class SpaceService:
     def prepare_daily_note_append(self, body: Obj, *, today: dt.date | None = None) -> Callable[[], None]:
         """Check the request now; return the change to apply later (the API queues it)."""
         day = _daily_note_day(body.get("date"), today)
-        blocks = (
-            self.blocks_from_markdown(body["markdown"])
-            if body.get("markdown") is not None
-            else readable_blocks(body["blocks"])
-        )
+        blocks = self._content_of(body)
         if not body.get("noTimeStamp"):
             stamp = dt.datetime.now(dt.timezone.utc).strftime("%H:%M")
             heading = {"type": "TextBlock", "tokens": [{"type": "TextToken", "text": stamp, "style": {}}],

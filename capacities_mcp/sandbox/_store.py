@@ -65,10 +65,6 @@ class DataFileLock:
         self.path = data_file.with_name(data_file.name + ".lock")
         self._lock = FileLock(self.path, is_singleton=False, thread_local=False)
 
-    @property
-    def held(self) -> bool:
-        return self._lock.is_locked
-
     def acquire(self) -> None:
         if self._lock.is_locked:
             return
@@ -107,7 +103,6 @@ class SandboxStore:
         self.personal_tokens: dict[str, dict[str, Any]] = {}
         # OAuth state that must outlive a restart (codes are short-lived and stay in memory).
         self.oauth: dict[str, dict[str, Any]] = {"grants": {}, "access": {}, "refresh": {}}
-        self.saves = 0
         self.file_lock = DataFileLock(data_file) if data_file is not None else None
 
     # --- structures ----------------------------------------------------------------------------
@@ -115,11 +110,6 @@ class SandboxStore:
     def structure(self, structure_id: str) -> dict[str, Any] | None:
         return next((s for s in self.structures if s["id"] == structure_id), None)
 
-    def property_definition(self, structure_id: str, property_id: str) -> dict[str, Any] | None:
-        structure = self.structure(structure_id)
-        if structure is None:
-            return None
-        return next((d for d in structure["propertyDefinitions"] if d["id"] == property_id), None)
 
     def content_property_of(self, structure_id: str) -> str:
         """The block property that holds an object's main content."""
@@ -246,7 +236,6 @@ class SandboxStore:
             self.claim()  # never overwrite a file another sandbox is serving
             payload = json.dumps(self.to_json(), ensure_ascii=False, separators=(",", ":"))
             atomic_write(self.data_file, payload.encode("utf-8"))
-            self.saves += 1
 
 
 def atomic_write(path: Path, data: bytes) -> None:
