@@ -25,12 +25,15 @@ import anyio
 from capacities_mcp.api import CapacitiesClient
 from capacities_mcp.api.models import (
     BUILTIN_STRUCTURE_IDS,
+    ApiObject,
     Collection,
     LabelOption,
     PropertyDefinition,
     Space,
     Structure,
 )
+
+from ._render import block_ids
 
 __all__ = [
     "ContentCache",
@@ -311,11 +314,19 @@ class ContentCache:
             return None
         return entry[1]
 
-    def put_block_ids(self, object_id: str, ids: Iterable[str]) -> None:
-        self._ids[object_id] = (time.monotonic(), frozenset(ids))
-        self._ids.move_to_end(object_id)
+    def put_block_ids(self, obj: ApiObject) -> None:
+        """Every block id of `obj`, as just read in full."""
+        ids = frozenset(block_id for _, block_id, _ in block_ids(obj.blocks))
+        self._ids[obj.id] = (time.monotonic(), ids)
+        self._ids.move_to_end(obj.id)
         while len(self._ids) > self._max:
             self._ids.popitem(last=False)
+
+    def remember(self, obj: ApiObject) -> None:
+        """After an append (whose answer is the whole object): drop the object's cached pages
+        and keep its block ids for the next append."""
+        self.invalidate(obj.id)
+        self.put_block_ids(obj)
 
     def forget_block_ids(self) -> None:
         """After a write whose target is unknown (a daily-note append), trust no block list."""

@@ -144,8 +144,7 @@ async def append_blocks(call: ToolCall, args: AppendBlocksInput) -> ToolReply:
         id=args.id, markdown=args.markdown, blocks=args.blocks, position=position,
         parent_block_id=args.parent_block_id, property_id=args.property_id,
     )  # fmt: skip
-    state.content.invalidate(args.id)
-    state.content.put_block_ids(obj.id, (block_id for _, block_id, _ in block_ids(obj.blocks)))
+    state.content.remember(obj)
     title = object_title(obj)
     state.titles.remember(obj.id, title, obj.structure_id)
     found: list[tuple[str, str, Any]] | None

@@ -28,7 +28,6 @@ from capacities_mcp.api.models import (
 
 from .._errors import FieldIssue, PartialWrite, ToolInputError
 from .._render import (
-    block_ids,
     block_outline,
     object_title,
     page_hint,
@@ -173,7 +172,7 @@ async def get_object(call: ToolCall, args: GetObjectInput) -> ToolReply:
         if args.format == "blocks" or args.offset == 0:
             obj = await client.object.get(args.id)
             title = _remember(state, obj)
-            state.content.put_block_ids(obj.id, (block_id for _, block_id, _ in block_ids(obj.blocks)))
+            state.content.put_block_ids(obj)
             if args.offset == 0:  # linked titles only show in the properties of the first page
                 await _learn_linked_titles(state, obj)
         if args.format == "markdown":
