@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
@@ -31,6 +30,7 @@ import anyio
 import anyio.to_thread
 from filelock import FileLock, Timeout
 
+from .._files import atomic_write, fsync_dir
 from ..api import CapacitiesOAuthError, OAuthCredential, OAuthTokens
 
 __all__ = [
@@ -326,7 +326,7 @@ class TokenStore:
             self.path.unlink()
         except FileNotFoundError:
             return False
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
         if had_keyring_entry:
             self._delete_keyring_entry()
         return True
@@ -349,24 +349,8 @@ class TokenStore:
                     directory.chmod(0o700)
 
     def _atomic_write(self, payload: bytes) -> None:
-        directory = self.path.parent
         self._remove_stale_temp_files()
-        # mkstemp creates the file with mode 0600 (O_EXCL, no umask surprises).
-        fd, temp_name = tempfile.mkstemp(
-            dir=directory, prefix=f".{self.path.name}.", suffix=".tmp"
-        )
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(payload)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(temp_name, 0o600)  # in case the platform's mkstemp was looser
-            os.replace(temp_name, self.path)
-        except BaseException:
-            with suppress(OSError):
-                os.unlink(temp_name)
-            raise
-        _fsync_dir(directory)
+        atomic_write(self.path, payload)
 
     def _remove_stale_temp_files(self) -> None:
         """Drop temp files left by a writer that was killed mid-write (never a live one)."""
@@ -475,22 +459,6 @@ def _try_acquire(lock: FileLock, timeout: float) -> bool:
     except Timeout:
         return False
     return True
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make a rename or unlink durable; a no-op where directories cannot be opened."""
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _reason(exc: Exception) -> str:

@@ -92,7 +92,7 @@ def test_failed_write_leaves_the_old_file_intact(tmp_path: Path, monkeypatch: py
         def broken_replace(src: str, dst: str) -> None:
             raise OSError("disk on fire")
 
-        monkeypatch.setattr("capacities_mcp.sandbox._store.os.replace", broken_replace)
+        monkeypatch.setattr("capacities_mcp._files.os.replace", broken_replace)
         response = api.post("/object", {"structureId": "RootPage", "properties": {"title": {"type": "title", "title": {"value": "After"}}}})
         assert error_of(response)[:2] == (500, "cap_server_error")
         assert data.read_bytes() == before
@@ -122,8 +122,8 @@ def test_atomic_write_goes_through_a_synced_temp_file(tmp_path: Path, monkeypatc
         events.append("replace")
         real_replace(src, dst)
 
-    monkeypatch.setattr("capacities_mcp.sandbox._store.os.fsync", fsync)
-    monkeypatch.setattr("capacities_mcp.sandbox._store.os.replace", replace)
+    monkeypatch.setattr("capacities_mcp._files.os.fsync", fsync)
+    monkeypatch.setattr("capacities_mcp._files.os.replace", replace)
     store_module.atomic_write(target, b'{"new": true}')
     assert events[:2] == ["fsync", "replace"]
     assert json.loads(target.read_text()) == {"new": True}
