@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from typing import Any
 
 import anyio
 import httpx2
@@ -32,6 +33,27 @@ class OAuthTokens:
     access_token: str = field(repr=False)
     refresh_token: str = field(repr=False)
     expires_at: float | None = None
+
+    @classmethod
+    def from_token_response(
+        cls, data: Mapping[str, Any], *, previous_refresh_token: str = ""
+    ) -> OAuthTokens:
+        """The set an RFC 6749 token response carries (`access_token` must be checked first).
+
+        Refresh tokens rotate on use: the new one wins; without one the previous one is kept.
+        `expires_in` (seconds) becomes an absolute `expires_at`; without it, expiry is unknown.
+        """
+        expires_in = data.get("expires_in")
+        refresh = data.get("refresh_token")
+        return cls(
+            access_token=str(data["access_token"]),
+            refresh_token=str(refresh) if refresh else previous_refresh_token,
+            expires_at=(
+                time.time() + float(expires_in)
+                if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool)
+                else None
+            ),
+        )
 
     def near_expiry(self, now: float | None = None) -> bool:
         if self.expires_at is None:
@@ -148,17 +170,8 @@ class OAuthTokenManager:
             raise CapacitiesOAuthError("Token refresh returned invalid JSON", cause=exc) from exc
         if not isinstance(data, dict) or not data.get("access_token"):
             raise CapacitiesOAuthError("Token refresh response missing access_token")
-        expires_in = data.get("expires_in")
-        return replace(
-            self._tokens,
-            access_token=str(data["access_token"]),
-            # Refresh tokens rotate on use: always prefer the new one when there is one.
-            refresh_token=str(data.get("refresh_token") or self._tokens.refresh_token),
-            expires_at=(
-                time.time() + float(expires_in)
-                if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool)
-                else None
-            ),
+        return OAuthTokens.from_token_response(
+            data, previous_refresh_token=self._tokens.refresh_token
         )
 
 

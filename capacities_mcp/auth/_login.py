@@ -333,19 +333,9 @@ async def exchange_code(
     access = data.get("access_token") if data is not None else None
     if response.status_code != 200 or data is None or not isinstance(access, str) or not access:
         raise LoginError(f"The code exchange failed: {_oauth_error(response, data)}")
-    expires_in = data.get("expires_in")
-    refresh = data.get("refresh_token")
     scope = data.get("scope")
     return TokenGrant(
-        tokens=OAuthTokens(
-            access_token=access,
-            refresh_token=refresh if isinstance(refresh, str) else "",
-            expires_at=(
-                time.time() + float(expires_in)
-                if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool)
-                else None
-            ),
-        ),
+        tokens=OAuthTokens.from_token_response(data),
         scopes=tuple(scope.split()) if isinstance(scope, str) else tuple(requested_scopes),
     )
 

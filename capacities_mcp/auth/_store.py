@@ -31,7 +31,7 @@ import anyio.to_thread
 from filelock import FileLock, Timeout
 
 from .._files import atomic_write, fsync_dir
-from ..api import CapacitiesOAuthError, OAuthCredential, OAuthTokens
+from ..api import DEFAULT_BASE_URL, CapacitiesOAuthError, OAuthCredential, OAuthTokens
 
 __all__ = [
     "APP_NAME",
@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 APP_NAME = "capacities-mcp"
-DEFAULT_API_URL = "https://api.capacities.io"
+DEFAULT_API_URL = DEFAULT_BASE_URL
 DEFAULT_CLIENT_ID = "capacities-mcp"
 STORE_ENV = "CAPACITIES_MCP_TOKEN_STORE"
 API_URL_ENV = "CAPACITIES_API_URL"
