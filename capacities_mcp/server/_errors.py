@@ -250,9 +250,13 @@ def _describe_api(exc: CapacitiesApiError) -> ErrorInfo:
     return ErrorInfo(text, code, status, message, exc.retry_after, scopes)
 
 
+def _issue_lines(issues: Sequence[FieldIssue]) -> str:
+    return "\n".join(f"- {i.field}: {i.message}" for i in issues)
+
+
 def _describe_validation(exc: CapacitiesValidationError) -> ErrorInfo:
     issues = tuple(FieldIssue(i.dotted_path or "(input)", i.message) for i in exc.issues)
-    lines = "\n".join(f"- {i.field}: {i.message}" for i in issues)
+    lines = _issue_lines(issues)
     text = (
         f"Invalid input, nothing was sent to Capacities:\n{lines}\nFix these fields and call again."
     )
@@ -298,14 +302,14 @@ def describe(exc: BaseException, *, tool: str) -> ErrorInfo:
     if isinstance(exc, ToolInputError):
         text = redact(exc.message)
         if exc.issues:
-            text += "\n" + "\n".join(f"- {i.field}: {i.message}" for i in exc.issues)
+            text += "\n" + _issue_lines(exc.issues)
         return ErrorInfo(text, exc.code, None, redact(exc.message), issues=tuple(exc.issues))
     if isinstance(exc, LookupFailed):
         found: tuple[FieldIssue, ...] = (FieldIssue(exc.field, exc.message),) if exc.field else ()
         return ErrorInfo(redact(exc.message), "not_found_in_space", None, redact(exc.message), issues=found)
     if isinstance(exc, ValidationError):
         issues = tuple(issues_from_validation(exc))
-        lines = "\n".join(f"- {i.field}: {i.message}" for i in issues)
+        lines = _issue_lines(issues)
         text = f"Invalid arguments for {tool}:\n{lines}\nFix these and call again."
         return ErrorInfo(text, "invalid_arguments", None, f"invalid arguments for {tool}", issues=issues)
     _log.error("tool %s failed unexpectedly", tool, exc_info=exc)

@@ -70,7 +70,9 @@ def _position(args: AppendBlocksInput) -> dict[str, Any] | None:
     return {"type": position} if position != "end" else None
 
 
-def _appended_run(blocks: dict[str, list[Any]] | None, args: AppendBlocksInput, count: int) -> list[tuple[str, str, Any]] | None:
+def _appended_run(
+    blocks: dict[str, list[Any]] | None, args: AppendBlocksInput, count: int, kind: str | None = None
+) -> list[tuple[str, str, Any]] | None:
     """The `count` blocks just appended (and everything nested in them), found by position.
 
     The run sits at the end or start of its container (the parent block's children, or the
@@ -78,7 +80,9 @@ def _appended_run(blocks: dict[str, list[Any]] | None, args: AppendBlocksInput, 
     show where (e.g. several block properties and no `property_id`): better no ids than wrong ones.
     """
     blocks = blocks or {}
-    anchor = args.parent_block_id or (args.after_block_id if _position_type(args) == "after_block" else None)
+    if kind is None:
+        kind = _position_kind(_position(args))
+    anchor = args.parent_block_id or (args.after_block_id if kind == "after_block" else None)
     container: tuple[str, list[Any]] | None = None
     if anchor is not None:
         container = _container_of(blocks, anchor, as_parent=anchor == args.parent_block_id)
@@ -89,7 +93,6 @@ def _appended_run(blocks: dict[str, list[Any]] | None, args: AppendBlocksInput, 
     if container is None or count > len(container[1]):
         return None
     prop, items = container
-    kind = _position_type(args)
     if kind == "after_block":
         at = [getattr(b, "id", None) for b in items].index(args.after_block_id) + 1
         run = items[at : at + count]
@@ -102,8 +105,7 @@ def _appended_run(blocks: dict[str, list[Any]] | None, args: AppendBlocksInput, 
     return block_ids({prop: run})
 
 
-def _position_type(args: AppendBlocksInput) -> str:
-    position = _position(args)
+def _position_kind(position: dict[str, Any] | None) -> str:
     return str(position["type"]) if position is not None else "end"
 
 
@@ -151,7 +153,7 @@ async def append_blocks(call: ToolCall, args: AppendBlocksInput) -> ToolReply:
     if before is not None:
         found = [(prop, block_id, block) for prop, block_id, block in block_ids(obj.blocks) if block_id not in before]
     else:
-        found = _appended_run(obj.blocks, args, len(args.blocks or ()))
+        found = _appended_run(obj.blocks, args, len(args.blocks or ()), _position_kind(position))
     if found is None:
         text = (f'Appended {len(args.blocks or ())} block(s) to "{title}" `{obj.id}`; their ids are not known: '
                 f'get_object(id="{obj.id}", format="blocks") lists them. Do not append again.')  # fmt: skip
