@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields
 from typing import Any
 
 __all__ = ["Faults"]
@@ -35,14 +35,14 @@ class Faults:
 
     def update(self, changes: Mapping[str, Any], *, reset: bool = False) -> None:
         """Apply switches by name (as `POST /_sandbox/faults` does); ValueError on a bad one."""
-        known = {f.name for f in fields(self) if not f.name.startswith("_")}
-        unknown = set(changes) - known
+        switches = _switches()
+        unknown = set(changes) - {f.name for f in switches}
         if unknown:
             raise ValueError(f"Unknown fault switch(es): {', '.join(sorted(unknown))}")
-        values: dict[str, Any] = {name: getattr(self, name) for name in known}
-        if reset:
-            values = {"latency": 0.0, "status": None, "html_429": False,
-                      "drop_connection": False, "expire_tokens": False}  # fmt: skip
+        # Reset means every switch back to its declared default (all of them plain values).
+        values: dict[str, Any] = {
+            f.name: f.default if reset else getattr(self, f.name) for f in switches
+        }
         for name, value in changes.items():
             values[name] = _checked(name, value)
         with self._lock:
@@ -50,7 +50,12 @@ class Faults:
                 setattr(self, name, value)
 
     def snapshot(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
+        return {f.name: getattr(self, f.name) for f in _switches()}
+
+
+def _switches() -> list[Field[Any]]:
+    """The public switches (not the lock), in declaration order."""
+    return [f for f in fields(Faults) if not f.name.startswith("_")]
 
 
 def _checked(name: str, value: Any) -> Any:
