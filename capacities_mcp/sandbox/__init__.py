@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._app import SandboxApp, SandboxRuntime, create_app
+    from ._clock import Clock
     from ._config import CURRENT_API_VERSION, SandboxConfig
     from ._faults import Faults
     from ._oauth import OAUTH_CLIENT_ID, OAUTH_SCOPES, is_loopback_redirect
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 # the sandbox app (Starlette, the API models, the demo space) must not slow down a stdio start.
 _WHERE = {
     "SandboxApp": "_app", "SandboxRuntime": "_app", "create_app": "_app",
-    "CURRENT_API_VERSION": "_config", "SandboxConfig": "_config", "Faults": "_faults",
+    "Clock": "_clock", "CURRENT_API_VERSION": "_config", "SandboxConfig": "_config", "Faults": "_faults",
     "OAUTH_CLIENT_ID": "_oauth", "OAUTH_SCOPES": "_oauth", "is_loopback_redirect": "_oauth",
     "FixedWindowLimiter": "_ratelimit", "RateDecision": "_ratelimit",
     "SandboxServer": "_server", "store_from_seed": "_space", "SandboxStore": "_store",
@@ -47,7 +48,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "CURRENT_API_VERSION", "OAUTH_CLIENT_ID", "OAUTH_SCOPES", "Faults", "FixedWindowLimiter",
+    "CURRENT_API_VERSION", "Clock", "OAUTH_CLIENT_ID", "OAUTH_SCOPES", "Faults", "FixedWindowLimiter",
     "RateDecision", "SandboxApp", "SandboxConfig", "SandboxRuntime", "SandboxServer",
     "SandboxStore", "TokenGrant", "create_app", "is_loopback_redirect", "store_from_seed",
 ]  # fmt: skip

@@ -67,7 +67,7 @@ class SandboxRuntime:
         self.config = config
         self.store = store if store is not None else load_store(config)
         self.store.claim()  # one sandbox per data file
-        self.service = SpaceService(self.store)
+        self.service = SpaceService(self.store, config.clock)
         self.faults = faults if faults is not None else Faults()
         self.limiter = FixedWindowLimiter(config.rate_limit_window)
         self.oauth = OAuthProvider(
@@ -191,7 +191,7 @@ def load_store(config: SandboxConfig) -> SandboxStore:
     if config.seed:
         from ._seed import demo_space
 
-        store = store_from_seed(demo_space(), data_file=path)
+        store = store_from_seed(demo_space(config.clock.today()), data_file=path)
     else:
         store = empty_store(path)
     store.save()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from ._clock import Clock
 
 __all__ = ["SandboxConfig", "CURRENT_API_VERSION"]
 
@@ -18,6 +20,7 @@ class SandboxConfig:
     is the fixed window (seconds) of every route's quota; shrink it in tests. `daily_note_delay`
     is how long a daily-note append stays queued (0: applied before the answer is sent).
     `seed` loads the demo space on first start. `max_body_bytes` bounds request bodies (413).
+    `clock` is the one source of "now" and "today" (seed dates, daily notes, timestamps).
     """
 
     host: str = "127.0.0.1"
@@ -32,6 +35,7 @@ class SandboxConfig:
     min_api_version: str = "1.0.0"
     reuse_detection: bool = True
     max_body_bytes: int = 1_000_000
+    clock: Clock = field(default_factory=Clock, compare=False)
 
     @property
     def data_path(self) -> Path | None:

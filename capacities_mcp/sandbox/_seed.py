@@ -659,10 +659,8 @@ def _section_extra(topic: _LongNoteTopic, index: int, rng: random.Random) -> str
 # --- the demo space ----------------------------------------------------------------------------
 
 
-def demo_space(today: datetime.date | None = None) -> SeedSpace:
-    """The demo space as of `today` (default: the current UTC date)."""
-    if today is None:
-        today = datetime.datetime.now(datetime.timezone.utc).date()
+def demo_space(today: datetime.date) -> SeedSpace:
+    """The demo space as of `today` (the sandbox clock's day: `SandboxConfig.clock.today()`)."""
     objects = [
         *_tags(today),
         *_people(today),

@@ -32,13 +32,14 @@ from ._content import (
     readable_date,
     readable_tokens,
 )
+from ._clock import Clock
 from ._errors import SandboxApiError, invalid_input, not_found
 from ._store import SandboxStore
 
 if TYPE_CHECKING:
     from ._seed import SeedSpace
 
-__all__ = ["SpaceService", "store_from_seed", "now_iso", "DAILY_NOTE_BLOCKS", "LIST_PAGE_SIZE"]
+__all__ = ["SpaceService", "store_from_seed", "DAILY_NOTE_BLOCKS", "LIST_PAGE_SIZE"]
 
 Obj = dict[str, Any]
 DAILY_NOTE_BLOCKS = "RootDailyNote_notes"
@@ -52,16 +53,12 @@ _SIMPLE_VALUE_TYPES = ("title", "text", "number", "boolean", "url", "aliases", "
 _BLOCKS_ADAPTER: TypeAdapter[list[Any]] = TypeAdapter(list[WritableBlock])
 
 
-def now_iso() -> str:
-    """Now as the API writes timestamps: UTC, milliseconds, `Z`."""
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 class SpaceService:
     """The space's rules, over a `SandboxStore`."""
 
-    def __init__(self, store: SandboxStore) -> None:
+    def __init__(self, store: SandboxStore, clock: Clock | None = None) -> None:
         self.store = store
+        self.clock = clock or Clock()
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -285,7 +282,7 @@ class SpaceService:
         return property_id
 
     def _touch(self, obj: Obj) -> None:
-        stamp = now_iso()
+        stamp = self.clock.now_iso()
         obj["lastUpdatedAt"] = stamp
         for definition in self.definitions(obj["structureId"]):
             if definition["type"] == "lastUpdatedAt":
@@ -303,7 +300,7 @@ class SpaceService:
 
     def new_object(self, structure_id: str, *, title: str | None = None) -> Obj:
         """A fresh, empty object with its built-in timestamps (not yet in the store)."""
-        stamp = now_iso()
+        stamp = self.clock.now_iso()
         obj: Obj = {
             "id": new_id(),
             "structureId": structure_id,
@@ -613,12 +610,12 @@ class SpaceService:
 
     # --- daily notes ---------------------------------------------------------------------------
 
-    def prepare_daily_note_append(self, body: Obj, *, today: dt.date | None = None) -> Callable[[], None]:
+    def prepare_daily_note_append(self, body: Obj) -> Callable[[], None]:
         """Check the request now; return the change to apply later (the API queues it)."""
-        day = _daily_note_day(body.get("date"), today)
+        day = _daily_note_day(body.get("date"), self.clock.today())
         blocks = self._content_of(body)
         if not body.get("noTimeStamp"):
-            stamp = dt.datetime.now(dt.timezone.utc).strftime("%H:%M")
+            stamp = self.clock.now().strftime("%H:%M")
             heading = {"type": "TextBlock", "tokens": [{"type": "TextToken", "text": stamp, "style": {}}],
                        "hierarchy": {"key": "H3", "val": 3}}  # fmt: skip
             blocks = [readable_block(heading), *blocks]
@@ -686,9 +683,9 @@ def _front_matter_date(raw: Any, fail: Callable[[str], SandboxApiError]) -> dict
     raise fail("an ISO 8601 date such as 2026-08-01")
 
 
-def _daily_note_day(value: str | None, today: dt.date | None) -> dt.date:
+def _daily_note_day(value: str | None, today: dt.date) -> dt.date:
     if value is None:
-        return today or dt.datetime.now(dt.timezone.utc).date()
+        return today
     text = value.strip()
     if _DATE_ONLY.match(text):
         try:

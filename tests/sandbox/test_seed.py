@@ -22,7 +22,8 @@ from capacities_mcp.api.models import (
     is_uuid,
     wire,
 )
-from capacities_mcp.sandbox import _seed
+from capacities_mcp.sandbox import Clock, SandboxConfig, _seed
+from capacities_mcp.sandbox._app import load_store
 from capacities_mcp.sandbox._markdown import markdown_to_blocks
 from capacities_mcp.sandbox._seed import SeedObject, SeedSpace, demo_space
 
@@ -189,11 +190,11 @@ def test_each_call_returns_independent_data(space: SeedSpace) -> None:
     assert demo_space(TODAY) == space
 
 
-def test_default_today_is_the_current_utc_date() -> None:
-    before = datetime.datetime.now(datetime.timezone.utc).date()
-    newest = demo_space().objects[-1].title
-    after = datetime.datetime.now(datetime.timezone.utc).date()  # in case midnight passed
-    assert newest in {f"{day.isoformat()}T00:00:00.000Z" for day in (before, after)}
+def test_a_sandbox_seeds_the_demo_space_as_of_its_clock_day() -> None:
+    clock = Clock.starting_at(datetime.datetime(2028, 2, 29, 23, 59, tzinfo=datetime.timezone.utc))
+    store = load_store(SandboxConfig(clock=clock))
+    titles = {store.title_of(obj) for obj in store.live_objects() if obj["structureId"] == "RootDailyNote"}
+    assert "2028-02-29T00:00:00.000Z" in titles and "2028-02-23T00:00:00.000Z" in titles
 
 
 def test_every_body_converts_to_valid_writable_blocks(

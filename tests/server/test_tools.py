@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 from typing import Any
@@ -118,14 +119,15 @@ async def test_get_object_markdown_with_readable_properties(sandbox: SandboxServ
     text = text_of(result)
     assert "# Draft Q3 planning agenda" in text
     assert "- Status: In progress" in text and "- Priority: High" in text
-    assert "- Deadline: 2026-12-01" in text
+    deadline = (sandbox.config.clock.today() + datetime.timedelta(days=2)).isoformat()  # as seeded
+    assert f"- Deadline: {deadline}" in text
     assert "Productivity (78aa497b-4292-5532-b859-8106308d3560)" in text  # linked tag by title
     assert "- [x] Collect topics" in text
     data = result.structured_content
     assert data is not None and data["structure"] == "Task" and data["next_offset"] is None
     props = {p["name"]: p["value"] for p in data["properties"]}
     assert props["Status"] == ["In progress"]
-    assert props["Deadline"] == {"start": "2026-12-01", "end": None}
+    assert props["Deadline"] == {"start": deadline, "end": None}
     assert props["Tags"] == [{"id": "78aa497b-4292-5532-b859-8106308d3560", "title": "Productivity"}]
 
 

@@ -7,6 +7,7 @@ path: MCP client → tool → API client → HTTP → sandbox, and back.
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import AsyncIterator, Collection, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -17,7 +18,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, TextContent
 
 from capacities_mcp.api import CapacitiesClient, OAuthCredential
-from capacities_mcp.sandbox import SandboxConfig, SandboxServer
+from capacities_mcp.sandbox import Clock, SandboxConfig, SandboxServer
 from capacities_mcp.server._state import ServerState, SpaceCache
 from capacities_mcp.server.tools import register_tools
 
@@ -30,10 +31,17 @@ WELCOME_ID = "3499820e-7529-560d-ba41-e74773fc5004"
 MISSING_ID = "739718bc-3246-56f6-a8f0-477e031ad7ae"
 
 
+def noon_today() -> Clock:
+    """Today's date at 12:00 UTC, running on: a test module never crosses midnight mid-way."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return Clock.starting_at(now.replace(hour=12, minute=0, second=0, microsecond=0))
+
+
 @contextmanager
 def running_sandbox(**overrides: Any) -> Iterator[SandboxServer]:
     """A seeded sandbox; quotas effectively off unless a test asks for a real window."""
-    config = SandboxConfig(**{"port": 0, "rate_limit_window": 0.05, "daily_note_delay": 0.0, **overrides})
+    defaults = {"port": 0, "rate_limit_window": 0.05, "daily_note_delay": 0.0, "clock": noon_today()}
+    config = SandboxConfig(**{**defaults, **overrides})
     with SandboxServer(config) as sandbox:
         yield sandbox
 
