@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from capacities_mcp.sandbox import SandboxConfig, SandboxServer
 
-__all__ = ["quiet_sandbox", "time_async", "median_ms"]
+__all__ = ["median_ms", "quiet_sandbox", "time_async"]
 
 
 def quiet_sandbox() -> SandboxServer:

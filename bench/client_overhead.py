@@ -15,17 +15,20 @@ import json
 
 import anyio
 import httpx2
-
 from _common import median_ms, quiet_sandbox, time_async
+
 from capacities_mcp.api import API_VERSION_HEADER, CapacitiesClient
 
 
 async def measure(repeats: int) -> list[tuple[str, float, float]]:
     rows = []
     with quiet_sandbox() as sandbox:
-        async with CapacitiesClient(api_token=sandbox.api_token, base_url=sandbox.base_url) as client, httpx2.AsyncClient(
-            headers={"Authorization": f"Bearer {sandbox.api_token}", API_VERSION_HEADER: "1.0.0"}
-        ) as raw:
+        async with (
+            CapacitiesClient(api_token=sandbox.api_token, base_url=sandbox.base_url) as client,
+            httpx2.AsyncClient(
+                headers={"Authorization": f"Bearer {sandbox.api_token}", API_VERSION_HEADER: "1.0.0"}
+            ) as raw,
+        ):
             listing = await client.objects.structure("RootPage", page_size=100)
             sizes = []
             for summary in listing.results:

@@ -19,9 +19,8 @@ import time
 from pathlib import Path
 
 import anyio
-from mcp import Client, StdioServerParameters
-
 from _common import quiet_sandbox
+from mcp import Client, StdioServerParameters
 
 HERE = Path(__file__).resolve().parent
 

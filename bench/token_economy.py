@@ -3,7 +3,8 @@
 Baseline: what a pass-through server hands the model — the API's JSON for the same thing
 (`GET /object` for an object, `GET /space/structures` for the space), compact-serialized.
 Measured: the text our tools return (`get_object` Markdown with readable properties, every
-page of a long note included; `get_space` overview). Size is counted in characters and in a rough token estimate
+page of a long note included; `get_space` overview). Size is counted in characters and in a rough
+token estimate
 (characters / 4); the ratio is what matters, and both sides use the same count.
 
     python bench/token_economy.py
@@ -15,10 +16,10 @@ import json
 import statistics
 
 import anyio
+from _common import quiet_sandbox
 from mcp import Client
 from mcp.types import TextContent
 
-from _common import quiet_sandbox
 from capacities_mcp.api import CapacitiesClient
 from capacities_mcp.server import Settings, build_server
 
@@ -31,12 +32,20 @@ def _text(result: object) -> str:
 async def measure() -> None:
     with quiet_sandbox() as sandbox:
         server = build_server(Settings(api_token=sandbox.api_token, api_url=sandbox.base_url))
-        async with CapacitiesClient(api_token=sandbox.api_token, base_url=sandbox.base_url) as api, Client(server) as mcp:
+        async with (
+            CapacitiesClient(api_token=sandbox.api_token, base_url=sandbox.base_url) as api,
+            Client(server) as mcp,
+        ):
             structures = await api.space.structures()
-            raw_space = json.dumps(structures.model_dump(mode="json", by_alias=True, exclude_unset=True), separators=(",", ":"))
+            raw_space = json.dumps(
+                structures.model_dump(mode="json", by_alias=True, exclude_unset=True), separators=(",", ":")
+            )
             ours_space = _text(await mcp.call_tool("get_space", {}))
             print(f"{'what':44} {'API JSON':>10} {'our text':>10} {'ratio':>7}")
-            print(f"{'get_space (all structures)':44} {len(raw_space):10,} {len(ours_space):10,} {len(ours_space) / len(raw_space):7.2f}")
+            print(
+                f"{'get_space (all structures)':44} {len(raw_space):10,} {len(ours_space):10,} "
+                f"{len(ours_space) / len(raw_space):7.2f}"
+            )
 
             ratios = []
             rows = []
@@ -44,7 +53,9 @@ async def measure() -> None:
                 page = await api.objects.structure(structure.id, page_size=100)
                 for summary in page.results:
                     raw = await api.object.get(summary.id)
-                    raw_text = json.dumps(raw.model_dump(mode="json", by_alias=True, exclude_unset=True), separators=(",", ":"))
+                    raw_text = json.dumps(
+                        raw.model_dump(mode="json", by_alias=True, exclude_unset=True), separators=(",", ":")
+                    )
                     # Read the whole object: follow the pages of long content.
                     result = await mcp.call_tool("get_object", {"id": summary.id})
                     ours = _text(result)
@@ -60,9 +71,14 @@ async def measure() -> None:
                 print(f"{label:44} {raw_len:10,} {ours_len:10,} {ours_len / raw_len:7.2f}")
             total_raw = sum(row[2] for row in rows)
             total_ours = sum(row[3] for row in rows)
-            print(f"{'get_object, all ' + str(len(rows)) + ' objects (sum)':44} {total_raw:10,} {total_ours:10,} {total_ours / total_raw:7.2f}")
-            print(f"median per-object ratio {statistics.median(ratios):.2f}; "
-                  f"~tokens (chars/4) for all objects: API {total_raw // 4:,} vs ours {total_ours // 4:,}")
+            print(
+                f"{'get_object, all ' + str(len(rows)) + ' objects (sum)':44} {total_raw:10,} "
+                f"{total_ours:10,} {total_ours / total_raw:7.2f}"
+            )
+            print(
+                f"median per-object ratio {statistics.median(ratios):.2f}; "
+                f"~tokens (chars/4) for all objects: API {total_raw // 4:,} vs ours {total_ours // 4:,}"
+            )
 
 
 if __name__ == "__main__":

@@ -1,10 +1,10 @@
 """An async, typed client for the Capacities REST API, mirroring `@capacities/api`.
 
-    async with CapacitiesClient(api_token="cap-api-...") as client:
-        space = await client.space.get()
-        hits = await client.objects.search(query="project")
-        obj = await client.object.get(hits.results[0].id)
-        await client.blocks.append(id=obj.id, markdown="## Notes\\n\\n- one")
+async with CapacitiesClient(api_token="cap-api-...") as client:
+    space = await client.space.get()
+    hits = await client.objects.search(query="project")
+    obj = await client.object.get(hits.results[0].id)
+    await client.blocks.append(id=obj.id, markdown="## Notes\\n\\n- one")
 """
 
 from . import models
@@ -24,11 +24,32 @@ from ._routes import RATE_LIMIT_WINDOW_SECONDS, ROUTES, ROUTES_BY_NAME, Route
 from ._validation import CapacitiesValidationError, Issue, format_issues, issues_from
 
 __all__ = [
-    "API_VERSION", "API_VERSION_HEADER", "CAP_UNKNOWN", "DEFAULT_BASE_URL", "ERROR_CODES",
-    "PROACTIVE_REFRESH_SECONDS", "RATE_LIMIT_WINDOW_SECONDS", "ROUTES", "ROUTES_BY_NAME",
-    "CapacitiesApiError", "CapacitiesClient", "CapacitiesConnectionError", "CapacitiesError",
-    "CapacitiesOAuthError", "CapacitiesValidationError", "Issue", "OAuthCredential",
-    "OAuthTokenManager", "OAuthTokens", "RateLimitState", "RateLimiter", "Route",
-    "code_for_status", "format_issues", "issues_from", "models", "parse_rate_limit",
+    "API_VERSION",
+    "API_VERSION_HEADER",
+    "CAP_UNKNOWN",
+    "DEFAULT_BASE_URL",
+    "ERROR_CODES",
+    "PROACTIVE_REFRESH_SECONDS",
+    "RATE_LIMIT_WINDOW_SECONDS",
+    "ROUTES",
+    "ROUTES_BY_NAME",
+    "CapacitiesApiError",
+    "CapacitiesClient",
+    "CapacitiesConnectionError",
+    "CapacitiesError",
+    "CapacitiesOAuthError",
+    "CapacitiesValidationError",
+    "Issue",
+    "OAuthCredential",
+    "OAuthTokenManager",
+    "OAuthTokens",
+    "RateLimitState",
+    "RateLimiter",
+    "Route",
+    "code_for_status",
+    "format_issues",
+    "issues_from",
+    "models",
+    "parse_rate_limit",
     "parse_retry_after",
-]  # fmt: skip
+]

@@ -21,7 +21,7 @@ import httpx2
 
 from ._errors import CapacitiesOAuthError
 
-__all__ = ["OAuthTokens", "OAuthCredential", "OAuthTokenManager", "PROACTIVE_REFRESH_SECONDS"]
+__all__ = ["PROACTIVE_REFRESH_SECONDS", "OAuthCredential", "OAuthTokenManager", "OAuthTokens"]
 
 PROACTIVE_REFRESH_SECONDS = 60
 
@@ -35,9 +35,7 @@ class OAuthTokens:
     expires_at: float | None = None
 
     @classmethod
-    def from_token_response(
-        cls, data: Mapping[str, Any], *, previous_refresh_token: str = ""
-    ) -> OAuthTokens:
+    def from_token_response(cls, data: Mapping[str, Any], *, previous_refresh_token: str = "") -> OAuthTokens:
         """The set an RFC 6749 token response carries (`access_token` must be checked first).
 
         Refresh tokens rotate on use: the new one wins; without one the previous one is kept.
@@ -170,9 +168,7 @@ class OAuthTokenManager:
             raise CapacitiesOAuthError("Token refresh returned invalid JSON", cause=exc) from exc
         if not isinstance(data, dict) or not data.get("access_token"):
             raise CapacitiesOAuthError("Token refresh response missing access_token")
-        return OAuthTokens.from_token_response(
-            data, previous_refresh_token=self._tokens.refresh_token
-        )
+        return OAuthTokens.from_token_response(data, previous_refresh_token=self._tokens.refresh_token)
 
 
 def _oauth_error_code(body: str) -> str | None:

@@ -43,7 +43,7 @@ from .models import (
     wire,
 )
 
-__all__ = ["CapacitiesClient", "DEFAULT_BASE_URL", "API_VERSION", "API_VERSION_HEADER"]
+__all__ = ["API_VERSION", "API_VERSION_HEADER", "DEFAULT_BASE_URL", "CapacitiesClient"]
 
 DEFAULT_BASE_URL = "https://api.capacities.io"
 API_VERSION = "1.0.0"
@@ -83,9 +83,7 @@ class _Transport:
             headers={"User-Agent": USER_AGENT, API_VERSION_HEADER: api_version},
         )
         self.api_token = api_token
-        self.oauth = (
-            OAuthTokenManager(oauth, f"{self.base_url}/oauth/token", self.http) if oauth else None
-        )
+        self.oauth = OAuthTokenManager(oauth, f"{self.base_url}/oauth/token", self.http) if oauth else None
         self.limiter = RateLimiter()
         self.max_rate_limit_wait = max_rate_limit_wait
         self.max_retries = max_retries
@@ -159,8 +157,7 @@ class _Transport:
                 raise CapacitiesApiError(
                     429,
                     "cap_rate_limit_exceeded",
-                    f"Rate limit for {route.key} is used up; the quota resets in "
-                    f"{too_long:.0f} s",
+                    f"Rate limit for {route.key} is used up; the quota resets in {too_long:.0f} s",
                     retry_after=too_long,
                     route=route.name,
                 )
@@ -220,9 +217,7 @@ class _Transport:
                 await anyio.sleep(min(_BACKOFF_CAP, max(self._backoff(attempt), hinted)))
                 continue
             if status >= 400:
-                raise self._error(
-                    response, route, retry_after=parse_retry_after(response.headers)
-                )
+                raise self._error(response, route, retry_after=parse_retry_after(response.headers))
             return response
 
     def _backoff(self, attempt: int) -> float:
@@ -240,9 +235,7 @@ class _Transport:
         return after if after is not None else default
 
     @staticmethod
-    def _error(
-        response: httpx2.Response, route: Route, *, retry_after: float | None
-    ) -> CapacitiesApiError:
+    def _error(response: httpx2.Response, route: Route, *, retry_after: float | None) -> CapacitiesApiError:
         return CapacitiesApiError.from_response(
             response.status_code,
             response.text,
@@ -344,8 +337,7 @@ class ObjectApi(_Namespace):
         return cast(ApiObject, await self._call("object.create_from_url", body, **fields))
 
 
-_LISTING_ROUTES = {"structure": "objects.structure", "tag": "objects.tag",
-                   "collection": "objects.collection"}  # fmt: skip
+_LISTING_ROUTES = {"structure": "objects.structure", "tag": "objects.tag", "collection": "objects.collection"}
 
 
 class ObjectsApi(_Namespace):
@@ -371,9 +363,7 @@ class ObjectsApi(_Namespace):
         """One page of a collection's objects (outside the 1.0.0 contract)."""
         return await self._page("collection", collection_id, page_size, cursor)
 
-    async def iterate(
-        self, kind: str, id: str, page_size: int | None = None
-    ) -> AsyncIterator[ObjectSummary]:
+    async def iterate(self, kind: str, id: str, page_size: int | None = None) -> AsyncIterator[ObjectSummary]:
         """Every object of a structure, tag or collection (`kind`), following the cursor."""
         cursor: str | None = None
         while True:
@@ -384,9 +374,7 @@ class ObjectsApi(_Namespace):
                 return
             cursor = page.next_cursor
 
-    async def _page(
-        self, kind: str, id: str, page_size: int | None, cursor: str | None
-    ) -> ObjectListPage:
+    async def _page(self, kind: str, id: str, page_size: int | None, cursor: str | None) -> ObjectListPage:
         if kind not in _LISTING_ROUTES:
             raise ValueError(f"kind must be one of {', '.join(_LISTING_ROUTES)}, not {kind!r}")
         return cast(

@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
-    "ERROR_CODES",
     "CAP_UNKNOWN",
-    "CapacitiesError",
+    "ERROR_CODES",
     "CapacitiesApiError",
     "CapacitiesConnectionError",
+    "CapacitiesError",
     "CapacitiesOAuthError",
     "code_for_status",
 ]
@@ -115,9 +115,12 @@ class CapacitiesApiError(CapacitiesError):
                 if parsed is None:
                     # `null`: the SDK's `body.message` throws, so it infers from the status.
                     return cls(
-                        status, code_for_status(status), message,
-                        retry_after=retry_after, route=route,
-                    )  # fmt: skip
+                        status,
+                        code_for_status(status),
+                        message,
+                        retry_after=retry_after,
+                        route=route,
+                    )
                 if isinstance(parsed, Mapping):
                     if isinstance(parsed.get("message"), str):
                         message = parsed["message"]

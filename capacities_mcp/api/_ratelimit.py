@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import anyio
 
-__all__ = ["RateLimitState", "parse_rate_limit", "parse_retry_after", "RateLimiter"]
+__all__ = ["RateLimitState", "RateLimiter", "parse_rate_limit", "parse_retry_after"]
 
 _FIELD = re.compile(r"(limit|remaining|reset)\s*=\s*([0-9]+(?:\.[0-9]+)?)", re.IGNORECASE)
 

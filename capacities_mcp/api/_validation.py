@@ -20,7 +20,7 @@ from pydantic_core import ErrorDetails
 
 from . import models as _models
 
-__all__ = ["Issue", "issues_from", "format_issues", "CapacitiesValidationError"]
+__all__ = ["CapacitiesValidationError", "Issue", "format_issues", "issues_from"]
 
 _TAG = re.compile(r"^<.*>$")
 _IDENT = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
@@ -63,11 +63,18 @@ def _js_type(value: Any) -> str:
 
 
 _EXPECTED = {
-    "string_type": "string", "int_type": "number", "int_parsing": "number",
-    "float_type": "number", "float_parsing": "number", "bool_type": "boolean",
-    "bool_parsing": "boolean", "list_type": "array", "dict_type": "object",
-    "model_type": "object", "model_attributes_type": "object",
-}  # fmt: skip
+    "string_type": "string",
+    "int_type": "number",
+    "int_parsing": "number",
+    "float_type": "number",
+    "float_parsing": "number",
+    "bool_type": "boolean",
+    "bool_parsing": "boolean",
+    "list_type": "array",
+    "dict_type": "object",
+    "model_type": "object",
+    "model_attributes_type": "object",
+}
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -169,15 +176,16 @@ def _message(error: ErrorDetails, model: Any) -> str:
     if kind == "too_long":
         return f"Too big: expected array to have <={ctx['max_length']} items"
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        op = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<",
-              "less_than_equal": "<="}[kind]  # fmt: skip
+        op = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}[
+            kind
+        ]
         bound = next(iter(ctx.values()), "")
         size = "small" if kind.startswith("greater") else "big"
         return f"Too {size}: expected number to be {op}{bound}"
     message = error["msg"]
     for prefix in ("Value error, ", "Assertion failed, "):
         if message.startswith(prefix):
-            message = message[len(prefix):]
+            message = message[len(prefix) :]
     return message
 
 
@@ -234,7 +242,5 @@ class CapacitiesValidationError(ValueError):
         super().__init__(f"Invalid {what}:\n{format_issues(self.issues, hints=True)}")
 
     @classmethod
-    def from_pydantic(
-        cls, error: ValidationError, *, what: str = "request"
-    ) -> CapacitiesValidationError:
+    def from_pydantic(cls, error: ValidationError, *, what: str = "request") -> CapacitiesValidationError:
         return cls(issues_from(error), what=what)

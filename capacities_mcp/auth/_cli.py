@@ -60,9 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="give up when the browser step is not done by then (default: 300)",
     )
-    login.add_argument(
-        "--no-browser", action="store_true", help="only print the sign-in URL, do not open it"
-    )
+    login.add_argument("--no-browser", action="store_true", help="only print the sign-in URL, do not open it")
     login.add_argument(
         "--keyring",
         action="store_true",
@@ -76,9 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="store this personal API token (cap-api-...) instead; prefer --token-stdin, "
         "since a command line can be seen by other users and lands in shell history",
     )
-    token.add_argument(
-        "--token-stdin", action="store_true", help="read a personal API token from stdin"
-    )
+    token.add_argument("--token-stdin", action="store_true", help="read a personal API token from stdin")
 
     sub.add_parser(
         "status",
@@ -132,17 +128,21 @@ def _err(line: str) -> None:
 
 
 async def _login(args: argparse.Namespace, store: TokenStore) -> int:
-    from ._login import DEFAULT_SCOPES, DEFAULT_TIMEOUT_SECONDS, LoginError, oauth_login
-    from ._login import open_browser, token_login
+    from ._login import (
+        DEFAULT_SCOPES,
+        DEFAULT_TIMEOUT_SECONDS,
+        LoginError,
+        oauth_login,
+        open_browser,
+        token_login,
+    )
     from ._store import DEFAULT_CLIENT_ID, default_api_url
 
     base_url = args.api_url or default_api_url()
     storage: SecretStorage = "keyring" if args.keyring else "file"
     if args.token is not None or args.token_stdin:
         token = args.token if args.token is not None else sys.stdin.readline()
-        stored = await token_login(
-            store, base_url=base_url, token=token, say=_err, storage=storage
-        )
+        stored = await token_login(store, base_url=base_url, token=token, say=_err, storage=storage)
         _err(f"Stored a personal API token for space {_space(stored)} in {store.path}.")
         return EXIT_OK
 

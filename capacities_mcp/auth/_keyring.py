@@ -36,7 +36,9 @@ def save_secrets(account: str, secrets: dict[str, str]) -> None:
     try:
         keyring.set_password(KEYRING_SERVICE, account, json.dumps(secrets))
     except keyring.errors.KeyringError as exc:
-        raise KeyringUnavailable(f"the OS keyring refused to store the credentials ({type(exc).__name__})") from None
+        raise KeyringUnavailable(
+            f"the OS keyring refused to store the credentials ({type(exc).__name__})"
+        ) from None
 
 
 def load_secrets(account: str) -> dict[str, str] | None:
@@ -63,5 +65,7 @@ def delete_secrets(account: str) -> bool:
     except keyring.errors.PasswordDeleteError:
         return False
     except keyring.errors.KeyringError as exc:
-        raise KeyringUnavailable(f"the OS keyring could not delete the entry ({type(exc).__name__})") from None
+        raise KeyringUnavailable(
+            f"the OS keyring could not delete the entry ({type(exc).__name__})"
+        ) from None
     return True

@@ -270,7 +270,7 @@ class LoopbackReceiver:
         class Handler(BaseHTTPRequestHandler):
             server_version = "capacities-mcp-login"
 
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_GET(self) -> None:
                 status, title, message = receiver._handle(self.path)
                 body = (
                     "<!doctype html><meta charset=utf-8>"
@@ -350,9 +350,7 @@ async def revoke_grant(
             data={"token": token, "token_type_hint": "refresh_token", "client_id": client_id},
         )
     except httpx2.HTTPError as exc:
-        raise LoginError(
-            f"could not reach {endpoints.revocation_endpoint} ({type(exc).__name__})"
-        ) from None
+        raise LoginError(f"could not reach {endpoints.revocation_endpoint} ({type(exc).__name__})") from None
     if response.status_code != 200:
         raise LoginError(f"revocation failed: {_oauth_error(response, _json_object(response))}")
 
@@ -533,9 +531,7 @@ async def token_login(
     return store.read() or credentials
 
 
-async def _store_replacing(
-    store: TokenStore, credentials: StoredCredentials
-) -> StoredCredentials | None:
+async def _store_replacing(store: TokenStore, credentials: StoredCredentials) -> StoredCredentials | None:
     """Write `credentials` under the lock; returns what they replaced (None if nothing usable)."""
     async with store.alock():
 
@@ -574,4 +570,3 @@ async def _remember_space(store: TokenStore, say: Callable[[str], None]) -> Stor
             return store.write(replace(current, space_id=space.id, space_title=space.title))
 
         return await anyio.to_thread.run_sync(update)
-

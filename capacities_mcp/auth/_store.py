@@ -34,18 +34,18 @@ from .._files import atomic_write, fsync_dir
 from ..api import DEFAULT_BASE_URL, CapacitiesOAuthError, OAuthCredential, OAuthTokens
 
 __all__ = [
+    "API_URL_ENV",
     "APP_NAME",
     "DEFAULT_API_URL",
     "DEFAULT_CLIENT_ID",
     "STORE_ENV",
-    "API_URL_ENV",
     "CredentialKind",
     "SecretStorage",
     "StoredCredentials",
     "TokenStore",
     "TokenStoreError",
-    "default_store_path",
     "default_api_url",
+    "default_store_path",
     "load_stored_credentials",
 ]
 
@@ -392,8 +392,7 @@ class TokenStore:
         while not await anyio.to_thread.run_sync(_try_acquire, lock, 0.2):
             if time.monotonic() >= deadline:
                 raise TokenStoreError(
-                    f"another process has held the lock {self.lock_path} "
-                    f"for over {timeout:.0f} s"
+                    f"another process has held the lock {self.lock_path} for over {timeout:.0f} s"
                 )
         try:
             yield

@@ -30,13 +30,23 @@ if TYPE_CHECKING:
 # Imported on first use: `capacities-mcp` builds its parser from every area's CLI module, and
 # the sandbox app (Starlette, the API models, the demo space) must not slow down a stdio start.
 _WHERE = {
-    "SandboxApp": "_app", "SandboxRuntime": "_app", "create_app": "_app",
-    "Clock": "_clock", "CURRENT_API_VERSION": "_config", "SandboxConfig": "_config", "Faults": "_faults",
-    "OAUTH_CLIENT_ID": "_oauth", "OAUTH_SCOPES": "_oauth", "is_loopback_redirect": "_oauth",
-    "FixedWindowLimiter": "_ratelimit", "RateDecision": "_ratelimit",
-    "SandboxServer": "_server", "store_from_seed": "_space", "SandboxStore": "_store",
+    "SandboxApp": "_app",
+    "SandboxRuntime": "_app",
+    "create_app": "_app",
+    "Clock": "_clock",
+    "CURRENT_API_VERSION": "_config",
+    "SandboxConfig": "_config",
+    "Faults": "_faults",
+    "OAUTH_CLIENT_ID": "_oauth",
+    "OAUTH_SCOPES": "_oauth",
+    "is_loopback_redirect": "_oauth",
+    "FixedWindowLimiter": "_ratelimit",
+    "RateDecision": "_ratelimit",
+    "SandboxServer": "_server",
+    "store_from_seed": "_space",
+    "SandboxStore": "_store",
     "TokenGrant": "_store",
-}  # fmt: skip
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -48,7 +58,20 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "CURRENT_API_VERSION", "Clock", "OAUTH_CLIENT_ID", "OAUTH_SCOPES", "Faults", "FixedWindowLimiter",
-    "RateDecision", "SandboxApp", "SandboxConfig", "SandboxRuntime", "SandboxServer",
-    "SandboxStore", "TokenGrant", "create_app", "is_loopback_redirect", "store_from_seed",
-]  # fmt: skip
+    "CURRENT_API_VERSION",
+    "OAUTH_CLIENT_ID",
+    "OAUTH_SCOPES",
+    "Clock",
+    "Faults",
+    "FixedWindowLimiter",
+    "RateDecision",
+    "SandboxApp",
+    "SandboxConfig",
+    "SandboxRuntime",
+    "SandboxServer",
+    "SandboxStore",
+    "TokenGrant",
+    "create_app",
+    "is_loopback_redirect",
+    "store_from_seed",
+]

@@ -23,7 +23,8 @@ from pydantic import BaseModel, ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import BaseRoute, Route as StarletteRoute
+from starlette.routing import BaseRoute
+from starlette.routing import Route as StarletteRoute
 from starlette.types import Receive, Scope, Send
 
 from ..api import API_VERSION_HEADER, ROUTES, Route, code_for_status, format_issues, issues_from
@@ -37,13 +38,11 @@ from ._space import SpaceService, store_from_seed
 from ._store import PERSONAL_TOKEN_PREFIX, SandboxStore, TokenGrant, hash_token
 from ._wire import WireJSONResponse, parse_json
 
-__all__ = ["SandboxApp", "SandboxRuntime", "create_app", "API_VERSION_HEADER"]
+__all__ = ["API_VERSION_HEADER", "SandboxApp", "SandboxRuntime", "create_app"]
 
 logger = logging.getLogger("capacities_mcp.sandbox")
 
-_SEMVER = re.compile(
-    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$"
-)
+_SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
 _UNKNOWN_ROUTE_LIMIT = 30
 _CLOUDFLARE_1015 = """<!DOCTYPE html>
 <html><head><title>Access denied | api.capacities.io used Cloudflare to restrict access</title></head>
@@ -202,14 +201,24 @@ def empty_store(data_file: Path | None = None) -> SandboxStore:
     """A space with only pages and tags, for tests that want to start from nothing."""
     title = {"id": "title", "name": "Title", "type": "title", "writable": True}
     structures = [
-        {"id": sid, "title": name, "pluralName": f"{name}s", "propertyDefinitions": [dict(title)],
-         "labelColor": "gray", "collections": []}
+        {
+            "id": sid,
+            "title": name,
+            "pluralName": f"{name}s",
+            "propertyDefinitions": [dict(title)],
+            "labelColor": "gray",
+            "collections": [],
+        }
         for sid, name in (("RootPage", "Page"), ("RootTag", "Tag"))
-    ]  # fmt: skip
+    ]
     return SandboxStore(
         space={"id": str(uuid.uuid4()), "title": "Sandbox"},
         structures=structures,
-        content_property={"RootPage": "content", "RootTag": "content", "RootDailyNote": "RootDailyNote_notes"},
+        content_property={
+            "RootPage": "content",
+            "RootTag": "content",
+            "RootDailyNote": "RootDailyNote_notes",
+        },
         data_file=data_file,
     )
 
@@ -349,7 +358,9 @@ def _api_endpoint(runtime: SandboxRuntime, route: Route | None) -> Callable[[Req
                 raise not_found(f"Route {request.method} {request.url.path} not found")
             grant = runtime.authenticate(token)
             if grant is None:
-                raise SandboxApiError(401, "cap_not_authenticated", "Missing, invalid, expired or revoked bearer token")
+                raise SandboxApiError(
+                    401, "cap_not_authenticated", "Missing, invalid, expired or revoked bearer token"
+                )
             if route.scope not in grant.scopes:
                 raise SandboxApiError(
                     403,
@@ -389,7 +400,9 @@ def _oauth_routes(runtime: SandboxRuntime) -> list[BaseRoute]:
         if status is None:
             return None
         error = "temporarily_unavailable" if status == 503 else "server_error"
-        return JSONResponse({"error": error, "error_description": "Forced by the sandbox"}, status_code=status)
+        return JSONResponse(
+            {"error": error, "error_description": "Forced by the sandbox"}, status_code=status
+        )
 
     async def metadata(request: Request) -> Response:
         return JSONResponse(oauth.metadata(_base_url(runtime, request)))
@@ -422,9 +435,14 @@ def _control_routes(runtime: SandboxRuntime) -> list[BaseRoute]:
         with runtime.store.lock:
             count = sum(1 for _ in runtime.store.live_objects())
         return JSONResponse(
-            {"status": "ok", "spaceId": runtime.store.space["id"], "objects": count,
-             "oauthClientId": OAUTH_CLIENT_ID, "pendingDailyNotes": runtime.pending_daily_notes}
-        )  # fmt: skip
+            {
+                "status": "ok",
+                "spaceId": runtime.store.space["id"],
+                "objects": count,
+                "oauthClientId": OAUTH_CLIENT_ID,
+                "pendingDailyNotes": runtime.pending_daily_notes,
+            }
+        )
 
     async def faults(request: Request) -> Response:
         if request.method == "POST":
@@ -451,7 +469,9 @@ def _api_routes(runtime: SandboxRuntime) -> list[BaseRoute]:
     if missing:
         raise RuntimeError(f"No sandbox handler for route(s): {', '.join(missing)}")
     # Methods the table does not name on a known path answer 404, like unknown paths.
-    return [StarletteRoute(route.path, _api_endpoint(runtime, route), methods=[route.method]) for route in ROUTES]
+    return [
+        StarletteRoute(route.path, _api_endpoint(runtime, route), methods=[route.method]) for route in ROUTES
+    ]
 
 
 class SandboxApp(Starlette):

@@ -23,7 +23,7 @@ class Clock:
     def __init__(self, start: dt.datetime | None = None) -> None:
         if start is not None and start.tzinfo is None:
             raise ValueError("Clock.starting_at needs an aware datetime (for example with tzinfo=UTC)")
-        self._start = start.astimezone(dt.timezone.utc) if start is not None else None
+        self._start = start.astimezone(dt.UTC) if start is not None else None
         self._started = time.monotonic()
 
     @classmethod
@@ -32,7 +32,7 @@ class Clock:
 
     def now(self) -> dt.datetime:
         if self._start is None:
-            return dt.datetime.now(dt.timezone.utc)
+            return dt.datetime.now(dt.UTC)
         return self._start + dt.timedelta(seconds=time.monotonic() - self._started)
 
     def today(self) -> dt.date:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ._clock import Clock
 
-__all__ = ["SandboxConfig", "CURRENT_API_VERSION"]
+__all__ = ["CURRENT_API_VERSION", "SandboxConfig"]
 
 CURRENT_API_VERSION = "1.0.0"
 

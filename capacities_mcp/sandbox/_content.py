@@ -14,17 +14,17 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
-    "PARENT_BLOCK_TYPES",
-    "readable_block",
-    "readable_blocks",
-    "readable_tokens",
-    "readable_date",
-    "day_iso",
-    "parse_iso",
     "DATE_ONLY",
+    "PARENT_BLOCK_TYPES",
     "BlockLocation",
+    "day_iso",
     "find_block",
     "new_id",
+    "parse_iso",
+    "readable_block",
+    "readable_blocks",
+    "readable_date",
+    "readable_tokens",
 ]
 
 Block = dict[str, Any]
@@ -54,7 +54,7 @@ def parse_iso(value: str) -> dt.datetime | None:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def readable_date(payload: dict[str, Any]) -> dict[str, Any]:
@@ -70,7 +70,7 @@ def readable_date(payload: dict[str, Any]) -> dict[str, Any]:
             else:
                 parsed = parse_iso(value)
                 if parsed is not None:
-                    value = day_iso(parsed.astimezone(dt.timezone.utc).date())
+                    value = day_iso(parsed.astimezone(dt.UTC).date())
         out[key] = value
     if out["start"] is None:
         out["end"] = None

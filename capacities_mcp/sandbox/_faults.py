@@ -40,9 +40,7 @@ class Faults:
         if unknown:
             raise ValueError(f"Unknown fault switch(es): {', '.join(sorted(unknown))}")
         # Reset means every switch back to its declared default (all of them plain values).
-        values: dict[str, Any] = {
-            f.name: f.default if reset else getattr(self, f.name) for f in switches
-        }
+        values: dict[str, Any] = {f.name: f.default if reset else getattr(self, f.name) for f in switches}
         for name, value in changes.items():
             values[name] = _checked(name, value)
         with self._lock:

@@ -37,14 +37,14 @@ from mdit_py_plugins.dollarmath.index import math_inline_dollar
 from mdit_py_plugins.tasklists import tasklists_plugin
 
 __all__ = [
-    "markdown_to_blocks",
-    "split_title",
-    "split_front_matter",
-    "blocks_to_markdown",
-    "tokens_to_plain_text",
-    "tokens_to_markdown",
-    "LinkResolver",
     "EntityLinker",
+    "LinkResolver",
+    "blocks_to_markdown",
+    "markdown_to_blocks",
+    "split_front_matter",
+    "split_title",
+    "tokens_to_markdown",
+    "tokens_to_plain_text",
 ]
 
 LinkResolver = Callable[[str], str | None]
@@ -413,8 +413,7 @@ def split_front_matter(markdown: str) -> tuple[dict[str, Any], str]:
         data = {}
     if not isinstance(data, dict):
         raise ValueError(
-            "Invalid YAML front matter: expected a mapping of `key: value` lines, "
-            f"got {_yaml_kind(data)}"
+            f"Invalid YAML front matter: expected a mapping of `key: value` lines, got {_yaml_kind(data)}"
         )
     return {str(key): _json_friendly(value) for key, value in data.items()}, markdown[body_start:]
 
@@ -497,9 +496,7 @@ def _escape_text(text: str) -> str:
             out.append("\\" + char)
         elif char == "_":
             inside_word = (
-                0 < index < len(text) - 1
-                and text[index - 1].isalnum()
-                and text[index + 1].isalnum()
+                0 < index < len(text) - 1 and text[index - 1].isalnum() and text[index + 1].isalnum()
             )
             out.append("_" if inside_word else "\\_")
         elif char == "&" and _ENTITY_RE.match(text, index):
@@ -570,9 +567,7 @@ def tokens_to_markdown(tokens: list[Token], *, entity_link: EntityLinker) -> str
     return flat
 
 
-def _inline_parts(
-    tokens: list[Token], entity_link: EntityLinker, *, flat: bool
-) -> list[str | _Marker]:
+def _inline_parts(tokens: list[Token], entity_link: EntityLinker, *, flat: bool) -> list[str | _Marker]:
     """Text, atoms and style markers in order; `flat` closes every style after each run."""
     parts: list[str | _Marker] = []
     open_styles: list[str] = []
@@ -657,16 +652,14 @@ def _is_punctuation(char: str) -> bool:
 def _can_open(before: str, after: str) -> bool:
     """CommonMark's left-flanking rule, as markdown-it applies it to `*` and `~`."""
     return not (
-        _is_space(after)
-        or (_is_punctuation(after) and not (_is_space(before) or _is_punctuation(before)))
+        _is_space(after) or (_is_punctuation(after) and not (_is_space(before) or _is_punctuation(before)))
     )
 
 
 def _can_close(before: str, after: str) -> bool:
     """CommonMark's right-flanking rule."""
     return not (
-        _is_space(before)
-        or (_is_punctuation(before) and not (_is_space(after) or _is_punctuation(after)))
+        _is_space(before) or (_is_punctuation(before) and not (_is_space(after) or _is_punctuation(after)))
     )
 
 
@@ -728,9 +721,7 @@ def _join_inline(parts: list[str | _Marker], *, strict: bool) -> tuple[str, bool
             last_before = closers[-len(last) - 1] if len(last) < len(closers) else before
             break_after = bool(openers) and openers[0] == closers[-1]
             last_after = "<" if break_after else (openers[:1] or after)
-            if not _can_close(last_before, last_after) or (
-                strict and _can_open(last_before, last_after)
-            ):
+            if not _can_close(last_before, last_after) or (strict and _can_open(last_before, last_after)):
                 break_after = True
             pieces += [closers, _RUN_BREAK] if break_after else [closers]
             before = pieces[-1][-1]
@@ -816,10 +807,7 @@ def _is_list_item(block: Block) -> bool:
 
 def _is_numbered(block: Block) -> bool:
     list_payload = block.get("list") or {}
-    return (
-        not block.get("todo")
-        and list_payload.get("type") in ("numerical", "alphabetical", "roman")
-    )
+    return not block.get("todo") and list_payload.get("type") in ("numerical", "alphabetical", "roman")
 
 
 def _render_sequence(blocks: Sequence[Block], entity_link: EntityLinker) -> list[str]:
@@ -828,10 +816,7 @@ def _render_sequence(blocks: Sequence[Block], entity_link: EntityLinker) -> list
     number = 0
     for block in _flatten(blocks):
         in_list = _is_list_item(block)
-        if _is_numbered(block):
-            number = number + 1 if previous_in_list and number else 1
-        else:
-            number = 0
+        number = (number + 1 if previous_in_list and number else 1) if _is_numbered(block) else 0
         rendered = _render_block(block, number, entity_link)
         if not rendered:
             continue

@@ -29,7 +29,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from ._faults import Faults
 from ._store import SandboxStore, TokenGrant, hash_token
 
-__all__ = ["OAuthProvider", "OAUTH_CLIENT_ID", "OAUTH_SCOPES", "is_loopback_redirect"]
+__all__ = ["OAUTH_CLIENT_ID", "OAUTH_SCOPES", "OAuthProvider", "is_loopback_redirect"]
 
 OAUTH_CLIENT_ID = "capacities-mcp"
 OAUTH_SCOPES = ("api:read", "api:write", "offline_access")
@@ -43,7 +43,7 @@ def is_loopback_redirect(uri: str) -> bool:
     """The registered client's allow-list: any `http://127.0.0.1|localhost:<port>/<path>`."""
     try:
         parts = urlsplit(uri)
-        parts.port  # raises ValueError for a malformed port
+        _ = parts.port  # raises ValueError for a malformed port
     except ValueError:
         return False
     return (
@@ -177,7 +177,9 @@ class OAuthProvider:
             raise OAuthError("invalid_target", f"resource must be {resources[0]}")
         challenge = params.get("code_challenge") or ""
         if params.get("code_challenge_method") != "S256" or not challenge:
-            raise OAuthError("invalid_request", "PKCE is required: code_challenge with code_challenge_method=S256")
+            raise OAuthError(
+                "invalid_request", "PKCE is required: code_challenge with code_challenge_method=S256"
+            )
         if not 43 <= len(challenge) <= 128:
             raise OAuthError("invalid_request", "code_challenge must be BASE64URL(SHA256(code_verifier))")
         scopes = tuple(dict.fromkeys((params.get("scope") or "").split()))
@@ -185,7 +187,9 @@ class OAuthProvider:
         if unknown:
             raise OAuthError("invalid_scope", f"Unknown scope(s): {' '.join(unknown)}")
         if not _API_SCOPES.intersection(scopes):
-            raise OAuthError("invalid_scope", "Request api:read and/or api:write (plus offline_access for a refresh token)")
+            raise OAuthError(
+                "invalid_scope", "Request api:read and/or api:write (plus offline_access for a refresh token)"
+            )
         return _AuthRequest(client_id, redirect_uri, scopes, challenge, state)
 
     async def decide(self, request: Request) -> Response:
@@ -195,7 +199,9 @@ class OAuthProvider:
         with self._lock:
             auth = self._pending.pop(request_id, None)
         if auth is None:
-            return OAuthError("invalid_request", "Unknown or already answered authorization request").response()
+            return OAuthError(
+                "invalid_request", "Unknown or already answered authorization request"
+            ).response()
         if form.get("decision") != "approve":
             return _redirect(
                 auth.redirect_uri,
@@ -223,7 +229,9 @@ class OAuthProvider:
             elif not form.get("grant_type"):
                 raise OAuthError("invalid_request", "grant_type is required")
             else:
-                raise OAuthError("unsupported_grant_type", f"Unsupported grant_type {form.get('grant_type')!r}")
+                raise OAuthError(
+                    "unsupported_grant_type", f"Unsupported grant_type {form.get('grant_type')!r}"
+                )
         except OAuthError as exc:
             return exc.response()
         return JSONResponse(body, headers=_NO_STORE)
@@ -231,7 +239,9 @@ class OAuthProvider:
     async def _form(self, request: Request) -> dict[str, str]:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/x-www-form-urlencoded":
-            raise OAuthError("invalid_request", "Send the parameters form-encoded (application/x-www-form-urlencoded)")
+            raise OAuthError(
+                "invalid_request", "Send the parameters form-encoded (application/x-www-form-urlencoded)"
+            )
         form = {key: str(value) for key, value in (await request.form()).items()}
         basic = request.headers.get("authorization", "").lower().startswith("basic ")
         if "client_secret" in form or basic:
@@ -258,8 +268,12 @@ class OAuthProvider:
                 raise OAuthError("invalid_grant", "Authorization code was already used")
             auth = record.request
             if auth.client_id != form["client_id"] or auth.redirect_uri != form["redirect_uri"]:
-                raise OAuthError("invalid_grant", "client_id or redirect_uri does not match the authorization request")
-            if not 43 <= len(verifier) <= 128 or not hmac.compare_digest(_s256(verifier), auth.code_challenge):
+                raise OAuthError(
+                    "invalid_grant", "client_id or redirect_uri does not match the authorization request"
+                )
+            if not 43 <= len(verifier) <= 128 or not hmac.compare_digest(
+                _s256(verifier), auth.code_challenge
+            ):
                 raise OAuthError("invalid_grant", "code_verifier does not match the code_challenge (PKCE)")
             record.used = True
             grant_id = secrets.token_hex(12)
@@ -316,7 +330,11 @@ class OAuthProvider:
         for table in ("access", "refresh"):
             for key in [k for k, v in oauth[table].items() if v["expiresAt"] < now]:
                 del oauth[table][key]
-        oauth["access"][hash_token(access)] = {"grant": grant_id, "scopes": scopes, "expiresAt": now + lifetime}
+        oauth["access"][hash_token(access)] = {
+            "grant": grant_id,
+            "scopes": scopes,
+            "expiresAt": now + lifetime,
+        }
         body: dict[str, Any] = {
             "access_token": access,
             "token_type": "Bearer",
@@ -338,10 +356,16 @@ class OAuthProvider:
         payload = _b64url(
             json.dumps(
                 {
-                    "iss": base_url, "aud": base_url, "sub": self.store.space["id"],
-                    "client_id": OAUTH_CLIENT_ID, "scope": " ".join(scopes), "iat": int(now),
-                    "exp": int(expires), "jti": secrets.token_hex(12), "gid": grant_id,
-                },  # fmt: skip
+                    "iss": base_url,
+                    "aud": base_url,
+                    "sub": self.store.space["id"],
+                    "client_id": OAUTH_CLIENT_ID,
+                    "scope": " ".join(scopes),
+                    "iat": int(now),
+                    "exp": int(expires),
+                    "jti": secrets.token_hex(12),
+                    "gid": grant_id,
+                },
                 separators=(",", ":"),
             ).encode()
         )

@@ -16,17 +16,43 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
-    "SeedObject", "SeedSpace", "demo_space", "seed_id",
-    "DEMO_SPACE_ID", "WELCOME_PAGE_ID", "RESEARCH_NOTE_ID", "RETROSPECTIVE_ID",
-    "SMART_NOTES_BOOK_ID", "TODAYS_DAILY_NOTE_ID",
-    "BOOK_STRUCTURE_ID", "PERSON_STRUCTURE_ID", "PROJECT_STRUCTURE_ID",
-    "READING_LIST_COLLECTION_ID", "FAVORITE_BOOKS_COLLECTION_ID", "ACTIVE_PROJECTS_COLLECTION_ID",
-    "BOOK_AUTHOR_ID", "BOOK_RATING_ID", "BOOK_GENRE_ID", "BOOK_STATUS_ID", "BOOK_PUBLISHED_ID",
-    "BOOK_SUMMARY_ID", "PERSON_ROLE_ID", "PERSON_ORGANIZATION_ID", "PERSON_WEBSITE_ID",
-    "PROJECT_STATUS_ID", "PROJECT_LEAD_ID", "PROJECT_TIMELINE_ID", "PROJECT_GOAL_ID",
-    "CONTENT_PROPERTY", "TASK_STATUS", "TASK_PRIORITY", "BOOK_STATUS", "BOOK_GENRES",
-    "PROJECT_STATUS", "TAG_TITLES",
-]  # fmt: skip
+    "ACTIVE_PROJECTS_COLLECTION_ID",
+    "BOOK_AUTHOR_ID",
+    "BOOK_GENRES",
+    "BOOK_GENRE_ID",
+    "BOOK_PUBLISHED_ID",
+    "BOOK_RATING_ID",
+    "BOOK_STATUS",
+    "BOOK_STATUS_ID",
+    "BOOK_STRUCTURE_ID",
+    "BOOK_SUMMARY_ID",
+    "CONTENT_PROPERTY",
+    "DEMO_SPACE_ID",
+    "FAVORITE_BOOKS_COLLECTION_ID",
+    "PERSON_ORGANIZATION_ID",
+    "PERSON_ROLE_ID",
+    "PERSON_STRUCTURE_ID",
+    "PERSON_WEBSITE_ID",
+    "PROJECT_GOAL_ID",
+    "PROJECT_LEAD_ID",
+    "PROJECT_STATUS",
+    "PROJECT_STATUS_ID",
+    "PROJECT_STRUCTURE_ID",
+    "PROJECT_TIMELINE_ID",
+    "READING_LIST_COLLECTION_ID",
+    "RESEARCH_NOTE_ID",
+    "RETROSPECTIVE_ID",
+    "SMART_NOTES_BOOK_ID",
+    "TAG_TITLES",
+    "TASK_PRIORITY",
+    "TASK_STATUS",
+    "TODAYS_DAILY_NOTE_ID",
+    "WELCOME_PAGE_ID",
+    "SeedObject",
+    "SeedSpace",
+    "demo_space",
+    "seed_id",
+]
 
 _NAMESPACE = uuid.UUID("6f1c2b9e-4d0a-5c3e-8f7a-2b1d9e0c4a11")
 
@@ -121,17 +147,19 @@ BOOK_STATUS = _label_options(
     ("To read", "gray"), ("Reading", "blue"), ("Finished", "green"), ("Abandoned", "red")
 )
 BOOK_GENRES = _label_options(
-    ("Non-fiction", "blue"), ("Fiction", "purple"), ("Psychology", "pink"),
-    ("Productivity", "green"), ("Software", "orange"), ("Science fiction", "violet"),
-)  # fmt: skip
+    ("Non-fiction", "blue"),
+    ("Fiction", "purple"),
+    ("Psychology", "pink"),
+    ("Productivity", "green"),
+    ("Software", "orange"),
+    ("Science fiction", "violet"),
+)
 PROJECT_STATUS = _label_options(
     ("Planned", "gray"), ("Active", "blue"), ("On hold", "yellow"), ("Completed", "green")
 )
 
 
-def _prop(
-    prop_id: str, name: str, kind: str, *, writable: bool = True, **extra: Any
-) -> dict[str, Any]:
+def _prop(prop_id: str, name: str, kind: str, *, writable: bool = True, **extra: Any) -> dict[str, Any]:
     return {"id": prop_id, "name": name, "type": kind, "writable": writable, **extra}
 
 
@@ -160,57 +188,115 @@ def _structures() -> list[dict[str, Any]]:
         }
 
     structures = [
-        structure("RootPage", "Page", "Pages", "gray", [
-            _TITLE, _prop("description", "Description", "richText"), _TAGS, _CREATED, _UPDATED,
-        ]),
-        structure("RootTask", "Task", "Tasks", "blue", [
-            _TITLE,
-            _prop("status", "Status", "label", multiple=False, labelSet=TASK_STATUS),
-            _prop("priority", "Priority", "label", multiple=False, labelSet=TASK_PRIORITY),
-            _prop("date", "Date", "date"),
-            _prop("deadline", "Deadline", "date"),
-            _prop("completed", "Completed", "date"),
-            _TAGS,
-        ]),
+        structure(
+            "RootPage",
+            "Page",
+            "Pages",
+            "gray",
+            [
+                _TITLE,
+                _prop("description", "Description", "richText"),
+                _TAGS,
+                _CREATED,
+                _UPDATED,
+            ],
+        ),
+        structure(
+            "RootTask",
+            "Task",
+            "Tasks",
+            "blue",
+            [
+                _TITLE,
+                _prop("status", "Status", "label", multiple=False, labelSet=TASK_STATUS),
+                _prop("priority", "Priority", "label", multiple=False, labelSet=TASK_PRIORITY),
+                _prop("date", "Date", "date"),
+                _prop("deadline", "Deadline", "date"),
+                _prop("completed", "Completed", "date"),
+                _TAGS,
+            ],
+        ),
         structure("RootTag", "Tag", "Tags", "yellow", [_TITLE, _CREATED, _UPDATED]),
-        structure("RootDailyNote", "Daily note", "Daily notes", "orange", [
-            _TITLE, _CREATED, _UPDATED,
-        ]),
-        structure("MediaWebResource", "Weblink", "Weblinks", "teal", [
-            _TITLE,
-            _prop("description", "Description", "text"),
-            _prop("media_URLReference", "URL", "url", writable=False),
-            _TAGS, _CREATED, _UPDATED,
-        ]),
-        structure(BOOK_STRUCTURE_ID, "Book", "Books", "purple", [
-            _TITLE,
-            _prop(BOOK_AUTHOR_ID, "Author", "entity", allowedStructures=[PERSON_STRUCTURE_ID]),
-            _prop(BOOK_RATING_ID, "Rating", "number"),
-            _prop(BOOK_GENRE_ID, "Genre", "label", multiple=True, labelSet=BOOK_GENRES),
-            _prop(BOOK_STATUS_ID, "Status", "label", multiple=False, labelSet=BOOK_STATUS),
-            _prop(BOOK_PUBLISHED_ID, "Published", "date"),
-            _prop(BOOK_SUMMARY_ID, "Summary", "richText"),
-            _TAGS, _CREATED, _UPDATED,
-        ], [
-            (READING_LIST_COLLECTION_ID, "Reading list"),
-            (FAVORITE_BOOKS_COLLECTION_ID, "Favorite books"),
-        ]),
-        structure(PERSON_STRUCTURE_ID, "Person", "People", "pink", [
-            _TITLE,
-            _prop(PERSON_ROLE_ID, "Role", "text"),
-            _prop(PERSON_ORGANIZATION_ID, "Organization", "text"),
-            _prop(PERSON_WEBSITE_ID, "Website", "url"),
-            _TAGS, _CREATED, _UPDATED,
-        ]),
-        structure(PROJECT_STRUCTURE_ID, "Project", "Projects", "green", [
-            _TITLE,
-            _prop(PROJECT_STATUS_ID, "Status", "label", multiple=False, labelSet=PROJECT_STATUS),
-            _prop(PROJECT_LEAD_ID, "Lead", "entity", allowedStructures=[PERSON_STRUCTURE_ID]),
-            _prop(PROJECT_TIMELINE_ID, "Timeline", "date"),
-            _prop(PROJECT_GOAL_ID, "Goal", "richText"),
-            _TAGS, _CREATED, _UPDATED,
-        ], [(ACTIVE_PROJECTS_COLLECTION_ID, "Active projects")]),
-    ]  # fmt: skip
+        structure(
+            "RootDailyNote",
+            "Daily note",
+            "Daily notes",
+            "orange",
+            [
+                _TITLE,
+                _CREATED,
+                _UPDATED,
+            ],
+        ),
+        structure(
+            "MediaWebResource",
+            "Weblink",
+            "Weblinks",
+            "teal",
+            [
+                _TITLE,
+                _prop("description", "Description", "text"),
+                _prop("media_URLReference", "URL", "url", writable=False),
+                _TAGS,
+                _CREATED,
+                _UPDATED,
+            ],
+        ),
+        structure(
+            BOOK_STRUCTURE_ID,
+            "Book",
+            "Books",
+            "purple",
+            [
+                _TITLE,
+                _prop(BOOK_AUTHOR_ID, "Author", "entity", allowedStructures=[PERSON_STRUCTURE_ID]),
+                _prop(BOOK_RATING_ID, "Rating", "number"),
+                _prop(BOOK_GENRE_ID, "Genre", "label", multiple=True, labelSet=BOOK_GENRES),
+                _prop(BOOK_STATUS_ID, "Status", "label", multiple=False, labelSet=BOOK_STATUS),
+                _prop(BOOK_PUBLISHED_ID, "Published", "date"),
+                _prop(BOOK_SUMMARY_ID, "Summary", "richText"),
+                _TAGS,
+                _CREATED,
+                _UPDATED,
+            ],
+            [
+                (READING_LIST_COLLECTION_ID, "Reading list"),
+                (FAVORITE_BOOKS_COLLECTION_ID, "Favorite books"),
+            ],
+        ),
+        structure(
+            PERSON_STRUCTURE_ID,
+            "Person",
+            "People",
+            "pink",
+            [
+                _TITLE,
+                _prop(PERSON_ROLE_ID, "Role", "text"),
+                _prop(PERSON_ORGANIZATION_ID, "Organization", "text"),
+                _prop(PERSON_WEBSITE_ID, "Website", "url"),
+                _TAGS,
+                _CREATED,
+                _UPDATED,
+            ],
+        ),
+        structure(
+            PROJECT_STRUCTURE_ID,
+            "Project",
+            "Projects",
+            "green",
+            [
+                _TITLE,
+                _prop(PROJECT_STATUS_ID, "Status", "label", multiple=False, labelSet=PROJECT_STATUS),
+                _prop(PROJECT_LEAD_ID, "Lead", "entity", allowedStructures=[PERSON_STRUCTURE_ID]),
+                _prop(PROJECT_TIMELINE_ID, "Timeline", "date"),
+                _prop(PROJECT_GOAL_ID, "Goal", "richText"),
+                _TAGS,
+                _CREATED,
+                _UPDATED,
+            ],
+            [(ACTIVE_PROJECTS_COLLECTION_ID, "Active projects")],
+        ),
+    ]
     # Definitions are shared above; callers get their own copy to change freely.
     return copy.deepcopy(structures)
 
@@ -291,12 +377,20 @@ _SPACED_REPETITION = _LongNoteTopic(
         "linked where I have them; claims without a source are my own experience."
     ),
     sections=(
-        "Ebbinghaus and the forgetting curve", "Replications and what they changed",
-        "The spacing effect", "Retrieval practice", "Expanding versus uniform intervals",
-        "Algorithms: from Leitner boxes to SM-2 and FSRS", "Desirable difficulties",
-        "What to put on a card", "Spacing in classrooms", "Limits and open questions",
-        "My own setup", "A review routine that survives busy weeks",
-        "Measuring whether it works", "Summary",
+        "Ebbinghaus and the forgetting curve",
+        "Replications and what they changed",
+        "The spacing effect",
+        "Retrieval practice",
+        "Expanding versus uniform intervals",
+        "Algorithms: from Leitner boxes to SM-2 and FSRS",
+        "Desirable difficulties",
+        "What to put on a card",
+        "Spacing in classrooms",
+        "Limits and open questions",
+        "My own setup",
+        "A review routine that survives busy weeks",
+        "Measuring whether it works",
+        "Summary",
     ),
     sentences=(
         "Hermann Ebbinghaus tested himself on lists of nonsense syllables in the 1880s.",
@@ -336,24 +430,39 @@ _SPACED_REPETITION = _LongNoteTopic(
         "A review after {delay} is a reasonable default for {material}.",
         "Learners who {method} kept {material} for {delay} or longer in several studies.",
         "The gap between the groups was largest for {material} tested after {delay}.",
-        "For {material}, a first review after {short} and a second after {delay} has worked "
-        "well for me.",
+        "For {material}, a first review after {short} and a second after {delay} has worked well for me.",
         "The effect held for {material}, although the samples were small and mostly students.",
     ),
     fillers={
-        "method": ("spaced their sessions", "tested themselves", "used flashcards daily",
-                   "explained the idea aloud", "interleaved problem types",
-                   "wrote summaries from memory"),
-        "other": ("reread the text", "crammed the night before", "highlighted passages",
-                  "studied in one long session", "copied their notes"),
+        "method": (
+            "spaced their sessions",
+            "tested themselves",
+            "used flashcards daily",
+            "explained the idea aloud",
+            "interleaved problem types",
+            "wrote summaries from memory",
+        ),
+        "other": (
+            "reread the text",
+            "crammed the night before",
+            "highlighted passages",
+            "studied in one long session",
+            "copied their notes",
+        ),
         "percent": ("48", "53", "61", "64", "70", "72", "80"),
         "lower": ("21", "28", "33", "35", "40"),
-        "delay": ("one day", "two days", "a week", "ten days", "a month", "three months",
-                  "six months"),
+        "delay": ("one day", "two days", "a week", "ten days", "a month", "three months", "six months"),
         "short": ("an hour", "a few hours", "one day", "two days"),
-        "material": ("vocabulary", "anatomy terms", "historical dates", "legal definitions",
-                     "programming idioms", "chess openings", "names and faces",
-                     "statistics formulas"),
+        "material": (
+            "vocabulary",
+            "anatomy terms",
+            "historical dates",
+            "legal definitions",
+            "programming idioms",
+            "chess openings",
+            "names and faces",
+            "statistics formulas",
+        ),
     },
     points=(
         "Review before the memory is gone, not after",
@@ -373,13 +482,23 @@ _SPACED_REPETITION = _LongNoteTopic(
         "Memory is not a recording that fades, it is a reconstruction that we rebuild each time.",
     ),
     snippets=(
-        ("python", "def next_interval(days: float, ease: float, quality: int) -> float:\n"
-                   "    if quality < 3:\n        return 1.0\n    return days * ease"),
-        ("python", "import math\n\ndef retention(t_days: float, stability: float) -> float:\n"
-                   "    return math.exp(-t_days / stability)"),
+        (
+            "python",
+            "def next_interval(days: float, ease: float, quality: int) -> float:\n"
+            "    if quality < 3:\n        return 1.0\n    return days * ease",
+        ),
+        (
+            "python",
+            "import math\n\ndef retention(t_days: float, stability: float) -> float:\n"
+            "    return math.exp(-t_days / stability)",
+        ),
     ),
-    links=("Forgetting curve - Wikipedia", "How to Take Smart Notes", "Thinking, Fast and Slow",
-           "Weekly review checklist"),
+    links=(
+        "Forgetting curve - Wikipedia",
+        "How to Take Smart Notes",
+        "Thinking, Fast and Slow",
+        "Weekly review checklist",
+    ),
     outro="Next step: turn the open questions into a small experiment for the next month.",
 )
 
@@ -391,10 +510,20 @@ _WEBSITE_RETROSPECTIVE = _LongNoteTopic(
         "happened and what we change, not who is at fault."
     ),
     sections=(
-        "Background", "Goals and how we measured them", "Timeline", "What went well",
-        "What did not go well", "The content audit", "Design system", "Build and hosting",
-        "Performance", "Accessibility", "The launch day incident", "Communication",
-        "What we will do differently", "Action items",
+        "Background",
+        "Goals and how we measured them",
+        "Timeline",
+        "What went well",
+        "What did not go well",
+        "The content audit",
+        "Design system",
+        "Build and hosting",
+        "Performance",
+        "Accessibility",
+        "The launch day incident",
+        "Communication",
+        "What we will do differently",
+        "Action items",
     ),
     sentences=(
         "The old site had grown for six years on a CMS theme that nobody wanted to touch.",
@@ -432,13 +561,24 @@ _WEBSITE_RETROSPECTIVE = _LongNoteTopic(
     ),
     fillers={
         "week": ("2", "3", "5", "6", "8", "9", "11"),
-        "event": ("finished the content audit", "froze the design system",
-                  "switched the staging environment to the CDN", "ran the first load test",
-                  "found a layout bug in Safari", "migrated the blog archive",
-                  "rehearsed the launch checklist", "missed a dependency upgrade"),
-        "effect": ("saved us at least a week", "caused two days of rework",
-                   "made the launch much calmer", "surprised the marketing team",
-                   "paid off during the incident", "added risk we did not see at the time"),
+        "event": (
+            "finished the content audit",
+            "froze the design system",
+            "switched the staging environment to the CDN",
+            "ran the first load test",
+            "found a layout bug in Safari",
+            "migrated the blog archive",
+            "rehearsed the launch checklist",
+            "missed a dependency upgrade",
+        ),
+        "effect": (
+            "saved us at least a week",
+            "caused two days of rework",
+            "made the launch much calmer",
+            "surprised the marketing team",
+            "paid off during the incident",
+            "added risk we did not see at the time",
+        ),
         "metric_change": (
             "largest contentful paint on mobile improved from 4.2 s to 1.3 s",
             "time to first byte improved from 1.1 s to 0.2 s",
@@ -454,12 +594,16 @@ _WEBSITE_RETROSPECTIVE = _LongNoteTopic(
             "Lighthouse accessibility score was 92, against a target of 95",
             "build took 4 minutes, well under the 5 minute limit",
         ),
-        "change": ("automate the redirects", "add a performance budget",
-                   "involve support earlier", "rehearse the rollback",
-                   "pair designers with developers", "write the runbook first",
-                   "freeze content a week before launch"),
-        "person": ("Maya", "Jonas", "Our product owner", "Someone from support",
-                   "The marketing lead"),
+        "change": (
+            "automate the redirects",
+            "add a performance budget",
+            "involve support earlier",
+            "rehearse the rollback",
+            "pair designers with developers",
+            "write the runbook first",
+            "freeze content a week before launch",
+        ),
+        "person": ("Maya", "Jonas", "Our product owner", "Someone from support", "The marketing lead"),
     },
     points=(
         "Rehearse the rollback, not just write it",
@@ -480,13 +624,22 @@ _WEBSITE_RETROSPECTIVE = _LongNoteTopic(
         "We optimised the pages and forgot to optimise the process.",
     ),
     snippets=(
-        ("yaml", "budgets:\n  - path: /*\n    resourceSizes:\n      - resourceType: total\n"
-                 "        budget: 1000"),
-        ("bash", "npx lighthouse https://staging.example.com --only-categories=performance \\\n"
-                 "  --output=json --output-path=./report.json"),
+        (
+            "yaml",
+            "budgets:\n  - path: /*\n    resourceSizes:\n      - resourceType: total\n        budget: 1000",
+        ),
+        (
+            "bash",
+            "npx lighthouse https://staging.example.com --only-categories=performance \\\n"
+            "  --output=json --output-path=./report.json",
+        ),
     ),
-    links=("Website relaunch", "Maya Chen", "Meeting notes: Q3 planning",
-           "Write retrospective for website relaunch"),
+    links=(
+        "Website relaunch",
+        "Maya Chen",
+        "Meeting notes: Q3 planning",
+        "Write retrospective for website relaunch",
+    ),
     outro="Owner of this document: me. Next review: three months after launch.",
 )
 
@@ -497,11 +650,20 @@ _SMART_NOTES = _LongNoteTopic(
         "workflow, and what I changed in my own note-taking after reading it."
     ),
     sections=(
-        "The core argument", "Niklas Luhmann and the slip-box", "Fleeting notes",
-        "Literature notes", "Permanent notes", "Linking and indexing",
-        "Writing is the medium of thinking", "Bottom-up instead of top-down",
-        "Elaboration over collection", "Why fewer decisions help",
-        "Criticism and limits", "How I adapted it", "Favourite passages", "Takeaways",
+        "The core argument",
+        "Niklas Luhmann and the slip-box",
+        "Fleeting notes",
+        "Literature notes",
+        "Permanent notes",
+        "Linking and indexing",
+        "Writing is the medium of thinking",
+        "Bottom-up instead of top-down",
+        "Elaboration over collection",
+        "Why fewer decisions help",
+        "Criticism and limits",
+        "How I adapted it",
+        "Favourite passages",
+        "Takeaways",
     ),
     sentences=(
         "The book argues that writing is not the outcome of thinking but the medium of it.",
@@ -538,24 +700,41 @@ _SMART_NOTES = _LongNoteTopic(
     ),
     fillers={
         "chapter": ("1", "2", "3", "4", "6", "7", "9", "10", "12"),
-        "claim": ("writing is the only thing that matters", "structure should emerge from notes",
-                  "we overestimate our ability to remember what we read",
-                  "elaboration is more valuable than collection",
-                  "a good workflow beats willpower", "feedback loops make work self-correcting",
-                  "copying quotes is not understanding"),
-        "project": ("the research note on spaced repetition", "my team's onboarding guide",
-                    "a conference talk proposal", "the website retrospective",
-                    "a blog post about code review"),
-        "result": ("the outline wrote itself from the linked notes",
-                   "half of the notes were too vague to be useful",
-                   "I found three notes that contradicted each other",
-                   "the draft took a day instead of a week"),
-        "outcome": ("connect two ideas I had never seen together",
-                    "be the seed of a whole chapter",
-                    "contradict a newer note on the same topic",
-                    "answer a question a colleague asked me"),
-        "tool": ("folders", "a single long document", "highlighting in an e-reader",
-                 "a task manager", "bookmarks"),
+        "claim": (
+            "writing is the only thing that matters",
+            "structure should emerge from notes",
+            "we overestimate our ability to remember what we read",
+            "elaboration is more valuable than collection",
+            "a good workflow beats willpower",
+            "feedback loops make work self-correcting",
+            "copying quotes is not understanding",
+        ),
+        "project": (
+            "the research note on spaced repetition",
+            "my team's onboarding guide",
+            "a conference talk proposal",
+            "the website retrospective",
+            "a blog post about code review",
+        ),
+        "result": (
+            "the outline wrote itself from the linked notes",
+            "half of the notes were too vague to be useful",
+            "I found three notes that contradicted each other",
+            "the draft took a day instead of a week",
+        ),
+        "outcome": (
+            "connect two ideas I had never seen together",
+            "be the seed of a whole chapter",
+            "contradict a newer note on the same topic",
+            "answer a question a colleague asked me",
+        ),
+        "tool": (
+            "folders",
+            "a single long document",
+            "highlighting in an e-reader",
+            "a task manager",
+            "bookmarks",
+        ),
         "subject": ("memory", "code review", "habits", "estimation", "feedback"),
     },
     points=(
@@ -571,18 +750,20 @@ _SMART_NOTES = _LongNoteTopic(
         "Keep the format simple and consistent",
     ),
     quotes=(
-        "Writing is not what follows research, learning or studying, it is the medium of all "
-        "this work.",
+        "Writing is not what follows research, learning or studying, it is the medium of all this work.",
         "The slip-box is not a collection of notes, it is a system for thinking.",
         "Every intellectual endeavour starts from an already existing preconception.",
     ),
     snippets=(
-        ("text", "Note 21/3a: Elaboration beats collection\nLinks: 21/3, 45/1b\n"
-                 "Source: Ahrens, ch. 10"),
+        ("text", "Note 21/3a: Elaboration beats collection\nLinks: 21/3, 45/1b\nSource: Ahrens, ch. 10"),
         ("markdown", "## Permanent note\n\nOne idea, in my words.\n\nLinks: [[Memory]]"),
     ),
-    links=("Sönke Ahrens", "Research: Spaced repetition and the forgetting curve",
-           "Deep Work", "Weekly review checklist"),
+    links=(
+        "Sönke Ahrens",
+        "Research: Spaced repetition and the forgetting curve",
+        "Deep Work",
+        "Weekly review checklist",
+    ),
     outro="Rating: five stars. The best short book on note-taking I know.",
 )
 
@@ -651,7 +832,7 @@ def _section_extra(topic: _LongNoteTopic, index: int, rng: random.Random) -> str
         return f"> {rng.choice(topic.quotes)}"
     if kind == 3:
         done = [rng.random() < 0.5 for _ in points]
-        return "\n".join(f"- [{'x' if d else ' '}] {p}" for d, p in zip(done, points))
+        return "\n".join(f"- [{'x' if d else ' '}] {p}" for d, p in zip(done, points, strict=False))
     snippet = topic.snippets[(index // 5) % len(topic.snippets)]
     return f"```{snippet[0]}\n{snippet[1]}\n```"
 
@@ -688,9 +869,7 @@ def _created(today: datetime.date, days_ago: int, hour: int = 9, minute: int = 0
     return _timestamp(today - datetime.timedelta(days=days_ago), hour, minute)
 
 
-def _obj(
-    structure_id: str, title: str, created_at: str, markdown: str = "", **fields: Any
-) -> SeedObject:
+def _obj(structure_id: str, title: str, created_at: str, markdown: str = "", **fields: Any) -> SeedObject:
     return SeedObject(
         id=_object_id(title),
         structure_id=structure_id,
@@ -715,44 +894,90 @@ def _tags(today: datetime.date) -> list[SeedObject]:
         "Travel": "Trips, itineraries and packing lists.",
     }
     return [
-        _obj("RootTag", title, _created(today, 120, 8, n), about[title])
-        for n, title in enumerate(TAG_TITLES)
+        _obj("RootTag", title, _created(today, 120, 8, n), about[title]) for n, title in enumerate(TAG_TITLES)
     ]
 
 
 def _people(today: datetime.date) -> list[SeedObject]:
     people = [
-        ("Sönke Ahrens", "Author and researcher", "University of Duisburg-Essen",
-         "https://takesmartnotes.com", ("Reading",),
-         "Author of [[How to Take Smart Notes]]. Writes about learning, writing and the "
-         "*Zettelkasten* method of Niklas Luhmann."),
-        ("Daniel Kahneman", "Psychologist", "Princeton University", None, ("Research",),
-         "Nobel laureate in economics (2002). Known for prospect theory and the two-systems "
-         "model described in [[Thinking, Fast and Slow]]."),
-        ("Andrew Hunt", "Author and programmer", "The Pragmatic Bookshelf",
-         "https://pragprog.com", ("Engineering",),
-         "Co-author of [[The Pragmatic Programmer]] with [[David Thomas]]."),
-        ("David Thomas", "Author and programmer", "The Pragmatic Bookshelf",
-         "https://pragdave.me", ("Engineering",),
-         "Co-author of [[The Pragmatic Programmer]]; coined *DRY* and *code kata*."),
-        ("Cal Newport", "Computer scientist and author", "Georgetown University",
-         "https://calnewport.com", ("Productivity",),
-         "Author of [[Deep Work]]. Argues for long stretches of distraction-free focus."),
-        ("Andy Weir", "Novelist", "Independent", "https://andyweirauthor.com", ("Reading",),
-         "Author of *The Martian* and [[Project Hail Mary]]."),
-        ("Maya Chen", "Product designer", "Northwind Labs", None, (),
-         "Design lead on the [[Website relaunch]].\n\n"
-         "- Prefers async reviews in Figma\n- Based in Amsterdam (CET)\n"
-         "- [ ] Send her the notes from [[Meeting notes: Q3 planning]]"),
-        ("Jonas Weber", "Backend engineer", "Northwind Labs", None, ("Engineering",),
-         "Leads the [[Notes migration]] project.\n\n"
-         "## 1:1 topics\n\n- Flaky integration tests\n    - retry budget\n"
-         "    - test data isolation\n"
-         "- On-call rotation for next quarter"),
+        (
+            "Sönke Ahrens",
+            "Author and researcher",
+            "University of Duisburg-Essen",
+            "https://takesmartnotes.com",
+            ("Reading",),
+            "Author of [[How to Take Smart Notes]]. Writes about learning, writing and the "
+            "*Zettelkasten* method of Niklas Luhmann.",
+        ),
+        (
+            "Daniel Kahneman",
+            "Psychologist",
+            "Princeton University",
+            None,
+            ("Research",),
+            "Nobel laureate in economics (2002). Known for prospect theory and the two-systems "
+            "model described in [[Thinking, Fast and Slow]].",
+        ),
+        (
+            "Andrew Hunt",
+            "Author and programmer",
+            "The Pragmatic Bookshelf",
+            "https://pragprog.com",
+            ("Engineering",),
+            "Co-author of [[The Pragmatic Programmer]] with [[David Thomas]].",
+        ),
+        (
+            "David Thomas",
+            "Author and programmer",
+            "The Pragmatic Bookshelf",
+            "https://pragdave.me",
+            ("Engineering",),
+            "Co-author of [[The Pragmatic Programmer]]; coined *DRY* and *code kata*.",
+        ),
+        (
+            "Cal Newport",
+            "Computer scientist and author",
+            "Georgetown University",
+            "https://calnewport.com",
+            ("Productivity",),
+            "Author of [[Deep Work]]. Argues for long stretches of distraction-free focus.",
+        ),
+        (
+            "Andy Weir",
+            "Novelist",
+            "Independent",
+            "https://andyweirauthor.com",
+            ("Reading",),
+            "Author of *The Martian* and [[Project Hail Mary]].",
+        ),
+        (
+            "Maya Chen",
+            "Product designer",
+            "Northwind Labs",
+            None,
+            (),
+            "Design lead on the [[Website relaunch]].\n\n"
+            "- Prefers async reviews in Figma\n- Based in Amsterdam (CET)\n"
+            "- [ ] Send her the notes from [[Meeting notes: Q3 planning]]",
+        ),
+        (
+            "Jonas Weber",
+            "Backend engineer",
+            "Northwind Labs",
+            None,
+            ("Engineering",),
+            "Leads the [[Notes migration]] project.\n\n"
+            "## 1:1 topics\n\n- Flaky integration tests\n    - retry budget\n"
+            "    - test data isolation\n"
+            "- On-call rotation for next quarter",
+        ),
     ]
     return [
         _obj(
-            PERSON_STRUCTURE_ID, name, _created(today, 100 - n, 10, n), body,
+            PERSON_STRUCTURE_ID,
+            name,
+            _created(today, 100 - n, 10, n),
+            body,
             properties={
                 PERSON_ROLE_ID: _text_value("text", role),
                 PERSON_ORGANIZATION_ID: _text_value("text", org),
@@ -761,14 +986,17 @@ def _people(today: datetime.date) -> list[SeedObject]:
             tags=tags,
         )
         for n, (name, role, org, site, tags, body) in enumerate(people)
-    ]  # fmt: skip
+    ]
 
 
 def _projects(today: datetime.date) -> list[SeedObject]:
     day = datetime.timedelta(days=1)
     return [
         _obj(
-            PROJECT_STRUCTURE_ID, "Website relaunch", _created(today, 90), _WEBSITE_PROJECT,
+            PROJECT_STRUCTURE_ID,
+            "Website relaunch",
+            _created(today, 90),
+            _WEBSITE_PROJECT,
             properties={
                 PROJECT_STATUS_ID: _label_value(PROJECT_STATUS, "Completed"),
                 PROJECT_LEAD_ID: _entity_value("Maya Chen"),
@@ -780,14 +1008,15 @@ def _projects(today: datetime.date) -> list[SeedObject]:
             tags=("Engineering",),
         ),
         _obj(
-            PROJECT_STRUCTURE_ID, "Notes migration", _created(today, 30), _MIGRATION_PROJECT,
+            PROJECT_STRUCTURE_ID,
+            "Notes migration",
+            _created(today, 30),
+            _MIGRATION_PROJECT,
             properties={
                 PROJECT_STATUS_ID: _label_value(PROJECT_STATUS, "Active"),
                 PROJECT_LEAD_ID: _entity_value("Jonas Weber"),
                 PROJECT_TIMELINE_ID: _date_value(today - 30 * day, today + 21 * day),
-                PROJECT_GOAL_ID: _rich_text(
-                    "Move every team note to the ", ("italic", "new"), " API."
-                ),
+                PROJECT_GOAL_ID: _rich_text("Move every team note to the ", ("italic", "new"), " API."),
             },
             tags=("Engineering", "Productivity"),
             collections=(ACTIVE_PROJECTS_COLLECTION_ID,),
@@ -831,29 +1060,65 @@ Related: [[Migrate notes to the new API]], [[Jonas Weber]].
 def _books(today: datetime.date) -> list[SeedObject]:
     smart_notes_topic = _LONG_NOTE_TOPICS["smart-notes"]
     books = [
-        ("How to Take Smart Notes", ("Sönke Ahrens",), 5, ("Non-fiction", "Productivity"),
-         "Finished", datetime.date(2017, 2, 24),
-         ("A short guide to the ", ("italic", "Zettelkasten"), " and to writing as thinking."),
-         _long_note(smart_notes_topic), (FAVORITE_BOOKS_COLLECTION_ID,)),
-        ("Thinking, Fast and Slow", ("Daniel Kahneman",), 4, ("Non-fiction", "Psychology"),
-         "Reading", datetime.date(2011, 10, 25),
-         ("Two systems of thought, and the ", ("bold", "biases"), " that follow from them."),
-         _KAHNEMAN_NOTES, (READING_LIST_COLLECTION_ID,)),
-        ("The Pragmatic Programmer", ("Andrew Hunt", "David Thomas"), 5,
-         ("Non-fiction", "Software"), "Finished", datetime.date(1999, 10, 20),
-         ("Practical advice for working programmers.",), _PRAGMATIC_NOTES,
-         (FAVORITE_BOOKS_COLLECTION_ID,)),
-        ("Deep Work", ("Cal Newport",), None, ("Non-fiction", "Productivity"), "To read",
-         datetime.date(2016, 1, 5), ("Rules for focused success in a distracted world.",),
-         "Recommended by [[Maya Chen]]. Start with part 2 (the four rules).",
-         (READING_LIST_COLLECTION_ID,)),
-        ("Project Hail Mary", ("Andy Weir",), None, ("Fiction", "Science fiction"), "To read",
-         datetime.date(2021, 5, 4), ("A lone astronaut, a dying sun, and an unlikely friend.",),
-         "", (READING_LIST_COLLECTION_ID,)),
+        (
+            "How to Take Smart Notes",
+            ("Sönke Ahrens",),
+            5,
+            ("Non-fiction", "Productivity"),
+            "Finished",
+            datetime.date(2017, 2, 24),
+            ("A short guide to the ", ("italic", "Zettelkasten"), " and to writing as thinking."),
+            _long_note(smart_notes_topic),
+            (FAVORITE_BOOKS_COLLECTION_ID,),
+        ),
+        (
+            "Thinking, Fast and Slow",
+            ("Daniel Kahneman",),
+            4,
+            ("Non-fiction", "Psychology"),
+            "Reading",
+            datetime.date(2011, 10, 25),
+            ("Two systems of thought, and the ", ("bold", "biases"), " that follow from them."),
+            _KAHNEMAN_NOTES,
+            (READING_LIST_COLLECTION_ID,),
+        ),
+        (
+            "The Pragmatic Programmer",
+            ("Andrew Hunt", "David Thomas"),
+            5,
+            ("Non-fiction", "Software"),
+            "Finished",
+            datetime.date(1999, 10, 20),
+            ("Practical advice for working programmers.",),
+            _PRAGMATIC_NOTES,
+            (FAVORITE_BOOKS_COLLECTION_ID,),
+        ),
+        (
+            "Deep Work",
+            ("Cal Newport",),
+            None,
+            ("Non-fiction", "Productivity"),
+            "To read",
+            datetime.date(2016, 1, 5),
+            ("Rules for focused success in a distracted world.",),
+            "Recommended by [[Maya Chen]]. Start with part 2 (the four rules).",
+            (READING_LIST_COLLECTION_ID,),
+        ),
+        (
+            "Project Hail Mary",
+            ("Andy Weir",),
+            None,
+            ("Fiction", "Science fiction"),
+            "To read",
+            datetime.date(2021, 5, 4),
+            ("A lone astronaut, a dying sun, and an unlikely friend.",),
+            "",
+            (READING_LIST_COLLECTION_ID,),
+        ),
     ]
     objects = []
-    for n, (title, authors, rating, genres, status, published, summary, body, collections) in (
-        enumerate(books)
+    for n, (title, authors, rating, genres, status, published, summary, body, collections) in enumerate(
+        books
     ):
         properties: dict[str, Any] = {
             BOOK_AUTHOR_ID: _entity_value(*authors),
@@ -866,8 +1131,13 @@ def _books(today: datetime.date) -> list[SeedObject]:
             properties[BOOK_RATING_ID] = _text_value("number", rating)
         objects.append(
             _obj(
-                BOOK_STRUCTURE_ID, title, _created(today, 80 - 7 * n, 21), body,
-                properties=properties, tags=("Reading",), collections=collections,
+                BOOK_STRUCTURE_ID,
+                title,
+                _created(today, 80 - 7 * n, 21),
+                body,
+                properties=properties,
+                tags=("Reading",),
+                collections=collections,
             )
         )
     return objects
@@ -916,31 +1186,81 @@ def _pages(today: datetime.date) -> list[SeedObject]:
     retrospective = _LONG_NOTE_TOPICS["website-retrospective"]
     lisbon_trip = today + datetime.timedelta(days=24)
     pages = [
-        ("Welcome to your demo space", _WELCOME, ("Productivity",),
-         _rich_text("Start here: what this space holds and how to explore it."), 60),
-        ("Research: Spaced repetition and the forgetting curve", _long_note(research),
-         ("Research", "Learning"),
-         _rich_text("Why reviews at growing intervals beat cramming, and how to use it."), 45),
-        ("Retrospective: Website relaunch", _long_note(retrospective), ("Engineering",),
-         _rich_text("What went well, what did not, and what we change next time."), 14),
-        ("Meeting notes: Q3 planning", _Q3_MEETING, ("Productivity",),
-         _rich_text("Priorities and owners for the next quarter."), 6),
-        ("Trip planning: Lisbon", _LISBON.format(start=lisbon_trip.isoformat()), ("Travel",),
-         _rich_text("Four days in Lisbon: itinerary, bookings and packing."), 20),
-        ("Sourdough bread recipe", _SOURDOUGH, ("Health",),
-         _rich_text("A reliable country loaf, ", ("bold", "75 %"), " hydration."), 70),
-        ("Home office setup", _HOME_OFFICE, ("Health", "Productivity"),
-         _rich_text("Desk, light and sound for long focus sessions."), 50),
-        ("Weekly review checklist", _WEEKLY_REVIEW, ("Productivity",),
-         _rich_text("Thirty minutes every Friday afternoon."), 40),
-        ("Snippets: Python and shell", _SNIPPETS, ("Engineering",),
-         _rich_text("Small pieces of code worth keeping."), 35),
+        (
+            "Welcome to your demo space",
+            _WELCOME,
+            ("Productivity",),
+            _rich_text("Start here: what this space holds and how to explore it."),
+            60,
+        ),
+        (
+            "Research: Spaced repetition and the forgetting curve",
+            _long_note(research),
+            ("Research", "Learning"),
+            _rich_text("Why reviews at growing intervals beat cramming, and how to use it."),
+            45,
+        ),
+        (
+            "Retrospective: Website relaunch",
+            _long_note(retrospective),
+            ("Engineering",),
+            _rich_text("What went well, what did not, and what we change next time."),
+            14,
+        ),
+        (
+            "Meeting notes: Q3 planning",
+            _Q3_MEETING,
+            ("Productivity",),
+            _rich_text("Priorities and owners for the next quarter."),
+            6,
+        ),
+        (
+            "Trip planning: Lisbon",
+            _LISBON.format(start=lisbon_trip.isoformat()),
+            ("Travel",),
+            _rich_text("Four days in Lisbon: itinerary, bookings and packing."),
+            20,
+        ),
+        (
+            "Sourdough bread recipe",
+            _SOURDOUGH,
+            ("Health",),
+            _rich_text("A reliable country loaf, ", ("bold", "75 %"), " hydration."),
+            70,
+        ),
+        (
+            "Home office setup",
+            _HOME_OFFICE,
+            ("Health", "Productivity"),
+            _rich_text("Desk, light and sound for long focus sessions."),
+            50,
+        ),
+        (
+            "Weekly review checklist",
+            _WEEKLY_REVIEW,
+            ("Productivity",),
+            _rich_text("Thirty minutes every Friday afternoon."),
+            40,
+        ),
+        (
+            "Snippets: Python and shell",
+            _SNIPPETS,
+            ("Engineering",),
+            _rich_text("Small pieces of code worth keeping."),
+            35,
+        ),
     ]
     return [
-        _obj("RootPage", title, _created(today, days_ago, 8 + n), body,
-             properties={"description": description}, tags=tags)
+        _obj(
+            "RootPage",
+            title,
+            _created(today, days_ago, 8 + n),
+            body,
+            properties={"description": description},
+            tags=tags,
+        )
         for n, (title, body, tags, description, days_ago) in enumerate(pages)
-    ]  # fmt: skip
+    ]
 
 
 _WELCOME = """
@@ -1134,32 +1454,82 @@ $$
 def _tasks(today: datetime.date) -> list[SeedObject]:
     day = datetime.timedelta(days=1)
     tasks: list[tuple[str, str, str, dict[str, datetime.date], tuple[str, ...], str]] = [
-        ("Draft Q3 planning agenda", "In progress", "High", {"deadline": today + 2 * day},
-         ("Productivity",),
-         "From [[Meeting notes: Q3 planning]].\n\n- [x] Collect topics\n- [ ] Time boxes\n"
-         "- [ ] Send to [[Maya Chen]]"),
-        ("Renew passport", "Not started", "Medium", {"deadline": today + 30 * day},
-         ("Travel",), "Needed for [[Trip planning: Lisbon]]. Bring two biometric photos."),
-        ("Book flights to Lisbon", "Done", "High", {"completed": today - 3 * day},
-         ("Travel",), "Booked. Confirmation code `KX7Q2M`, seats 14A and 14B."),
-        ("Review pull request for search API", "In progress", "High", {"deadline": today},
-         ("Engineering",),
-         "## Checklist\n\n- [x] Read the diff\n- [ ] Run the tests locally\n"
-         "- [ ] Check the `limit` bounds (1 to 50)\n\n```python\nassert 1 <= limit <= 50\n```"),
-        ("Write retrospective for website relaunch", "Done", "Medium",
-         {"completed": today - 5 * day}, ("Engineering",),
-         "Done: [[Retrospective: Website relaunch]]."),
+        (
+            "Draft Q3 planning agenda",
+            "In progress",
+            "High",
+            {"deadline": today + 2 * day},
+            ("Productivity",),
+            "From [[Meeting notes: Q3 planning]].\n\n- [x] Collect topics\n- [ ] Time boxes\n"
+            "- [ ] Send to [[Maya Chen]]",
+        ),
+        (
+            "Renew passport",
+            "Not started",
+            "Medium",
+            {"deadline": today + 30 * day},
+            ("Travel",),
+            "Needed for [[Trip planning: Lisbon]]. Bring two biometric photos.",
+        ),
+        (
+            "Book flights to Lisbon",
+            "Done",
+            "High",
+            {"completed": today - 3 * day},
+            ("Travel",),
+            "Booked. Confirmation code `KX7Q2M`, seats 14A and 14B.",
+        ),
+        (
+            "Review pull request for search API",
+            "In progress",
+            "High",
+            {"deadline": today},
+            ("Engineering",),
+            "## Checklist\n\n- [x] Read the diff\n- [ ] Run the tests locally\n"
+            "- [ ] Check the `limit` bounds (1 to 50)\n\n```python\nassert 1 <= limit <= 50\n```",
+        ),
+        (
+            "Write retrospective for website relaunch",
+            "Done",
+            "Medium",
+            {"completed": today - 5 * day},
+            ("Engineering",),
+            "Done: [[Retrospective: Website relaunch]].",
+        ),
         ("Schedule dentist appointment", "Not started", "Low", {}, ("Health",), ""),
-        ("Read chapter 4 of Thinking, Fast and Slow", "Not started", "Low",
-         {"date": today + day}, ("Reading",), "Chapter 4: *The Associative Machine*."),
-        ("Fix flaky integration test", "In progress", "Medium", {"deadline": today - day},
-         ("Engineering",),
-         "Fails about 1 in 20 runs on CI.\n\n> AssertionError: expected 3 results, got 2\n\n"
-         "- Suspect: test data shared between workers\n    - give each worker its own space"),
-        ("Prepare sourdough starter", "Done", "Low", {"completed": today - 10 * day},
-         ("Health",), "Feed 1:5:5 twice a day for a week. See [[Sourdough bread recipe]]."),
-        ("Migrate notes to the new API", "Not started", "High", {"deadline": today + 7 * day},
-         ("Engineering", "Productivity"), "Part of [[Notes migration]]."),
+        (
+            "Read chapter 4 of Thinking, Fast and Slow",
+            "Not started",
+            "Low",
+            {"date": today + day},
+            ("Reading",),
+            "Chapter 4: *The Associative Machine*.",
+        ),
+        (
+            "Fix flaky integration test",
+            "In progress",
+            "Medium",
+            {"deadline": today - day},
+            ("Engineering",),
+            "Fails about 1 in 20 runs on CI.\n\n> AssertionError: expected 3 results, got 2\n\n"
+            "- Suspect: test data shared between workers\n    - give each worker its own space",
+        ),
+        (
+            "Prepare sourdough starter",
+            "Done",
+            "Low",
+            {"completed": today - 10 * day},
+            ("Health",),
+            "Feed 1:5:5 twice a day for a week. See [[Sourdough bread recipe]].",
+        ),
+        (
+            "Migrate notes to the new API",
+            "Not started",
+            "High",
+            {"deadline": today + 7 * day},
+            ("Engineering", "Productivity"),
+            "Part of [[Notes migration]].",
+        ),
     ]
     objects = []
     for n, (title, status, priority, dates, tags, body) in enumerate(tasks):
@@ -1170,49 +1540,90 @@ def _tasks(today: datetime.date) -> list[SeedObject]:
         for key, value in dates.items():
             properties[key] = _date_value(value)
         objects.append(
-            _obj("RootTask", title, _created(today, 12 - n, 9, 5 * n), body,
-                 properties=properties, tags=tags)
-        )  # fmt: skip
+            _obj("RootTask", title, _created(today, 12 - n, 9, 5 * n), body, properties=properties, tags=tags)
+        )
     return objects
 
 
 def _weblinks(today: datetime.date) -> list[SeedObject]:
     links = [
-        ("CommonMark Spec", "https://spec.commonmark.org/0.31.2/",
-         "A strongly defined, highly compatible specification of Markdown.", ("Engineering",),
-         "The reference for how `*` and `_` emphasis really works (the *rule of 3*)."),
-        ("Forgetting curve - Wikipedia", "https://en.wikipedia.org/wiki/Forgetting_curve",
-         "The decline of memory retention in time.", ("Research", "Learning"),
-         "Background for [[Research: Spaced repetition and the forgetting curve]]."),
-        ("Capacities API documentation", "https://developers.capacities.io/",
-         "Reference for the Capacities REST API.", ("Engineering",),
-         "- Rate limits are per token and per endpoint\n- Search matches titles only"),
-        ("Visit Lisboa", "https://www.visitlisboa.com/en",
-         "Official tourism site of Lisbon.", ("Travel",), "For [[Trip planning: Lisbon]]."),
+        (
+            "CommonMark Spec",
+            "https://spec.commonmark.org/0.31.2/",
+            "A strongly defined, highly compatible specification of Markdown.",
+            ("Engineering",),
+            "The reference for how `*` and `_` emphasis really works (the *rule of 3*).",
+        ),
+        (
+            "Forgetting curve - Wikipedia",
+            "https://en.wikipedia.org/wiki/Forgetting_curve",
+            "The decline of memory retention in time.",
+            ("Research", "Learning"),
+            "Background for [[Research: Spaced repetition and the forgetting curve]].",
+        ),
+        (
+            "Capacities API documentation",
+            "https://developers.capacities.io/",
+            "Reference for the Capacities REST API.",
+            ("Engineering",),
+            "- Rate limits are per token and per endpoint\n- Search matches titles only",
+        ),
+        (
+            "Visit Lisboa",
+            "https://www.visitlisboa.com/en",
+            "Official tourism site of Lisbon.",
+            ("Travel",),
+            "For [[Trip planning: Lisbon]].",
+        ),
     ]
     return [
-        _obj("MediaWebResource", title, _created(today, 25 - 4 * n, 19), notes,
-             properties={"description": _text_value("text", description)}, tags=tags, url=url)
+        _obj(
+            "MediaWebResource",
+            title,
+            _created(today, 25 - 4 * n, 19),
+            notes,
+            properties={"description": _text_value("text", description)},
+            tags=tags,
+            url=url,
+        )
         for n, (title, url, description, tags, notes) in enumerate(links)
-    ]  # fmt: skip
+    ]
 
 
 _DAILY_ENTRIES = (
-    ("07:40", "Morning pages. Slept well; energy is good.\n\n- Plan: one deep work block before "
-     "lunch\n- [ ] [[Review pull request for search API]]"),
-    ("09:15", "Stand-up with [[Jonas Weber]]: the flaky test is back.\n\n- [ ] Pair on "
-     "[[Fix flaky integration test]] after lunch"),
+    (
+        "07:40",
+        "Morning pages. Slept well; energy is good.\n\n- Plan: one deep work block before "
+        "lunch\n- [ ] [[Review pull request for search API]]",
+    ),
+    (
+        "09:15",
+        "Stand-up with [[Jonas Weber]]: the flaky test is back.\n\n- [ ] Pair on "
+        "[[Fix flaky integration test]] after lunch",
+    ),
     ("12:30", "Lunch walk with [[Maya Chen]]. She recommended [[Deep Work]]."),
-    ("14:00", "Read two chapters of [[Thinking, Fast and Slow]].\n\n> Nothing in life is as "
-     "important as you think it is, while you are thinking about it."),
-    ("16:45", "Reviewed [[Notes migration]] progress.\n\n1. Client ported\n2. OAuth done\n"
-     "3. Import script still on the beta API"),
+    (
+        "14:00",
+        "Read two chapters of [[Thinking, Fast and Slow]].\n\n> Nothing in life is as "
+        "important as you think it is, while you are thinking about it.",
+    ),
+    (
+        "16:45",
+        "Reviewed [[Notes migration]] progress.\n\n1. Client ported\n2. OAuth done\n"
+        "3. Import script still on the beta API",
+    ),
     ("18:10", "Baked bread ([[Sourdough bread recipe]]): better oven spring this time."),
     ("21:30", "Shutdown ritual.\n\n- [x] Inbox zero\n- [x] Plan tomorrow\n- [ ] Stretch"),
-    ("10:20", "Idea: spaced repetition for meeting notes, see "
-     "[[Research: Spaced repetition and the forgetting curve]]."),
-    ("15:05", "Code review notes:\n\n```diff\n- results = search(query)\n"
-     "+ results = search(query, limit=limit)\n```"),
+    (
+        "10:20",
+        "Idea: spaced repetition for meeting notes, see "
+        "[[Research: Spaced repetition and the forgetting curve]].",
+    ),
+    (
+        "15:05",
+        "Code review notes:\n\n```diff\n- results = search(query)\n"
+        "+ results = search(query, limit=limit)\n```",
+    ),
 )
 
 

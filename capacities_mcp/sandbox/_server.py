@@ -129,7 +129,9 @@ class SandboxServer:
         deadline = time.monotonic() + _START_TIMEOUT
         while not server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
-                reason = failure[0] if failure else "timed out" if self._thread.is_alive() else "unknown error"
+                reason = (
+                    failure[0] if failure else "timed out" if self._thread.is_alive() else "unknown error"
+                )
                 self.stop()
                 raise RuntimeError(f"The sandbox failed to start: {reason}")
             time.sleep(0.005)

@@ -20,26 +20,30 @@ from pydantic import TypeAdapter, ValidationError
 
 from ..api import format_issues, issues_from
 from ..api.models import WritableBlock
+from ._clock import Clock
 from ._content import (
     DATE_ONLY as _DATE_ONLY,
+)
+from ._content import (
     PARENT_BLOCK_TYPES,
     day_iso,
-    parse_iso as _parse_iso,
     find_block,
     new_id,
-    readable_blocks,
     readable_block,
+    readable_blocks,
     readable_date,
     readable_tokens,
 )
-from ._clock import Clock
+from ._content import (
+    parse_iso as _parse_iso,
+)
 from ._errors import SandboxApiError, invalid_input, not_found
 from ._store import SandboxStore
 
 if TYPE_CHECKING:
     from ._seed import SeedSpace
 
-__all__ = ["SpaceService", "store_from_seed", "DAILY_NOTE_BLOCKS", "LIST_PAGE_SIZE"]
+__all__ = ["DAILY_NOTE_BLOCKS", "LIST_PAGE_SIZE", "SpaceService", "store_from_seed"]
 
 Obj = dict[str, Any]
 DAILY_NOTE_BLOCKS = "RootDailyNote_notes"
@@ -147,7 +151,7 @@ class SpaceService:
             known = self.store.structure(target_id) is not None or any(
                 obj["structureId"] == target_id for obj in live
             )
-            if not known and target_id not in _CREATABLE_BUILTINS + ("RootDailyNote",):
+            if not known and target_id not in (*_CREATABLE_BUILTINS, "RootDailyNote"):
                 raise not_found(f"Structure {target_id} not found")
             return [self.summary(obj) for obj in live if obj["structureId"] == target_id]
         if kind == "tag":
@@ -201,7 +205,9 @@ class SpaceService:
             out[property_id] = self._readable_value(definition, value, where)
         return out
 
-    def _readable_value(self, definition: dict[str, Any], value: dict[str, Any], where: tuple[str, ...]) -> Obj:
+    def _readable_value(
+        self, definition: dict[str, Any], value: dict[str, Any], where: tuple[str, ...]
+    ) -> Obj:
         kind = value["type"]
         expected = definition["type"]
         if kind != expected:
@@ -249,7 +255,9 @@ class SpaceService:
         for index, target in enumerate(targets):
             obj = self.store.get_object(target["id"])
             if obj is None:
-                raise invalid_input(f"Linked object {target['id']} does not exist", (*where, "entity", index, "id"))
+                raise invalid_input(
+                    f"Linked object {target['id']} does not exist", (*where, "entity", index, "id")
+                )
             if allowed is not None and obj["structureId"] not in allowed:
                 raise invalid_input(
                     f"Property `{definition['id']}` can only link {', '.join(allowed)} objects",
@@ -275,8 +283,7 @@ class SpaceService:
             return main
         if property_id != main and property_id not in obj.get("blocks", {}):
             raise invalid_input(
-                f"Unknown block property `{property_id}` for structure {obj['structureId']}; "
-                f"use `{main}`",
+                f"Unknown block property `{property_id}` for structure {obj['structureId']}; use `{main}`",
                 path,
             )
         return property_id
@@ -286,7 +293,10 @@ class SpaceService:
         obj["lastUpdatedAt"] = stamp
         for definition in self.definitions(obj["structureId"]):
             if definition["type"] == "lastUpdatedAt":
-                obj["properties"][definition["id"]] = {"type": "lastUpdatedAt", "lastUpdatedAt": {"value": stamp}}
+                obj["properties"][definition["id"]] = {
+                    "type": "lastUpdatedAt",
+                    "lastUpdatedAt": {"value": stamp},
+                }
 
     # --- objects -------------------------------------------------------------------------------
 
@@ -314,7 +324,10 @@ class SpaceService:
             if definition["type"] == "createdAt":
                 obj["properties"][definition["id"]] = {"type": "createdAt", "createdAt": {"value": stamp}}
             elif definition["type"] == "lastUpdatedAt":
-                obj["properties"][definition["id"]] = {"type": "lastUpdatedAt", "lastUpdatedAt": {"value": stamp}}
+                obj["properties"][definition["id"]] = {
+                    "type": "lastUpdatedAt",
+                    "lastUpdatedAt": {"value": stamp},
+                }
         return obj
 
     def create_object(self, body: Obj) -> Obj:
@@ -380,9 +393,15 @@ class SpaceService:
         obj = self.new_object("MediaWebResource", title=_title_from_url(url))
         given = body.get("properties") or {}
         if given.get("title") is not None:
-            obj["properties"]["title"] = {"type": "title", "title": {"value": given["title"]["title"]["value"]}}
+            obj["properties"]["title"] = {
+                "type": "title",
+                "title": {"value": given["title"]["title"]["value"]},
+            }
         if given.get("description") is not None:
-            obj["properties"]["description"] = {"type": "text", "text": {"value": given["description"]["text"]["value"]}}
+            obj["properties"]["description"] = {
+                "type": "text",
+                "text": {"value": given["description"]["text"]["value"]},
+            }
         obj["properties"]["media_URLReference"] = {"type": "url", "url": {"value": url}}
         main = self.store.content_property_of("MediaWebResource")
         if body.get("markdown") is not None:
@@ -421,7 +440,7 @@ class SpaceService:
             # Links exported by GET /object/markdown come back as links to the same objects.
             if not url.startswith(prefix):
                 return None
-            object_id = url[len(prefix):]
+            object_id = url[len(prefix) :]
             return object_id if self.store.get_object(object_id) is not None else None
 
         writable = markdown_to_blocks(markdown, resolve_link=resolve, resolve_url=resolve_url)
@@ -502,7 +521,11 @@ class SpaceService:
             chosen = []
             for name in names:
                 option = next(
-                    (o for o in options if str(name).casefold() in (o["name"].casefold(), o["id"].casefold())),
+                    (
+                        o
+                        for o in options
+                        if str(name).casefold() in (o["name"].casefold(), o["id"].casefold())
+                    ),
                     None,
                 )
                 if option is None:
@@ -580,8 +603,7 @@ class SpaceService:
         replacement = body["block"]
         if replacement["type"] != existing["type"]:
             raise invalid_input(
-                f"Block {existing['id']} is a {existing['type']}; the replacement must have the "
-                "same type",
+                f"Block {existing['id']} is a {existing['type']}; the replacement must have the same type",
                 ("block", "type"),
             )
         location.siblings[location.index] = readable_block(replacement, keep=existing)
@@ -616,8 +638,11 @@ class SpaceService:
         blocks = self._content_of(body)
         if not body.get("noTimeStamp"):
             stamp = self.clock.now().strftime("%H:%M")
-            heading = {"type": "TextBlock", "tokens": [{"type": "TextToken", "text": stamp, "style": {}}],
-                       "hierarchy": {"key": "H3", "val": 3}}  # fmt: skip
+            heading = {
+                "type": "TextBlock",
+                "tokens": [{"type": "TextToken", "text": stamp, "style": {}}],
+                "hierarchy": {"key": "H3", "val": 3},
+            }
             blocks = [readable_block(heading), *blocks]
 
         def apply() -> None:
@@ -669,8 +694,8 @@ def _front_matter_date(raw: Any, fail: Callable[[str], SandboxApiError]) -> dict
     if raw is None:
         return {"start": None}
     if isinstance(raw, dt.datetime):
-        aware = raw if raw.tzinfo else raw.replace(tzinfo=dt.timezone.utc)
-        stamp = aware.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds")
+        aware = raw if raw.tzinfo else raw.replace(tzinfo=dt.UTC)
+        stamp = aware.astimezone(dt.UTC).isoformat(timespec="milliseconds")
         return {"dateResolution": "time", "start": stamp.replace("+00:00", "Z")}
     if isinstance(raw, dt.date):
         return {"dateResolution": "day", "start": day_iso(raw)}
@@ -695,7 +720,7 @@ def _daily_note_day(value: str | None, today: dt.date) -> dt.date:
     else:
         parsed = _parse_iso(text)
         if parsed is not None:
-            return parsed.astimezone(dt.timezone.utc).date()
+            return parsed.astimezone(dt.UTC).date()
     raise invalid_input("Invalid date: expected ISO 8601 such as 2026-08-01T00:00:00.000Z", ("date",))
 
 

@@ -25,9 +25,13 @@ from filelock import FileLock, Timeout
 from .._files import atomic_write
 
 __all__ = [
-    "SandboxStore", "TokenGrant", "hash_token", "PERSONAL_TOKEN_PREFIX", "DataFileLock",
+    "PERSONAL_TOKEN_PREFIX",
     "DataFileInUseError",
-]  # fmt: skip
+    "DataFileLock",
+    "SandboxStore",
+    "TokenGrant",
+    "hash_token",
+]
 
 PERSONAL_TOKEN_PREFIX = "cap-api-"
 _FORMAT_VERSION = 1
@@ -109,7 +113,6 @@ class SandboxStore:
 
     def structure(self, structure_id: str) -> dict[str, Any] | None:
         return next((s for s in self.structures if s["id"] == structure_id), None)
-
 
     def content_property_of(self, structure_id: str) -> str:
         """The block property that holds an object's main content."""

@@ -22,7 +22,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
-__all__ = ["NON_FINITE", "parse_json", "WireJSONResponse"]
+__all__ = ["NON_FINITE", "WireJSONResponse", "parse_json"]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SENTINEL = re.compile("[\U0010f000-\U0010f7ff]")

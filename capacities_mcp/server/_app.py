@@ -36,7 +36,7 @@ from .tools import register_tools, select_tools
 if TYPE_CHECKING:
     from capacities_mcp.sandbox import SandboxServer
 
-__all__ = ["App", "SANDBOX_NOTE", "SERVER_NAME", "build_app", "build_server", "server_instructions"]
+__all__ = ["SANDBOX_NOTE", "SERVER_NAME", "App", "build_app", "build_server", "server_instructions"]
 
 SERVER_NAME = "capacities"
 
@@ -183,14 +183,10 @@ def server_instructions(settings: Settings, tool_names: tuple[str, ...]) -> str:
             extras.append("today's notes: append_to_daily_note")
         if extras:
             lines.append("- Special cases: " + "; ".join(extras) + ".")
-        lines.append(
-            "- Changes are real and immediate. Tell the user what you changed (titles and ids)."
-        )
+        lines.append("- Changes are real and immediate. Tell the user what you changed (titles and ids).")
     else:
         lines.append("- This server is READ-ONLY: it cannot change the space.")
-    lines.append(
-        "- Results are compact by design; ask for more (next page, full content) only when needed."
-    )
+    lines.append("- Results are compact by design; ask for more (next page, full content) only when needed.")
     if settings.backend == "sandbox":
         lines += ["", "NOTE: " + SANDBOX_NOTE]
     return "\n".join(lines)
@@ -204,7 +200,9 @@ class CapacitiesMCPServer(MCPServer[ServerState]):
     list of prompts that do exist.
     """
 
-    async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Any = None) -> Any:
+    async def get_prompt(
+        self, name: str, arguments: dict[str, Any] | None = None, context: Any = None
+    ) -> Any:
         prompts = await self.list_prompts()
         if name not in {p.name for p in prompts}:
             known = ", ".join(p.name for p in prompts) or "none"
@@ -251,8 +249,7 @@ def build_app(settings: Settings) -> App:
     async def health(_request: Request) -> Response:
         """Liveness for load balancers and scripts: no secrets, no upstream call."""
         return JSONResponse(
-            {"status": "ok", "server": SERVER_NAME, "version": __version__,
-             "backend": settings.backend}  # fmt: skip
+            {"status": "ok", "server": SERVER_NAME, "version": __version__, "backend": settings.backend}
         )
 
     return App(server, runtime, settings, tool_names, prompt_names)

@@ -123,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger("capacities_mcp.server").debug("server failed", exc_info=True)
         from ._logging import redact
 
-        print(f"capacities-mcp: the server stopped: {type(exc).__name__}: {redact(str(exc))}", file=sys.stderr)
+        print(
+            f"capacities-mcp: the server stopped: {type(exc).__name__}: {redact(str(exc))}", file=sys.stderr
+        )
         return 1
     return 0

@@ -58,14 +58,18 @@ def _trim(text: str, max_lines: int, *, tail: bool = False, width: int = 110) ->
 
 
 def _result_text(result: Any) -> str:
-    parts = [getattr(block, "text", None) or f"[{getattr(block, 'type', '?')} content]" for block in result.content]
+    parts = [
+        getattr(block, "text", None) or f"[{getattr(block, 'type', '?')} content]" for block in result.content
+    ]
     return "\n".join(parts)
 
 
 async def _call(
     client: Client, name: str, arguments: dict[str, Any], max_lines: int, *, tail: bool = False
 ) -> Any:
-    shown_args = {k: (v if not isinstance(v, str) or len(v) <= 60 else v[:57] + "...") for k, v in arguments.items()}
+    shown_args = {
+        k: (v if not isinstance(v, str) or len(v) <= 60 else v[:57] + "...") for k, v in arguments.items()
+    }
     print(f"\n> {name}({', '.join(f'{k}={v!r}' for k, v in shown_args.items())})")
     started = time.perf_counter()
     result = await client.call_tool(name, arguments)
@@ -102,9 +106,10 @@ async def _demo(args: argparse.Namespace) -> int:
     max_lines: int = args.lines
     started = time.perf_counter()
     # The server's stderr is kept aside (shown with --server-log, or when something fails).
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as captured, SandboxServer(
-        SandboxConfig(host="127.0.0.1", port=0)
-    ) as sandbox:
+    with (
+        tempfile.TemporaryFile("w+", encoding="utf-8") as captured,
+        SandboxServer(SandboxConfig(host="127.0.0.1", port=0)) as sandbox,
+    ):
         print("capacities-mcp demo")
         print(_RULE)
         print(f"sandbox : a Capacities-compatible API with a demo space at {sandbox.base_url}")

@@ -197,7 +197,7 @@ def _describe_api(exc: CapacitiesApiError) -> ErrorInfo:
         text = (
             f"Not found (404, cap_not_found){said}. No object (or block) with this id is visible: "
             "it may be mistyped, in the trash or deleted. Find the object with search_objects "
-            "or list_objects, and block ids with get_object(format=\"blocks\")."
+            'or list_objects, and block ids with get_object(format="blocks").'
         )
     elif code == "cap_scope_insufficient":
         need = ", ".join(scopes) or "a scope this request needs"
@@ -257,9 +257,7 @@ def _issue_lines(issues: Sequence[FieldIssue]) -> str:
 def _describe_validation(exc: CapacitiesValidationError) -> ErrorInfo:
     issues = tuple(FieldIssue(i.dotted_path or "(input)", i.message) for i in exc.issues)
     lines = _issue_lines(issues)
-    text = (
-        f"Invalid input, nothing was sent to Capacities:\n{lines}\nFix these fields and call again."
-    )
+    text = f"Invalid input, nothing was sent to Capacities:\n{lines}\nFix these fields and call again."
     return ErrorInfo(redact(text), "cap_invalid_input", None, redact(str(exc)), issues=issues)
 
 

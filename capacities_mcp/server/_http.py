@@ -86,10 +86,13 @@ class HttpGuard:
             return
         headers = {k.decode("latin-1").lower(): v for k, v in scope.get("headers", [])}
         origin = headers.get("origin")
-        if self._check_origin and origin is not None:
-            if origin.decode("latin-1") not in self._allowed_origins:
-                await _reply(send, 403, {"error": "forbidden", "error_description": "Origin not allowed"})
-                return
+        if (
+            self._check_origin
+            and origin is not None
+            and origin.decode("latin-1") not in self._allowed_origins
+        ):
+            await _reply(send, 403, {"error": "forbidden", "error_description": "Origin not allowed"})
+            return
         if self._token is not None and not (
             scope.get("path") == HEALTH_PATH and scope.get("method") in ("GET", "HEAD")
         ):
@@ -176,26 +179,25 @@ async def serve_http(app: App) -> None:
         lifespan="on",
     )
     server = uvicorn.Server(config)
-    async with app.runtime.hold():
-        async with anyio.create_task_group() as tg:
+    async with app.runtime.hold(), anyio.create_task_group() as tg:
 
-            async def announce() -> None:
-                while not server.started:
-                    if server.should_exit:
-                        return
-                    await anyio.sleep(0.02)
-                port = server.servers[0].sockets[0].getsockname()[1] if server.servers else settings.port
-                host = f"[{settings.host}]" if ":" in settings.host else settings.host
-                kind = "SSE" if settings.transport == "sse" else "streamable HTTP"
-                _log.warning(
-                    "capacities-mcp: serving MCP (%s) at http://%s:%s%s%s",
-                    kind,
-                    host,
-                    port,
-                    endpoint_path(settings),
-                    " (clients must send the bearer token)" if settings.http_token else "",
-                )
+        async def announce() -> None:
+            while not server.started:
+                if server.should_exit:
+                    return
+                await anyio.sleep(0.02)
+            port = server.servers[0].sockets[0].getsockname()[1] if server.servers else settings.port
+            host = f"[{settings.host}]" if ":" in settings.host else settings.host
+            kind = "SSE" if settings.transport == "sse" else "streamable HTTP"
+            _log.warning(
+                "capacities-mcp: serving MCP (%s) at http://%s:%s%s%s",
+                kind,
+                host,
+                port,
+                endpoint_path(settings),
+                " (clients must send the bearer token)" if settings.http_token else "",
+            )
 
-            tg.start_soon(announce)
-            await server.serve()
-            tg.cancel_scope.cancel()
+        tg.start_soon(announce)
+        await server.serve()
+        tg.cancel_scope.cancel()

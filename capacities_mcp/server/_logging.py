@@ -35,6 +35,8 @@ def redact(text: str) -> str:
         return prefix + "***"
 
     return _TOKEN_SHAPES.sub(mask, text)
+
+
 # Libraries that log every request at INFO; they only speak up at DEBUG.
 _CHATTY = ("mcp", "uvicorn", "uvicorn.access", "uvicorn.error", "httpx2", "httpcore2", "sse_starlette")
 

@@ -43,8 +43,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENV_PROMPTS_DIR",
-    "PromptSpec",
     "PromptFileError",
+    "PromptSpec",
     "load_prompt_specs",
     "parse_prompt_file",
     "register_prompts",

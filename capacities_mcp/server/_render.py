@@ -97,9 +97,7 @@ def date_text(date: DatePayload) -> str:
     return f"{start} → {end}" if end and end != start else start
 
 
-def property_value(
-    value: Any, definition: PropertyDefinition | None, title_of: TitleOf
-) -> tuple[Any, str]:
+def property_value(value: Any, definition: PropertyDefinition | None, title_of: TitleOf) -> tuple[Any, str]:
     """(JSON-friendly readable value, one-line text) of one property value."""
     kind = getattr(value, "type", None)
     if kind in ("title", "text", "url", "number", "boolean"):
@@ -109,8 +107,10 @@ def property_value(
         return inner, "" if inner is None else str(inner)
     if kind == "date":
         date = value.date
-        data = {"start": _day_or_time(date.start, date.date_resolution),
-                "end": _day_or_time(date.end, date.date_resolution)}  # fmt: skip
+        data = {
+            "start": _day_or_time(date.start, date.date_resolution),
+            "end": _day_or_time(date.end, date.date_resolution),
+        }
         return (data if date.start else None), date_text(date)
     if kind == "label":
         names = [option.name for option in value.label]
@@ -235,8 +235,10 @@ def block_outline(blocks: dict[str, list[Any]] | None, title_of: TitleOf) -> str
     def walk(items: Sequence[Any], depth: int) -> None:
         for block in items:
             text = _block_text(block, title_of)
-            lines.append(f"{'  ' * depth}- {getattr(block, 'id', '?')} {_block_kind(block)}"
-                         + (f": {text}" if text else ""))  # fmt: skip
+            lines.append(
+                f"{'  ' * depth}- {getattr(block, 'id', '?')} {_block_kind(block)}"
+                + (f": {text}" if text else "")
+            )
             walk(block_children(block), depth + 1)
 
     for property_id, items in (blocks or {}).items():
@@ -322,7 +324,9 @@ def _property_line(prop: PropertyDefinition) -> str:
     name = prop.name or prop.id
     parts = [str(prop.type)]
     if prop.type == "label":
-        parts.append(("multi" if prop.multiple else "single") + ": " + " | ".join(o.name for o in prop.label_set or []))
+        parts.append(
+            ("multi" if prop.multiple else "single") + ": " + " | ".join(o.name for o in prop.label_set or [])
+        )
     if prop.type == "entity" and prop.allowed_structures:
         parts.append("→ " + ", ".join(prop.allowed_structures))
     if not prop.writable:

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from ._state import ServerState, SpaceSnapshot
 
-__all__ = ["SPACE_URI", "STRUCTURES_URI", "OBJECT_URI_TEMPLATE", "register_resources"]
+__all__ = ["OBJECT_URI_TEMPLATE", "SPACE_URI", "STRUCTURES_URI", "register_resources"]
 
 SPACE_URI = "capacities://space"
 STRUCTURES_URI = "capacities://structures"

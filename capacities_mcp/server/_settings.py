@@ -30,8 +30,8 @@ __all__ = [
     "ENV_HTTP_TOKEN",
     "ENV_READ_ONLY",
     "ENV_TOKEN_STORE",
-    "SettingsError",
     "Settings",
+    "SettingsError",
     "Transport",
     "is_loopback",
     "resolve_settings",
@@ -142,8 +142,7 @@ class Settings:
             raise SettingsError("no Capacities credentials configured")
         kwargs: dict[str, Any] = dict(stored.client_kwargs())
         kwargs["base_url"] = (
-            self.api_url or kwargs.get("base_url") or getattr(stored, "base_url", None)
-            or DEFAULT_BASE_URL
+            self.api_url or kwargs.get("base_url") or getattr(stored, "base_url", None) or DEFAULT_BASE_URL
         )
         kwargs.setdefault("api_version", version)
         return CapacitiesClient(**kwargs)

@@ -164,8 +164,14 @@ class SpaceCache:
             return found
         if ref in BUILTIN_STRUCTURE_IDS:
             # Built-in types such as RootPage work even when the space does not list them.
-            return Structure(id=ref, title=ref, plural_name=ref, property_definitions=[],
-                             label_color="gray", collections=[])  # fmt: skip
+            return Structure(
+                id=ref,
+                title=ref,
+                plural_name=ref,
+                property_definitions=[],
+                label_color="gray",
+                collections=[],
+            )
         names = [s.title for s in snapshot.structures]
         raise LookupFailed(
             f'No structure (object type) named or with id "{ref}".'
@@ -196,7 +202,9 @@ class SpaceCache:
         found = snapshot.collection(ref, structure)
         if found is None:
             where = f' of "{structure.title}"' if structure is not None else ""
-            known = [c.title for s in ([structure] if structure else snapshot.structures) for c in s.collections]
+            known = [
+                c.title for s in ([structure] if structure else snapshot.structures) for c in s.collections
+            ]
             raise LookupFailed(
                 f'No collection{where} named or with id "{ref}".{_suggest(ref, known)} '
                 + (f"Known collections: {', '.join(known)}." if known else "There are none.")

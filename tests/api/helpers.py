@@ -141,9 +141,9 @@ def make_client(
     return CapacitiesClient(api_token=api_token, oauth=oauth, transport=api.transport, **options)
 
 
-def raiser(exc_type: type[httpx2.TransportError], message: str = "boom") -> Callable[
-    [httpx2.Request], BaseException
-]:
+def raiser(
+    exc_type: type[httpx2.TransportError], message: str = "boom"
+) -> Callable[[httpx2.Request], BaseException]:
     """A reply that raises an httpx2 transport error bound to the request."""
 
     def reply(request: httpx2.Request) -> BaseException:
@@ -165,48 +165,73 @@ def object_payload(**overrides: Any) -> dict[str, Any]:
         "collections": [COLLECTION_ID],
         "properties": {
             "title": {"type": "title", "title": {"value": "Example"}},
-            "description": {"type": "richText", "richText": {"value": [
-                TEXT_TOKEN,
-                {"type": "LinkToken", "text": "site", "url": "https://example.com"},
-                {"type": "LinkToken", "text": "obj", "entityId": OTHER_ID},
-                {"type": "MathToken", "text": "x^2"},
-                {"type": "CodeToken", "text": "print()"},
-            ]}},
+            "description": {
+                "type": "richText",
+                "richText": {
+                    "value": [
+                        TEXT_TOKEN,
+                        {"type": "LinkToken", "text": "site", "url": "https://example.com"},
+                        {"type": "LinkToken", "text": "obj", "entityId": OTHER_ID},
+                        {"type": "MathToken", "text": "x^2"},
+                        {"type": "CodeToken", "text": "print()"},
+                    ]
+                },
+            },
             "notes": {"type": "text", "text": {"value": None}},
             "pages": {"type": "number", "number": {"value": 321}},
             "read": {"type": "boolean", "boolean": {"value": True}},
             "link": {"type": "url", "url": {"value": "https://example.com"}},
-            "due": {"type": "date", "date": {"dateResolution": "day",
-                                             "start": "2026-08-01T00:00:00.000Z", "end": None}},
-            "status": {"type": "label",
-                       "label": [{"id": "done", "name": "Done", "color": "green"}]},
+            "due": {
+                "type": "date",
+                "date": {"dateResolution": "day", "start": "2026-08-01T00:00:00.000Z", "end": None},
+            },
+            "status": {"type": "label", "label": [{"id": "done", "name": "Done", "color": "green"}]},
             "tags": {"type": "entity", "entity": [{"id": OTHER_ID}]},
             "aliases": {"type": "aliases", "aliases": {"value": ["ex"]}},
             "icon": {"type": "icon", "icon": {"value": {"type": "iconify", "val": "ph-star"}}},
             "createdAt": {"type": "createdAt", "createdAt": {"value": "2026-01-01T10:00:00.000Z"}},
-            "lastUpdatedAt": {"type": "lastUpdatedAt",
-                              "lastUpdatedAt": {"value": "2026-02-01T10:00:00.000Z"}},
+            "lastUpdatedAt": {
+                "type": "lastUpdatedAt",
+                "lastUpdatedAt": {"value": "2026-02-01T10:00:00.000Z"},
+            },
         },
         "blocks": {
             "content": [
-                {"id": BLOCK_ID, "type": "TextBlock", "tokens": [TEXT_TOKEN],
-                 "blocks": [{"id": "b-child", "type": "HorizontalLineBlock"}],
-                 "hierarchy": {"key": "H1", "val": 1}, "list": {"type": "bullet"},
-                 "todo": {"isDone": False}, "toggle": None, "quote": {"layout": "normal"},
-                 "colorTheme": "bg-red",
-                 "highlight": {"type": "custom", "label": "Note", "location": "p. 3"}},
+                {
+                    "id": BLOCK_ID,
+                    "type": "TextBlock",
+                    "tokens": [TEXT_TOKEN],
+                    "blocks": [{"id": "b-child", "type": "HorizontalLineBlock"}],
+                    "hierarchy": {"key": "H1", "val": 1},
+                    "list": {"type": "bullet"},
+                    "todo": {"isDone": False},
+                    "toggle": None,
+                    "quote": {"layout": "normal"},
+                    "colorTheme": "bg-red",
+                    "highlight": {"type": "custom", "label": "Note", "location": "p. 3"},
+                },
                 {"id": "b-group", "type": "GroupBlock", "blocks": [], "toggle": {"isOpen": True}},
-                {"id": "b-grid", "type": "GridBlock", "columns": [[], []], "dividers": [0.5],
-                 "gridLayout": "columns"},
+                {
+                    "id": "b-grid",
+                    "type": "GridBlock",
+                    "columns": [[], []],
+                    "dividers": [0.5],
+                    "gridLayout": "columns",
+                },
                 {"id": "b-code", "type": "CodeBlock", "lang": "py", "text": "pass"},
                 {"id": "b-math", "type": "MathBlock", "text": "e=mc^2"},
                 {"id": "b-entity", "type": "EntityBlock", "entityId": None},
                 {"id": "b-unsupported", "type": "unsupported", "blockType": "TableBlock"},
             ]
         },
-        "files": [{"url": "https://files.test/a.pdf", "fileType": "application/pdf",
-                   "expirationDate": "2026-08-01T01:00:00.000Z"}],
-    }  # fmt: skip
+        "files": [
+            {
+                "url": "https://files.test/a.pdf",
+                "fileType": "application/pdf",
+                "expirationDate": "2026-08-01T01:00:00.000Z",
+            }
+        ],
+    }
     payload.update(overrides)
     return copy.deepcopy(payload)  # callers may mutate it; TEXT_TOKEN is shared
 

@@ -102,9 +102,7 @@ async def test_object_lifecycle(sandbox: SandboxServer) -> None:
         assert got.id == created.id and texts(got) == ["first paragraph"]
 
         # update
-        updated = await c.object.update(
-            id=created.id, properties={"title": title("Lifecycle renamed")}
-        )
+        updated = await c.object.update(id=created.id, properties={"title": title("Lifecycle renamed")})
         assert title_of(updated) == "Lifecycle renamed"
 
         # append: markdown at the end, blocks at the start
@@ -139,9 +137,7 @@ async def test_object_lifecycle(sandbox: SandboxServer) -> None:
         assert "Section" not in exported.markdown and "print(1)" in exported.markdown
 
         # search and listing
-        hits = await c.objects.search(
-            query="  Lifecycle renamed ", structure_ids=["RootPage"], limit=5
-        )
+        hits = await c.objects.search(query="  Lifecycle renamed ", structure_ids=["RootPage"], limit=5)
         assert created.id in [h.id for h in hits.results]
         first_page = await c.objects.structure("RootPage", page_size=2)
         assert len(first_page.results) == 2 and first_page.has_more and first_page.next_cursor
@@ -199,9 +195,7 @@ async def test_markdown_url_and_daily_note(sandbox: SandboxServer) -> None:
 async def test_scope_errors_name_missing_scopes(sandbox: SandboxServer) -> None:
     async with client_for(sandbox, scopes=("api:read",)) as reader:
         assert (await reader.space.get()).title
-        error = await expect_error(
-            "cap_scope_insufficient", reader.object.create(structure_id="RootPage")
-        )
+        error = await expect_error("cap_scope_insufficient", reader.object.create(structure_id="RootPage"))
         assert error.status == 403 and error.missing_scopes == ["api:write"]
     async with client_for(sandbox, scopes=("api:write",)) as writer:
         error = await expect_error("cap_scope_insufficient", writer.space.get())
@@ -242,8 +236,9 @@ async def test_client_and_sandbox_reject_the_same_input_the_same_way(
         with pytest.raises(CapacitiesValidationError) as ours:
             await c.objects.search(body)
     async with httpx2.AsyncClient() as raw:
-        response = await raw.post(f"{sandbox.base_url}/objects/search", json=body,
-                                  headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        response = await raw.post(
+            f"{sandbox.base_url}/objects/search", json=body, headers={"Authorization": f"Bearer {token}"}
+        )
     assert response.status_code == 400
     theirs = CapacitiesApiError.from_response(400, response.text)
     assert theirs.code == ours.value.code == "cap_invalid_input"
@@ -299,17 +294,31 @@ async def _oauth_tokens(sb: SandboxServer) -> OAuthTokens:
     challenge = base64.urlsafe_b64encode(digest).decode().rstrip("=")
     redirect_uri = "http://127.0.0.1:9/callback"
     async with httpx2.AsyncClient(base_url=sb.base_url) as http:
-        authorize = await http.get("/oauth/authorize", params={
-            "response_type": "code", "client_id": sb.oauth_client_id, "redirect_uri": redirect_uri,
-            "scope": "api:read api:write offline_access", "resource": sb.base_url,
-            "code_challenge": challenge, "code_challenge_method": "S256", "state": "s",
-        })  # fmt: skip
+        authorize = await http.get(
+            "/oauth/authorize",
+            params={
+                "response_type": "code",
+                "client_id": sb.oauth_client_id,
+                "redirect_uri": redirect_uri,
+                "scope": "api:read api:write offline_access",
+                "resource": sb.base_url,
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+                "state": "s",
+            },
+        )
         assert authorize.status_code in (302, 303, 307), authorize.text
         code = parse_qs(urlsplit(authorize.headers["location"]).query)["code"][0]
-        token = await http.post("/oauth/token", data={
-            "grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
-            "client_id": sb.oauth_client_id, "code_verifier": verifier,
-        })  # fmt: skip
+        token = await http.post(
+            "/oauth/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": redirect_uri,
+                "client_id": sb.oauth_client_id,
+                "code_verifier": verifier,
+            },
+        )
         assert token.status_code == 200, token.text
         data = token.json()
     expires_at = time.time() + data["expires_in"]

@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import anyio
@@ -32,8 +32,12 @@ from .helpers import OBJECT_ID
 
 pytestmark = pytest.mark.anyio
 
-OBJ = {"id": OBJECT_ID, "structureId": "RootPage", "collections": [],
-       "properties": {"title": {"type": "title", "title": {"value": "Über 🚀"}}}}  # fmt: skip
+OBJ = {
+    "id": OBJECT_ID,
+    "structureId": "RootPage",
+    "collections": [],
+    "properties": {"title": {"type": "title", "title": {"value": "Über 🚀"}}},
+}
 
 
 @contextmanager
@@ -67,16 +71,23 @@ class State:
 def make_app(state: State) -> Starlette:
     async def api(request: Request) -> Response:
         body = await request.body()
-        state.seen.append({
-            "method": request.method, "path": request.url.path,
-            "query": dict(request.query_params), "headers": dict(request.headers),
-            "body": json.loads(body) if body else None,
-        })  # fmt: skip
+        state.seen.append(
+            {
+                "method": request.method,
+                "path": request.url.path,
+                "query": dict(request.query_params),
+                "headers": dict(request.headers),
+                "body": json.loads(body) if body else None,
+            }
+        )
         if state.slow_seconds:
             await asyncio.sleep(state.slow_seconds)
         if request.headers.get("authorization") != f"Bearer {state.valid}":
-            return JSONResponse({"code": "cap_not_authenticated", "message": "Bad token"}, 401,
-                                headers={"RateLimit": "limit=30, remaining=29, reset=60"})
+            return JSONResponse(
+                {"code": "cap_not_authenticated", "message": "Bad token"},
+                401,
+                headers={"RateLimit": "limit=30, remaining=29, reset=60"},
+            )
         if request.url.path == "/object" and request.method == "DELETE":
             return Response(status_code=200)
         return JSONResponse(OBJ, headers={"RateLimit": "limit=30, remaining=29, reset=60"})
@@ -85,13 +96,16 @@ def make_app(state: State) -> Starlette:
         form = await request.form()
         state.token_requests.append({k: str(v) for k, v in form.items()})
         await asyncio.sleep(0.05)
-        return JSONResponse({"access_token": "at-2", "refresh_token": "rt-2",
-                             "expires_in": 3600, "token_type": "Bearer"})  # fmt: skip
+        return JSONResponse(
+            {"access_token": "at-2", "refresh_token": "rt-2", "expires_in": 3600, "token_type": "Bearer"}
+        )
 
-    return Starlette(routes=[
-        Route("/oauth/token", token, methods=["POST"]),
-        Route("/{path:path}", api, methods=["GET", "POST", "PATCH", "DELETE"]),
-    ])  # fmt: skip
+    return Starlette(
+        routes=[
+            Route("/oauth/token", token, methods=["POST"]),
+            Route("/{path:path}", api, methods=["GET", "POST", "PATCH", "DELETE"]),
+        ]
+    )
 
 
 @pytest.fixture
@@ -107,16 +121,18 @@ async def test_requests_over_real_http(live: tuple[str, State]) -> None:
     async with CapacitiesClient(api_token="cap-api-live", base_url=base_url + "/") as client:
         obj = await client.object.get(OBJECT_ID)
         await client.object.delete(OBJECT_ID, hard_delete=True)
-        await client.object.create(structure_id="RootPage", properties={
-            "title": {"type": "title", "title": {"value": "Über 🚀"}}})  # fmt: skip
+        await client.object.create(
+            structure_id="RootPage", properties={"title": {"type": "title", "title": {"value": "Über 🚀"}}}
+        )
 
     assert obj.properties["title"].model_dump()["title"]["value"] == "Über 🚀"
     get, delete, create = state.seen
     assert (get["method"], get["path"], get["query"]) == ("GET", "/object", {"id": OBJECT_ID})
     assert delete["query"] == {"id": OBJECT_ID, "hardDelete": "true"}
-    assert create["body"] == {"structureId": "RootPage",
-                              "properties": {"title": {"type": "title",
-                                                       "title": {"value": "Über 🚀"}}}}
+    assert create["body"] == {
+        "structureId": "RootPage",
+        "properties": {"title": {"type": "title", "title": {"value": "Über 🚀"}}},
+    }
     for seen in state.seen:
         headers = seen["headers"]
         assert headers["authorization"] == "Bearer cap-api-live"
@@ -133,8 +149,9 @@ async def test_single_flight_refresh_over_real_http(live: tuple[str, State]) -> 
     async def on_refreshed(tokens: OAuthTokens) -> None:
         persisted.append(tokens)
 
-    oauth = OAuthCredential(tokens=OAuthTokens("at-1", "rt-1", None), client_id="cid",
-                            on_token_refreshed=on_refreshed)  # fmt: skip
+    oauth = OAuthCredential(
+        tokens=OAuthTokens("at-1", "rt-1", None), client_id="cid", on_token_refreshed=on_refreshed
+    )
     async with CapacitiesClient(oauth=oauth, base_url=base_url) as client:
         async with anyio.create_task_group() as tg:
             for _ in range(20):
@@ -155,8 +172,9 @@ async def test_read_timeout_over_real_http(live: tuple[str, State]) -> None:
     base_url, state = live
     state.valid = "t"
     state.slow_seconds = 0.5
-    async with CapacitiesClient(api_token="t", base_url=base_url, timeout=0.1, max_retries=1,
-                                backoff_base=0.01) as client:  # fmt: skip
+    async with CapacitiesClient(
+        api_token="t", base_url=base_url, timeout=0.1, max_retries=1, backoff_base=0.01
+    ) as client:
         with pytest.raises(CapacitiesConnectionError) as write_error:
             await client.blocks.append(id=OBJECT_ID, markdown="x")
         assert write_error.value.maybe_applied is True
@@ -187,10 +205,8 @@ def hang_up_server() -> Iterator[tuple[str, list[bytes]]]:
                 return
             with conn:
                 conn.settimeout(1)
-                try:
+                with suppress(OSError):
                     received.append(conn.recv(65536))
-                except OSError:
-                    pass
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
@@ -204,8 +220,9 @@ def hang_up_server() -> Iterator[tuple[str, list[bytes]]]:
 
 async def test_dropped_connection_retried_for_reads_only() -> None:
     with hang_up_server() as (base_url, received):
-        async with CapacitiesClient(api_token="t", base_url=base_url, max_retries=2,
-                                    backoff_base=0.01) as client:  # fmt: skip
+        async with CapacitiesClient(
+            api_token="t", base_url=base_url, max_retries=2, backoff_base=0.01
+        ) as client:
             with pytest.raises(CapacitiesConnectionError) as read_error:
                 await client.objects.search(query="x")
             reads = len(received)
@@ -224,8 +241,9 @@ async def test_closed_port_is_retried_even_for_writes() -> None:
     port = probe.getsockname()[1]
     probe.close()  # nothing listens here now
     started = time.monotonic()
-    async with CapacitiesClient(api_token="t", base_url=f"http://127.0.0.1:{port}",
-                                max_retries=2, backoff_base=0.05) as client:  # fmt: skip
+    async with CapacitiesClient(
+        api_token="t", base_url=f"http://127.0.0.1:{port}", max_retries=2, backoff_base=0.05
+    ) as client:
         with pytest.raises(CapacitiesConnectionError) as caught:
             await client.object.create(structure_id="RootPage")
     err = caught.value

@@ -61,8 +61,11 @@ from .helpers import (
 # Marked here (not only by tests/conftest.py) so that parametrized async tests keep their params.
 pytestmark = pytest.mark.anyio
 
-SPACE = {"id": "ac7abb59-b1fd-4102-b549-78e5443610ac", "title": "Notes",
-         "icon": {"type": "iconify", "val": "ph-lightbulb"}}  # fmt: skip
+SPACE = {
+    "id": "ac7abb59-b1fd-4102-b549-78e5443610ac",
+    "title": "Notes",
+    "icon": {"type": "iconify", "val": "ph-lightbulb"},
+}
 STRUCTURES = {
     "structures": [
         {
@@ -71,19 +74,34 @@ STRUCTURES = {
             "pluralName": "Books",
             "propertyDefinitions": [
                 {"id": "title", "name": "", "type": "title", "writable": True},
-                {"id": "status", "name": "Status", "type": "label", "writable": True,
-                 "multiple": False, "labelSet": [{"id": "done", "name": "Done"}]},
-                {"id": "tags", "name": "Tags", "type": "entity", "writable": True,
-                 "allowedStructures": ["RootTag"]},
+                {
+                    "id": "status",
+                    "name": "Status",
+                    "type": "label",
+                    "writable": True,
+                    "multiple": False,
+                    "labelSet": [{"id": "done", "name": "Done"}],
+                },
+                {
+                    "id": "tags",
+                    "name": "Tags",
+                    "type": "entity",
+                    "writable": True,
+                    "allowedStructures": ["RootTag"],
+                },
             ],
             "labelColor": "purple",
             "collections": [{"id": COLLECTION_ID, "title": "Favorites"}],
         }
     ]
-}  # fmt: skip
+}
 MARKDOWN = {"id": OBJECT_ID, "structureId": "RootPage", "markdown": "# Example\n\nHello"}
-SMALL_OBJECT = {"id": OBJECT_ID, "structureId": "RootPage", "collections": [],
-                "properties": {"title": {"type": "title", "title": {"value": "T"}}}}  # fmt: skip
+SMALL_OBJECT = {
+    "id": OBJECT_ID,
+    "structureId": "RootPage",
+    "collections": [],
+    "properties": {"title": {"type": "title", "title": {"value": "T"}}},
+}
 PAGE = {"results": [summary(1)], "hasMore": True, "nextCursor": "c-2"}
 TEXT_BLOCK_IN = {"type": "TextBlock", "tokens": [{"type": "TextToken", "text": "Hi"}]}
 TEXT_BLOCK_OUT = {"type": "TextBlock", "tokens": [{"type": "TextToken", "text": "Hi", "style": {}}]}
@@ -103,109 +121,276 @@ class Case:
 
 CASES = [
     Case("space.get", lambda c: c.space.get(), "GET", "/space", {}, None, SPACE, Space),
-    Case("space.structures", lambda c: c.space.structures(), "GET", "/space/structures", {},
-         None, STRUCTURES, StructuresResponse),
-    Case("object.get", lambda c: c.object.get(OBJECT_ID), "GET", "/object", {"id": OBJECT_ID},
-         None, object_payload(), ApiObject),
-    Case("object.create",
-         lambda c: c.object.create(
-             structure_id="RootPage",
-             properties={"title": {"type": "title", "title": {"value": "New"}}},
-             blocks={"content": [TEXT_BLOCK_IN]}),
-         "POST", "/object", {},
-         {"structureId": "RootPage",
-          "properties": {"title": {"type": "title", "title": {"value": "New"}}},
-          "blocks": {"content": [TEXT_BLOCK_OUT]}},
-         SMALL_OBJECT, ApiObject),
-    Case("object.create (model instance)",
-         lambda c: c.object.create(CreateObjectBody(structure_id=STRUCTURE_ID,
-                                                    collections=[COLLECTION_ID])),
-         "POST", "/object", {}, {"structureId": STRUCTURE_ID, "collections": [COLLECTION_ID]},
-         SMALL_OBJECT, ApiObject),
-    Case("object.update",
-         lambda c: c.object.update(id=OBJECT_ID, delete_requested=False, collections=[]),
-         "PATCH", "/object", {}, {"id": OBJECT_ID, "deleteRequested": False, "collections": []},
-         SMALL_OBJECT, ApiObject),
-    Case("object.update (camelCase dict)",
-         lambda c: c.object.update({"id": OBJECT_ID, "properties": {
-             "read": {"type": "boolean", "boolean": {"value": None}}}}),
-         "PATCH", "/object", {},
-         {"id": OBJECT_ID, "properties": {"read": {"type": "boolean", "boolean": {"value": None}}}},
-         SMALL_OBJECT, ApiObject),
-    Case("object.delete (trash)", lambda c: c.object.delete(OBJECT_ID), "DELETE", "/object",
-         {"id": OBJECT_ID}, None, None, None),
-    Case("object.delete (hard)", lambda c: c.object.delete(OBJECT_ID, hard_delete=True),
-         "DELETE", "/object", {"id": OBJECT_ID, "hardDelete": "true"}, None, None, None),
-    Case("object.delete (hard=False)", lambda c: c.object.delete(OBJECT_ID, hard_delete=False),
-         "DELETE", "/object", {"id": OBJECT_ID, "hardDelete": "false"}, None, None, None),
-    Case("object.create_from_url",
-         lambda c: c.object.create_from_url(
-             url="https://example.com/a",
-             properties={"description": {"type": "text", "text": {"value": "Sum"}}},
-             markdown="notes"),
-         "POST", "/object/url", {},
-         {"url": "https://example.com/a", "markdown": "notes",
-          "properties": {"description": {"type": "text", "text": {"value": "Sum"}}}},
-         {**SMALL_OBJECT, "structureId": "MediaWebResource"}, ApiObject),
-    Case("object.markdown.get", lambda c: c.object.markdown.get(OBJECT_ID), "GET",
-         "/object/markdown", {"id": OBJECT_ID}, None, MARKDOWN, ObjectMarkdown),
-    Case("object.markdown.create",
-         lambda c: c.object.markdown.create(structure_id="RootPage", markdown="# T\n\nbody"),
-         "POST", "/object/markdown", {}, {"structureId": "RootPage", "markdown": "# T\n\nbody"},
-         SMALL_OBJECT, ApiObject),
-    Case("object.markdown.update",
-         lambda c: c.object.markdown.update(id=OBJECT_ID, markdown="---\ntitle: X\n---"),
-         "PATCH", "/object/markdown", {}, {"id": OBJECT_ID, "markdown": "---\ntitle: X\n---"},
-         SMALL_OBJECT, ApiObject),
-    Case("objects.search",
-         lambda c: c.objects.search(query="  project alpha ", structure_ids=["RootPage"],
-                                    limit=5),
-         "POST", "/objects/search", {},
-         {"query": "project alpha", "structureIds": ["RootPage"], "limit": 5},
-         {"results": [summary(1), summary(2)]}, SearchResponse),
-    Case("objects.search (query only)", lambda c: c.objects.search(query="x"), "POST",
-         "/objects/search", {}, {"query": "x"}, {"results": []}, SearchResponse),
-    Case("blocks.append",
-         lambda c: c.blocks.append(
-             id=OBJECT_ID, property_id="content", markdown="## H",
-             position={"type": "after_block", "after_block": {"id": BLOCK_ID}}),
-         "POST", "/blocks/append", {},
-         {"id": OBJECT_ID, "propertyId": "content", "markdown": "## H",
-          "position": {"type": "after_block", "after_block": {"id": BLOCK_ID}}},
-         object_payload(), ApiObject),
-    Case("blocks.append (blocks, parent)",
-         lambda c: c.blocks.append(id=OBJECT_ID, parent_block_id=BLOCK_ID,
-                                   position={"type": "start"}, blocks=[TEXT_BLOCK_IN]),
-         "POST", "/blocks/append", {},
-         {"id": OBJECT_ID, "parentBlockId": BLOCK_ID, "position": {"type": "start"},
-          "blocks": [TEXT_BLOCK_OUT]},
-         object_payload(), ApiObject),
-    Case("blocks.daily_note.append",
-         lambda c: c.blocks.daily_note.append(markdown="- idea", no_time_stamp=True,
-                                              date="2026-08-01T00:00:00.000Z"),
-         "POST", "/blocks/daily-note/append", {},
-         {"markdown": "- idea", "noTimeStamp": True, "date": "2026-08-01T00:00:00.000Z"},
-         None, None),
-    Case("blocks.block.update",
-         lambda c: c.blocks.block.update(
-             id=OBJECT_ID, block_id=BLOCK_ID,
-             block={"type": "CodeBlock", "lang": "py", "text": "x = 1"}),
-         "PATCH", "/blocks/block", {},
-         {"id": OBJECT_ID, "blockId": BLOCK_ID,
-          "block": {"type": "CodeBlock", "lang": "py", "text": "x = 1"}},
-         object_payload(), ApiObject),
-    Case("blocks.block.delete", lambda c: c.blocks.block.delete(OBJECT_ID, BLOCK_ID), "DELETE",
-         "/block", {"objectId": OBJECT_ID, "blockId": BLOCK_ID}, None, SMALL_OBJECT, ApiObject),
-    Case("objects.structure",
-         lambda c: c.objects.structure("RootPage", page_size=100, cursor="abc"),
-         "GET", "/objects/structure", {"id": "RootPage", "pageSize": "100", "cursor": "abc"},
-         None, PAGE, ObjectListPage),
-    Case("objects.tag", lambda c: c.objects.tag(OTHER_ID), "GET", "/objects/tag",
-         {"id": OTHER_ID}, None, PAGE, ObjectListPage),
-    Case("objects.collection", lambda c: c.objects.collection(COLLECTION_ID, page_size=10),
-         "GET", "/objects/collection", {"id": COLLECTION_ID, "pageSize": "10"}, None, PAGE,
-         ObjectListPage),
-]  # fmt: skip
+    Case(
+        "space.structures",
+        lambda c: c.space.structures(),
+        "GET",
+        "/space/structures",
+        {},
+        None,
+        STRUCTURES,
+        StructuresResponse,
+    ),
+    Case(
+        "object.get",
+        lambda c: c.object.get(OBJECT_ID),
+        "GET",
+        "/object",
+        {"id": OBJECT_ID},
+        None,
+        object_payload(),
+        ApiObject,
+    ),
+    Case(
+        "object.create",
+        lambda c: c.object.create(
+            structure_id="RootPage",
+            properties={"title": {"type": "title", "title": {"value": "New"}}},
+            blocks={"content": [TEXT_BLOCK_IN]},
+        ),
+        "POST",
+        "/object",
+        {},
+        {
+            "structureId": "RootPage",
+            "properties": {"title": {"type": "title", "title": {"value": "New"}}},
+            "blocks": {"content": [TEXT_BLOCK_OUT]},
+        },
+        SMALL_OBJECT,
+        ApiObject,
+    ),
+    Case(
+        "object.create (model instance)",
+        lambda c: c.object.create(CreateObjectBody(structure_id=STRUCTURE_ID, collections=[COLLECTION_ID])),
+        "POST",
+        "/object",
+        {},
+        {"structureId": STRUCTURE_ID, "collections": [COLLECTION_ID]},
+        SMALL_OBJECT,
+        ApiObject,
+    ),
+    Case(
+        "object.update",
+        lambda c: c.object.update(id=OBJECT_ID, delete_requested=False, collections=[]),
+        "PATCH",
+        "/object",
+        {},
+        {"id": OBJECT_ID, "deleteRequested": False, "collections": []},
+        SMALL_OBJECT,
+        ApiObject,
+    ),
+    Case(
+        "object.update (camelCase dict)",
+        lambda c: c.object.update(
+            {"id": OBJECT_ID, "properties": {"read": {"type": "boolean", "boolean": {"value": None}}}}
+        ),
+        "PATCH",
+        "/object",
+        {},
+        {"id": OBJECT_ID, "properties": {"read": {"type": "boolean", "boolean": {"value": None}}}},
+        SMALL_OBJECT,
+        ApiObject,
+    ),
+    Case(
+        "object.delete (trash)",
+        lambda c: c.object.delete(OBJECT_ID),
+        "DELETE",
+        "/object",
+        {"id": OBJECT_ID},
+        None,
+        None,
+        None,
+    ),
+    Case(
+        "object.delete (hard)",
+        lambda c: c.object.delete(OBJECT_ID, hard_delete=True),
+        "DELETE",
+        "/object",
+        {"id": OBJECT_ID, "hardDelete": "true"},
+        None,
+        None,
+        None,
+    ),
+    Case(
+        "object.delete (hard=False)",
+        lambda c: c.object.delete(OBJECT_ID, hard_delete=False),
+        "DELETE",
+        "/object",
+        {"id": OBJECT_ID, "hardDelete": "false"},
+        None,
+        None,
+        None,
+    ),
+    Case(
+        "object.create_from_url",
+        lambda c: c.object.create_from_url(
+            url="https://example.com/a",
+            properties={"description": {"type": "text", "text": {"value": "Sum"}}},
+            markdown="notes",
+        ),
+        "POST",
+        "/object/url",
+        {},
+        {
+            "url": "https://example.com/a",
+            "markdown": "notes",
+            "properties": {"description": {"type": "text", "text": {"value": "Sum"}}},
+        },
+        {**SMALL_OBJECT, "structureId": "MediaWebResource"},
+        ApiObject,
+    ),
+    Case(
+        "object.markdown.get",
+        lambda c: c.object.markdown.get(OBJECT_ID),
+        "GET",
+        "/object/markdown",
+        {"id": OBJECT_ID},
+        None,
+        MARKDOWN,
+        ObjectMarkdown,
+    ),
+    Case(
+        "object.markdown.create",
+        lambda c: c.object.markdown.create(structure_id="RootPage", markdown="# T\n\nbody"),
+        "POST",
+        "/object/markdown",
+        {},
+        {"structureId": "RootPage", "markdown": "# T\n\nbody"},
+        SMALL_OBJECT,
+        ApiObject,
+    ),
+    Case(
+        "object.markdown.update",
+        lambda c: c.object.markdown.update(id=OBJECT_ID, markdown="---\ntitle: X\n---"),
+        "PATCH",
+        "/object/markdown",
+        {},
+        {"id": OBJECT_ID, "markdown": "---\ntitle: X\n---"},
+        SMALL_OBJECT,
+        ApiObject,
+    ),
+    Case(
+        "objects.search",
+        lambda c: c.objects.search(query="  project alpha ", structure_ids=["RootPage"], limit=5),
+        "POST",
+        "/objects/search",
+        {},
+        {"query": "project alpha", "structureIds": ["RootPage"], "limit": 5},
+        {"results": [summary(1), summary(2)]},
+        SearchResponse,
+    ),
+    Case(
+        "objects.search (query only)",
+        lambda c: c.objects.search(query="x"),
+        "POST",
+        "/objects/search",
+        {},
+        {"query": "x"},
+        {"results": []},
+        SearchResponse,
+    ),
+    Case(
+        "blocks.append",
+        lambda c: c.blocks.append(
+            id=OBJECT_ID,
+            property_id="content",
+            markdown="## H",
+            position={"type": "after_block", "after_block": {"id": BLOCK_ID}},
+        ),
+        "POST",
+        "/blocks/append",
+        {},
+        {
+            "id": OBJECT_ID,
+            "propertyId": "content",
+            "markdown": "## H",
+            "position": {"type": "after_block", "after_block": {"id": BLOCK_ID}},
+        },
+        object_payload(),
+        ApiObject,
+    ),
+    Case(
+        "blocks.append (blocks, parent)",
+        lambda c: c.blocks.append(
+            id=OBJECT_ID, parent_block_id=BLOCK_ID, position={"type": "start"}, blocks=[TEXT_BLOCK_IN]
+        ),
+        "POST",
+        "/blocks/append",
+        {},
+        {
+            "id": OBJECT_ID,
+            "parentBlockId": BLOCK_ID,
+            "position": {"type": "start"},
+            "blocks": [TEXT_BLOCK_OUT],
+        },
+        object_payload(),
+        ApiObject,
+    ),
+    Case(
+        "blocks.daily_note.append",
+        lambda c: c.blocks.daily_note.append(
+            markdown="- idea", no_time_stamp=True, date="2026-08-01T00:00:00.000Z"
+        ),
+        "POST",
+        "/blocks/daily-note/append",
+        {},
+        {"markdown": "- idea", "noTimeStamp": True, "date": "2026-08-01T00:00:00.000Z"},
+        None,
+        None,
+    ),
+    Case(
+        "blocks.block.update",
+        lambda c: c.blocks.block.update(
+            id=OBJECT_ID, block_id=BLOCK_ID, block={"type": "CodeBlock", "lang": "py", "text": "x = 1"}
+        ),
+        "PATCH",
+        "/blocks/block",
+        {},
+        {"id": OBJECT_ID, "blockId": BLOCK_ID, "block": {"type": "CodeBlock", "lang": "py", "text": "x = 1"}},
+        object_payload(),
+        ApiObject,
+    ),
+    Case(
+        "blocks.block.delete",
+        lambda c: c.blocks.block.delete(OBJECT_ID, BLOCK_ID),
+        "DELETE",
+        "/block",
+        {"objectId": OBJECT_ID, "blockId": BLOCK_ID},
+        None,
+        SMALL_OBJECT,
+        ApiObject,
+    ),
+    Case(
+        "objects.structure",
+        lambda c: c.objects.structure("RootPage", page_size=100, cursor="abc"),
+        "GET",
+        "/objects/structure",
+        {"id": "RootPage", "pageSize": "100", "cursor": "abc"},
+        None,
+        PAGE,
+        ObjectListPage,
+    ),
+    Case(
+        "objects.tag",
+        lambda c: c.objects.tag(OTHER_ID),
+        "GET",
+        "/objects/tag",
+        {"id": OTHER_ID},
+        None,
+        PAGE,
+        ObjectListPage,
+    ),
+    Case(
+        "objects.collection",
+        lambda c: c.objects.collection(COLLECTION_ID, page_size=10),
+        "GET",
+        "/objects/collection",
+        {"id": COLLECTION_ID, "pageSize": "10"},
+        None,
+        PAGE,
+        ObjectListPage,
+    ),
+]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -236,8 +421,7 @@ async def test_operation_request_and_response(case: Case) -> None:
         assert result.model_dump(mode="json", by_alias=True, exclude_unset=True) == case.reply
 
 
-def _assert_standard_headers(sent: Sent, *, token: str = API_TOKEN,
-                             version: str = API_VERSION) -> None:  # fmt: skip
+def _assert_standard_headers(sent: Sent, *, token: str = API_TOKEN, version: str = API_VERSION) -> None:
     assert sent.header("authorization") == f"Bearer {token}"
     assert sent.header("x-capacities-api-version") == version
     user_agent = sent.header("user-agent") or ""
@@ -354,14 +538,27 @@ async def test_object_response_is_fully_typed() -> None:
     assert isinstance(props["icon"], IconProperty)
     assert props["icon"].icon.value is not None and props["icon"].icon.value.val == "ph-star"
     assert {type(p).__name__ for p in props.values()} >= {
-        "TitleProperty", "TextProperty", "NumberProperty", "BooleanProperty", "UrlProperty",
-        "EntityProperty", "AliasesProperty", "CreatedAtProperty", "LastUpdatedAtProperty",
-    }  # fmt: skip
+        "TitleProperty",
+        "TextProperty",
+        "NumberProperty",
+        "BooleanProperty",
+        "UrlProperty",
+        "EntityProperty",
+        "AliasesProperty",
+        "CreatedAtProperty",
+        "LastUpdatedAtProperty",
+    }
 
     assert obj.blocks is not None
     blocks = obj.blocks["content"]
     assert [type(b) for b in blocks] == [
-        TextBlock, GroupBlock, GridBlock, CodeBlock, MathBlock, EntityBlock, UnsupportedBlock
+        TextBlock,
+        GroupBlock,
+        GridBlock,
+        CodeBlock,
+        MathBlock,
+        EntityBlock,
+        UnsupportedBlock,
     ]
     text = blocks[0]
     assert isinstance(text, TextBlock)
@@ -396,12 +593,8 @@ async def test_unknown_response_fields_are_kept() -> None:
 
 async def test_unknown_block_token_and_property_types_fall_back() -> None:
     payload = object_payload()
-    payload["blocks"]["content"].append(
-        {"id": "b-new", "type": "KanbanBlock", "lanes": [{"title": "Todo"}]}
-    )
-    payload["blocks"]["content"][0]["tokens"].append(
-        {"type": "MentionToken", "text": "@x", "userId": "u1"}
-    )
+    payload["blocks"]["content"].append({"id": "b-new", "type": "KanbanBlock", "lanes": [{"title": "Todo"}]})
+    payload["blocks"]["content"][0]["tokens"].append({"type": "MentionToken", "text": "@x", "userId": "u1"})
     payload["properties"]["rating"] = {"type": "stars", "stars": {"value": 4}}
     api = FakeApi([ok(payload)])
     async with make_client(api) as client:
@@ -443,21 +636,20 @@ async def test_new_payload_values_are_read_but_not_written() -> None:
         assert block.list_ is not None and block.list_.type == "checklist"
         assert block.list_.model_extra == {"marker": "☐"}
         assert block.quote is not None and block.quote.layout == "pullquote"
-        assert block.todo is not None and block.todo.model_extra == {
-            "doneAt": "2026-08-01T10:00:00.000Z"
-        }
+        assert block.todo is not None and block.todo.model_extra == {"doneAt": "2026-08-01T10:00:00.000Z"}
         assert block.toggle is not None and block.toggle.model_extra == {"animated": True}
         assert block.hierarchy.key == "H4" and block.hierarchy.model_extra == {"level": "h4"}
         assert group.list_ is not None and group.list_.type == "emoji"
         assert obj.to_wire()["blocks"]["content"][0]["list"] == first["list"]  # round trip
 
         with pytest.raises(CapacitiesValidationError) as caught:
-            await client.blocks.append(id=OBJECT_ID, blocks=[
-                {"type": "TextBlock", "list": {"type": "checklist"}, "quote": {"layout": "pullquote"}}
-            ])  # fmt: skip
-    assert {i.dotted_path for i in caught.value.issues} == {
-        "blocks[0].list.type", "blocks[0].quote.layout"
-    }
+            await client.blocks.append(
+                id=OBJECT_ID,
+                blocks=[
+                    {"type": "TextBlock", "list": {"type": "checklist"}, "quote": {"layout": "pullquote"}}
+                ],
+            )
+    assert {i.dotted_path for i in caught.value.issues} == {"blocks[0].list.type", "blocks[0].quote.layout"}
     assert len(api.sent) == 1  # only the read went out
 
 
@@ -507,9 +699,8 @@ async def test_paging_iterates_every_page() -> None:
 
 @pytest.mark.parametrize(
     ("kind", "path"),
-    [("structure", "/objects/structure"), ("tag", "/objects/tag"),
-     ("collection", "/objects/collection")],
-)  # fmt: skip
+    [("structure", "/objects/structure"), ("tag", "/objects/tag"), ("collection", "/objects/collection")],
+)
 async def test_iterate_kinds_and_missing_cursor_stops(kind: str, path: str) -> None:
     api = FakeApi([ok({"results": [summary(1)], "hasMore": True, "nextCursor": None})])
     async with make_client(api) as client:

@@ -25,9 +25,7 @@ pytestmark = pytest.mark.anyio
 OPENAPI_PATH = Path(__file__).with_name("fixtures") / "capacities-openapi-1.0.0.json"
 OPENAPI: dict[str, Any] = json.loads(OPENAPI_PATH.read_text(encoding="utf-8"))
 OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
-    (method.upper(), path, op)
-    for path, ops in OPENAPI["paths"].items()
-    for method, op in ops.items()
+    (method.upper(), path, op) for path, ops in OPENAPI["paths"].items() for method, op in ops.items()
 ]
 ROUTES_BY_KEY: dict[tuple[str, str], Route] = {(r.method, r.path): r for r in ROUTES}
 NOT_IN_CONTRACT = {("PATCH", "/object/markdown")}
@@ -50,7 +48,7 @@ def test_openapi_document_is_there() -> None:
 
 @pytest.mark.parametrize("op", OPERATIONS, ids=[_op_id(o) for o in OPERATIONS])
 def test_every_operation_is_routed(op: tuple[str, str, dict[str, Any]]) -> None:
-    method, path, spec = op
+    method, path, _spec = op
     route = _route(method, path)
     assert route.in_contract is ((method, path) not in NOT_IN_CONTRACT)
 

@@ -21,48 +21,101 @@ pytestmark = pytest.mark.anyio
 
 def test_the_eight_wire_codes() -> None:
     assert set(ERROR_CODES) == {
-        "cap_not_authenticated", "cap_scope_insufficient", "cap_not_found",
-        "cap_invalid_input", "cap_rate_limit_exceeded", "cap_server_error",
-        "cap_service_unavailable", "cap_object_creation_quota_reached",
-    }  # fmt: skip
+        "cap_not_authenticated",
+        "cap_scope_insufficient",
+        "cap_not_found",
+        "cap_invalid_input",
+        "cap_rate_limit_exceeded",
+        "cap_server_error",
+        "cap_service_unavailable",
+        "cap_object_creation_quota_reached",
+    }
     assert CAP_UNKNOWN == "cap_unknown"
 
 
 @pytest.mark.parametrize(
     ("status", "code"),
-    [(401, "cap_not_authenticated"), (403, "cap_scope_insufficient"), (404, "cap_not_found"),
-     (400, "cap_invalid_input"), (413, "cap_invalid_input"), (429, "cap_rate_limit_exceeded"),
-     (503, "cap_service_unavailable"), (500, "cap_server_error"), (502, "cap_server_error"),
-     (504, "cap_server_error"), (418, "cap_unknown"), (409, "cap_unknown"),
-     (302, "cap_unknown")],
-)  # fmt: skip
+    [
+        (401, "cap_not_authenticated"),
+        (403, "cap_scope_insufficient"),
+        (404, "cap_not_found"),
+        (400, "cap_invalid_input"),
+        (413, "cap_invalid_input"),
+        (429, "cap_rate_limit_exceeded"),
+        (503, "cap_service_unavailable"),
+        (500, "cap_server_error"),
+        (502, "cap_server_error"),
+        (504, "cap_server_error"),
+        (418, "cap_unknown"),
+        (409, "cap_unknown"),
+        (302, "cap_unknown"),
+    ],
+)
 def test_code_for_status(status: int, code: str) -> None:
     assert code_for_status(status) == code
 
 
 # (status, body, reason) -> (code, message, details)
 PARSE_CASES: list[tuple[str, int, str, str, str, str, Any]] = [
-    ("json code+message", 404, '{"code":"cap_not_found","message":"Object not found"}', "",
-     "cap_not_found", "Object not found", None),
-    ("json details kept", 400,
-     '{"code":"cap_invalid_input","message":"bad","details":{"field":"x"}}', "",
-     "cap_invalid_input", "bad", {"field": "x"}),
-    ("unknown code", 400, '{"code":"cap_brand_new","message":"m"}', "", "cap_unknown", "m",
-     None),
-    ("code not prefixed", 400, '{"code":"not_found","message":"m"}', "", "cap_unknown", "m",
-     None),
+    (
+        "json code+message",
+        404,
+        '{"code":"cap_not_found","message":"Object not found"}',
+        "",
+        "cap_not_found",
+        "Object not found",
+        None,
+    ),
+    (
+        "json details kept",
+        400,
+        '{"code":"cap_invalid_input","message":"bad","details":{"field":"x"}}',
+        "",
+        "cap_invalid_input",
+        "bad",
+        {"field": "x"},
+    ),
+    ("unknown code", 400, '{"code":"cap_brand_new","message":"m"}', "", "cap_unknown", "m", None),
+    ("code not prefixed", 400, '{"code":"not_found","message":"m"}', "", "cap_unknown", "m", None),
     ("json without code", 404, '{"message":"gone"}', "", "cap_unknown", "gone", None),
-    ("json message not a string", 500, '{"code":"cap_server_error","message":5}', "",
-     "cap_server_error", '{"code":"cap_server_error","message":5}', None),
-    ("any 429 is rate limit", 429, '{"code":"cap_server_error","message":"slow down"}', "",
-     "cap_rate_limit_exceeded", "slow down", None),
+    (
+        "json message not a string",
+        500,
+        '{"code":"cap_server_error","message":5}',
+        "",
+        "cap_server_error",
+        '{"code":"cap_server_error","message":5}',
+        None,
+    ),
+    (
+        "any 429 is rate limit",
+        429,
+        '{"code":"cap_server_error","message":"slow down"}',
+        "",
+        "cap_rate_limit_exceeded",
+        "slow down",
+        None,
+    ),
     ("429 json without code", 429, '{"message":"x"}', "", "cap_rate_limit_exceeded", "x", None),
-    ("html 429", 429, "  <html><body>error code: 1015</body></html>\n", "Too Many Requests",
-     "cap_rate_limit_exceeded", "<html><body>error code: 1015</body></html>", None),
-    ("html 502", 502, "<html>Bad gateway</html>", "Bad Gateway", "cap_server_error",
-     "<html>Bad gateway</html>", None),
-    ("text 503", 503, "maintenance", "Service Unavailable", "cap_service_unavailable",
-     "maintenance", None),
+    (
+        "html 429",
+        429,
+        "  <html><body>error code: 1015</body></html>\n",
+        "Too Many Requests",
+        "cap_rate_limit_exceeded",
+        "<html><body>error code: 1015</body></html>",
+        None,
+    ),
+    (
+        "html 502",
+        502,
+        "<html>Bad gateway</html>",
+        "Bad Gateway",
+        "cap_server_error",
+        "<html>Bad gateway</html>",
+        None,
+    ),
+    ("text 503", 503, "maintenance", "Service Unavailable", "cap_service_unavailable", "maintenance", None),
     ("empty 401", 401, "", "Unauthorized", "cap_not_authenticated", "Unauthorized", None),
     ("empty 403", 403, "", "Forbidden", "cap_scope_insufficient", "Forbidden", None),
     ("empty 413", 413, "", "Content Too Large", "cap_invalid_input", "Content Too Large", None),
@@ -70,9 +123,16 @@ PARSE_CASES: list[tuple[str, int, str, str, str, str, Any]] = [
     ("whitespace body", 404, "   ", "Not Found", "cap_not_found", "Not Found", None),
     ("json array", 404, "[1,2]", "Not Found", "cap_unknown", "[1,2]", None),
     ("json null", 404, "null", "Not Found", "cap_not_found", "null", None),
-    ("json null details", 400, '{"code":"cap_invalid_input","message":"m","details":null}', "",
-     "cap_invalid_input", "m", None),
-]  # fmt: skip
+    (
+        "json null details",
+        400,
+        '{"code":"cap_invalid_input","message":"m","details":null}',
+        "",
+        "cap_invalid_input",
+        "m",
+        None,
+    ),
+]
 
 
 @pytest.mark.parametrize(
@@ -89,10 +149,7 @@ def test_from_response_matches_sdk(
 
 
 def test_scope_details_and_missing_scopes() -> None:
-    body = (
-        '{"code":"cap_scope_insufficient","message":"no",'
-        '"details":{"missingScopes":["api:write"]}}'
-    )
+    body = '{"code":"cap_scope_insufficient","message":"no","details":{"missingScopes":["api:write"]}}'
     err = CapacitiesApiError.from_response(403, body)
     assert err.missing_scopes == ["api:write"]
     assert err.scope_details == {"missingScopes": ["api:write"]}
@@ -122,8 +179,9 @@ async def test_client_raises_parsed_error_with_route() -> None:
 
 
 async def test_client_scope_error_has_missing_scopes() -> None:
-    api = FakeApi([error(403, "cap_scope_insufficient", "Missing scope",
-                         details={"missingScopes": ["api:write"]})])  # fmt: skip
+    api = FakeApi(
+        [error(403, "cap_scope_insufficient", "Missing scope", details={"missingScopes": ["api:write"]})]
+    )
     async with make_client(api) as client:
         with pytest.raises(CapacitiesApiError) as caught:
             await client.object.delete(OBJECT_ID)
@@ -132,8 +190,7 @@ async def test_client_scope_error_has_missing_scopes() -> None:
 
 
 async def test_client_html_429_beyond_budget() -> None:
-    api = FakeApi([httpx2.Response(429, text="<html>error code: 1015</html>",
-                                   headers={"Retry-After": "90"})])  # fmt: skip
+    api = FakeApi([httpx2.Response(429, text="<html>error code: 1015</html>", headers={"Retry-After": "90"})])
     async with make_client(api, max_rate_limit_wait=1.0) as client:
         with pytest.raises(CapacitiesApiError) as caught:
             await client.space.get()

@@ -36,8 +36,7 @@ def form(sent: Sent) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(sent.body.decode()).items()}
 
 
-def token_json(access: str = "at-2", refresh: str | None = "rt-2",
-               expires_in: Any = 3600) -> httpx2.Response:  # fmt: skip
+def token_json(access: str = "at-2", refresh: str | None = "rt-2", expires_in: Any = 3600) -> httpx2.Response:
     body: dict[str, Any] = {"access_token": access, "token_type": "Bearer"}
     if refresh is not None:
         body["refresh_token"] = refresh
@@ -49,8 +48,14 @@ def token_json(access: str = "at-2", refresh: str | None = "rt-2",
 class Server:
     """A fake API that accepts exactly one access token at a time and rotates on refresh."""
 
-    def __init__(self, valid: str = "at-2", *, rotate: list[httpx2.Response] | None = None,
-                 token_delay: float = 0.0, api_delay: float = 0.0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        valid: str = "at-2",
+        *,
+        rotate: list[httpx2.Response] | None = None,
+        token_delay: float = 0.0,
+        api_delay: float = 0.0,
+    ) -> None:
         self.valid = valid
         self.token_replies = rotate if rotate is not None else [token_json()]
         self.token_delay = token_delay
@@ -72,9 +77,7 @@ class Server:
 
 
 def credential(expires_at: float | None = None, **kwargs: Any) -> OAuthCredential:
-    return OAuthCredential(
-        tokens=OAuthTokens("at-1", "rt-1", expires_at), client_id="client-123", **kwargs
-    )
+    return OAuthCredential(tokens=OAuthTokens("at-1", "rt-1", expires_at), client_id="client-123", **kwargs)
 
 
 # --- proactive ---------------------------------------------------------------------------------
@@ -93,8 +96,10 @@ async def test_proactive_refresh_within_60_seconds_of_expiry() -> None:
     assert str(token_request.request.url) == f"{BASE_URL}/oauth/token"
     assert token_request.header("content-type") == "application/x-www-form-urlencoded"
     assert form(token_request) == {
-        "grant_type": "refresh_token", "refresh_token": "rt-1", "client_id": "client-123",
-    }  # fmt: skip
+        "grant_type": "refresh_token",
+        "refresh_token": "rt-1",
+        "client_id": "client-123",
+    }
     assert token_request.header("authorization") is None
     assert tokens is not None
     assert (tokens.access_token, tokens.refresh_token) == ("at-2", "rt-2")
@@ -154,10 +159,15 @@ async def test_401_on_a_write_is_retried_after_refresh() -> None:
     async def handle(request: httpx2.Request) -> httpx2.Response:
         if request.url.path == "/object/markdown":
             if bearer(request) != "at-2":
-                return httpx2.Response(401, json={"code": "cap_not_authenticated",
-                                                  "message": "expired"})  # fmt: skip
-            return ok({"id": "7d2e7f8a-4c3b-4e1d-9f0a-123456789abc", "structureId": "RootPage",
-                       "collections": [], "properties": {}})  # fmt: skip
+                return httpx2.Response(401, json={"code": "cap_not_authenticated", "message": "expired"})
+            return ok(
+                {
+                    "id": "7d2e7f8a-4c3b-4e1d-9f0a-123456789abc",
+                    "structureId": "RootPage",
+                    "collections": [],
+                    "properties": {},
+                }
+            )
         return await server.handle(request)
 
     server.api.handler = handle
@@ -218,21 +228,23 @@ async def test_late_401_after_someone_else_refreshed_just_retries() -> None:
         server.events.append(f"api:{token}")
         if token != "at-2":
             return httpx2.Response(401, json={"code": "cap_not_authenticated", "message": "x"})
-        return ok({"id": request.url.params["id"], "structureId": "RootPage",
-                   "collections": [], "properties": {}})  # fmt: skip
+        return ok(
+            {"id": request.url.params["id"], "structureId": "RootPage", "collections": [], "properties": {}}
+        )
 
     async def on_refreshed(tokens: OAuthTokens) -> None:
         refreshed.set()
 
     server.api.handler = handle
-    async with make_client(server.api, oauth=credential(on_token_refreshed=on_refreshed)) as c:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(c.object.get, "00000000-0000-4000-8000-000000000001")
-            tg.start_soon(c.object.get, "00000000-0000-4000-8000-000000000002")
+    async with (
+        make_client(server.api, oauth=credential(on_token_refreshed=on_refreshed)) as c,
+        anyio.create_task_group() as tg,
+    ):
+        tg.start_soon(c.object.get, "00000000-0000-4000-8000-000000000001")
+        tg.start_soon(c.object.get, "00000000-0000-4000-8000-000000000002")
 
     assert len(server.api.token_requests) == 1
-    b_requests = [bearer(s.request) for s in server.api.api_requests
-                  if s.query["id"].endswith("2")]  # fmt: skip
+    b_requests = [bearer(s.request) for s in server.api.api_requests if s.query["id"].endswith("2")]
     assert b_requests == ["at-1", "at-2"]
 
 
@@ -257,8 +269,10 @@ async def test_old_refresh_token_kept_when_none_returned() -> None:
         tokens = client.oauth_tokens
         assert tokens is not None
         assert (tokens.access_token, tokens.refresh_token, tokens.expires_at) == (
-            "at-2", "rt-1", None,
-        )  # fmt: skip
+            "at-2",
+            "rt-1",
+            None,
+        )
         server.valid = "at-3"
         await client.space.get()
     assert [form(s)["refresh_token"] for s in server.api.token_requests] == ["rt-1", "rt-1"]
@@ -278,8 +292,7 @@ async def test_on_token_refreshed_is_awaited_before_the_new_token_is_used() -> N
         await c.space.get()
         assert c.oauth_tokens == received[0]
 
-    assert server.events == ["api:at-1", "token-request", "persist-start", "persist-done",
-                             "api:at-2"]  # fmt: skip
+    assert server.events == ["api:at-1", "token-request", "persist-start", "persist-done", "api:at-2"]
     new = received[0]
     assert (new.access_token, new.refresh_token) == ("at-2", "rt-2")
     assert new.expires_at is not None and abs(new.expires_at - (time.time() + 3600)) < 5
@@ -295,10 +308,9 @@ async def test_concurrent_callers_wait_for_the_callback_too() -> None:
         persisted.set()
 
     cred = credential(time.time(), on_token_refreshed=on_refreshed)
-    async with make_client(server.api, oauth=cred) as c:
-        async with anyio.create_task_group() as tg:
-            for _ in range(5):
-                tg.start_soon(c.space.get)
+    async with make_client(server.api, oauth=cred) as c, anyio.create_task_group() as tg:
+        for _ in range(5):
+            tg.start_soon(c.space.get)
     first_use = server.events.index("api:at-2")
     assert server.events.index("persisted") < first_use
     assert server.events.count("token-request") == 1
@@ -353,8 +365,9 @@ async def test_tokens_rotated_by_another_process_are_adopted_without_a_token_req
     async def on_refreshed(tokens: OAuthTokens) -> None:
         persisted.append(tokens)
 
-    cred = credential(time.time() + 10, refresh_lock=lock_spy(log), load_tokens=load,
-                      on_token_refreshed=on_refreshed)  # fmt: skip
+    cred = credential(
+        time.time() + 10, refresh_lock=lock_spy(log), load_tokens=load, on_token_refreshed=on_refreshed
+    )
     async with make_client(server.api, oauth=cred) as client:
         await client.space.get()
         assert client.oauth_tokens is not None
@@ -411,21 +424,25 @@ def _network_error(request: httpx2.Request) -> BaseException:
     ("reply", "fragment", "status"),
     [
         (_network_error, "network error", None),
-        (httpx2.Response(400, json={"error": "invalid_grant",
-                                    "error_description": "Refresh token already used"}),
-         "status 400: invalid_grant", 400),
+        (
+            httpx2.Response(
+                400, json={"error": "invalid_grant", "error_description": "Refresh token already used"}
+            ),
+            "status 400: invalid_grant",
+            400,
+        ),
         (httpx2.Response(500, text="<html>oops</html>"), "status 500", 500),
         (httpx2.Response(200, text="{nope"), "invalid JSON", None),
-        (httpx2.Response(200, json={"token_type": "Bearer", "expires_in": 3600}),
-         "missing access_token", None),
+        (
+            httpx2.Response(200, json={"token_type": "Bearer", "expires_in": 3600}),
+            "missing access_token",
+            None,
+        ),
         (httpx2.Response(200, json={"access_token": ""}), "missing access_token", None),
     ],
-    ids=["network", "400 invalid_grant", "500 html", "invalid json", "no access_token",
-         "empty access_token"],
-)  # fmt: skip
-async def test_refresh_failures_raise_oauth_error(
-    reply: Any, fragment: str, status: int | None
-) -> None:
+    ids=["network", "400 invalid_grant", "500 html", "invalid json", "no access_token", "empty access_token"],
+)
+async def test_refresh_failures_raise_oauth_error(reply: Any, fragment: str, status: int | None) -> None:
     api = FakeApi([httpx2.Response(401), reply])
     async with make_client(api, oauth=credential()) as client:
         with pytest.raises(CapacitiesOAuthError) as caught:

@@ -27,12 +27,14 @@ OBJ = {"id": OBJECT_ID, "structureId": "RootPage", "collections": [], "propertie
 EPS = 0.02  # timer slack
 
 
-def limited(payload: Any, *, limit: int = 2, remaining: int = 0, reset: float = 0.3,
-            status: int = 200) -> httpx2.Response:  # fmt: skip
+def limited(
+    payload: Any, *, limit: int = 2, remaining: int = 0, reset: float = 0.3, status: int = 200
+) -> httpx2.Response:
     headers = {"RateLimit": f"limit={limit}, remaining={remaining}, reset={reset}"}
     if status == 429:
-        return httpx2.Response(429, json={"code": "cap_rate_limit_exceeded",
-                                          "message": "Rate limit exceeded"}, headers=headers)
+        return httpx2.Response(
+            429, json={"code": "cap_rate_limit_exceeded", "message": "Rate limit exceeded"}, headers=headers
+        )
     return httpx2.Response(status, json=payload, headers=headers)
 
 
@@ -45,14 +47,16 @@ def limited(payload: Any, *, limit: int = 2, remaining: int = 0, reset: float = 
         ({"RateLimit": "limit=5, remaining=4, reset=58"}, RateLimitState(5, 4, 58.0)),
         ({"ratelimit": "limit=30,remaining=0,reset=2.1"}, RateLimitState(30, 0, 2.1)),
         ({"RateLimit": "limit=10, remaining=3, reset=0.25"}, RateLimitState(10, 3, 0.25)),
-        ({"RateLimit-Limit": "120", "RateLimit-Remaining": "7", "RateLimit-Reset": "12"},
-         RateLimitState(120, 7, 12.0)),
+        (
+            {"RateLimit-Limit": "120", "RateLimit-Remaining": "7", "RateLimit-Reset": "12"},
+            RateLimitState(120, 7, 12.0),
+        ),
         ({"RateLimit-Remaining": "0", "RateLimit-Reset": "1.5"}, RateLimitState(None, 0, 1.5)),
         ({"RateLimit": "remaining=1"}, RateLimitState(None, 1, None)),
         ({"Content-Type": "application/json"}, None),
         ({"RateLimit-Remaining": "lots"}, None),
     ],
-)  # fmt: skip
+)
 def test_parse_rate_limit(headers: dict[str, str], expected: RateLimitState | None) -> None:
     assert parse_rate_limit(httpx2.Headers(headers)) == expected
 
@@ -99,8 +103,7 @@ async def test_exhausted_route_waits_for_reset_before_sending() -> None:
 
 
 async def test_legacy_ratelimit_headers_also_make_it_wait() -> None:
-    api = FakeApi([ok(SPACE, headers={"RateLimit-Remaining": "0", "RateLimit-Reset": "0.2"}),
-                   ok(SPACE)])  # fmt: skip
+    api = FakeApi([ok(SPACE, headers={"RateLimit-Remaining": "0", "RateLimit-Reset": "0.2"}), ok(SPACE)])
     async with make_client(api) as client:
         await client.space.get()
         await client.space.get()
@@ -171,8 +174,7 @@ async def test_429_is_retried_after_its_reset(write: bool) -> None:
 
 
 async def test_429_with_retry_after_only() -> None:
-    api = FakeApi([httpx2.Response(429, text="<html>1015</html>", headers={"Retry-After": "0.2"}),
-                   ok(OBJ)])  # fmt: skip
+    api = FakeApi([httpx2.Response(429, text="<html>1015</html>", headers={"Retry-After": "0.2"}), ok(OBJ)])
     async with make_client(api, max_rate_limit_wait=1.0) as client:
         await client.blocks.append(id=OBJECT_ID, markdown="x")
     assert len(api.sent) == 2
@@ -192,16 +194,14 @@ async def test_429_beyond_budget_raises_after_one_attempt() -> None:
 
 
 async def test_429_retries_share_one_budget() -> None:
-    api = FakeApi([limited(None, reset=0.2, status=429), limited(None, reset=0.2, status=429),
-                   ok(OBJ)])  # fmt: skip
+    api = FakeApi([limited(None, reset=0.2, status=429), limited(None, reset=0.2, status=429), ok(OBJ)])
     async with make_client(api, max_rate_limit_wait=0.3) as client:
         with pytest.raises(CapacitiesApiError) as caught:
             await client.object.get(OBJECT_ID)
     assert caught.value.code == "cap_rate_limit_exceeded"
     assert len(api.sent) == 2  # the second wait would have overrun the 0.3 s budget
 
-    api = FakeApi([limited(None, reset=0.15, status=429), limited(None, reset=0.15, status=429),
-                   ok(OBJ)])  # fmt: skip
+    api = FakeApi([limited(None, reset=0.15, status=429), limited(None, reset=0.15, status=429), ok(OBJ)])
     async with make_client(api, max_rate_limit_wait=1.0) as client:
         await client.object.get(OBJECT_ID)
     assert len(api.sent) == 3
@@ -244,8 +244,9 @@ class WindowServer:
         header = {"RateLimit": f"limit={self.limit}, remaining={remaining}, reset={reset}"}
         if count > self.limit:
             self.statuses.append(429)
-            return httpx2.Response(429, json={"code": "cap_rate_limit_exceeded", "message": "x"},
-                                   headers=header)  # fmt: skip
+            return httpx2.Response(
+                429, json={"code": "cap_rate_limit_exceeded", "message": "x"}, headers=header
+            )
         self.statuses.append(200)
         return ok(SPACE, headers=header)
 

@@ -23,27 +23,40 @@ PAGE = {"results": [], "hasMore": False}
 READS: list[tuple[str, Call, Any]] = [
     ("space.get", lambda c: c.space.get(), {"id": OBJECT_ID, "title": "S"}),
     ("object.get", lambda c: c.object.get(OBJECT_ID), OBJ),
-    ("object.markdown.get", lambda c: c.object.markdown.get(OBJECT_ID),
-     {"id": OBJECT_ID, "structureId": "RootPage", "markdown": "x"}),
+    (
+        "object.markdown.get",
+        lambda c: c.object.markdown.get(OBJECT_ID),
+        {"id": OBJECT_ID, "structureId": "RootPage", "markdown": "x"},
+    ),
     ("objects.search", lambda c: c.objects.search(query="x"), SEARCH),
     ("objects.structure", lambda c: c.objects.structure("RootPage"), PAGE),
-]  # fmt: skip
+]
 WRITES: list[tuple[str, Call, Any]] = [
     ("object.create", lambda c: c.object.create(structure_id="RootPage"), OBJ),
     ("object.update", lambda c: c.object.update(id=OBJECT_ID, delete_requested=True), OBJ),
     ("object.delete", lambda c: c.object.delete(OBJECT_ID, hard_delete=True), None),
     ("object.create_from_url", lambda c: c.object.create_from_url(url="https://e.com"), OBJ),
-    ("object.markdown.create",
-     lambda c: c.object.markdown.create(structure_id="RootPage", markdown="# x"), OBJ),
-    ("object.markdown.update",
-     lambda c: c.object.markdown.update(id=OBJECT_ID, markdown="---\na: b\n---"), OBJ),
+    (
+        "object.markdown.create",
+        lambda c: c.object.markdown.create(structure_id="RootPage", markdown="# x"),
+        OBJ,
+    ),
+    (
+        "object.markdown.update",
+        lambda c: c.object.markdown.update(id=OBJECT_ID, markdown="---\na: b\n---"),
+        OBJ,
+    ),
     ("blocks.append", lambda c: c.blocks.append(id=OBJECT_ID, markdown="x"), OBJ),
     ("blocks.daily_note.append", lambda c: c.blocks.daily_note.append(markdown="x"), None),
-    ("blocks.block.update",
-     lambda c: c.blocks.block.update(id=OBJECT_ID, block_id=BLOCK_ID,
-                                     block={"type": "HorizontalLineBlock"}), OBJ),
+    (
+        "blocks.block.update",
+        lambda c: c.blocks.block.update(
+            id=OBJECT_ID, block_id=BLOCK_ID, block={"type": "HorizontalLineBlock"}
+        ),
+        OBJ,
+    ),
     ("blocks.block.delete", lambda c: c.blocks.block.delete(OBJECT_ID, BLOCK_ID), OBJ),
-]  # fmt: skip
+]
 ALL = READS + WRITES
 
 
@@ -66,12 +79,16 @@ async def test_not_sent_is_retried_for_every_method(
 @pytest.mark.parametrize(("name", "call", "reply"), READS, ids=_ids(READS))
 @pytest.mark.parametrize(
     "failure",
-    [raiser(httpx2.ReadTimeout), raiser(httpx2.RemoteProtocolError), raiser(httpx2.ReadError),
-     httpx2.Response(500, json={"code": "cap_server_error", "message": "x"}),
-     httpx2.Response(502, text="<html>bad gateway</html>"),
-     httpx2.Response(503, text="")],
+    [
+        raiser(httpx2.ReadTimeout),
+        raiser(httpx2.RemoteProtocolError),
+        raiser(httpx2.ReadError),
+        httpx2.Response(500, json={"code": "cap_server_error", "message": "x"}),
+        httpx2.Response(502, text="<html>bad gateway</html>"),
+        httpx2.Response(503, text=""),
+    ],
     ids=["ReadTimeout", "RemoteProtocolError", "ReadError", "500", "502", "503"],
-)  # fmt: skip
+)
 async def test_reads_are_retried_after_timeouts_drops_and_5xx(
     name: str, call: Call, reply: Any, failure: Any
 ) -> None:
@@ -101,9 +118,7 @@ async def test_writes_are_never_retried_after_maybe_sent(
 
 @pytest.mark.parametrize(("name", "call", "reply"), WRITES, ids=_ids(WRITES))
 @pytest.mark.parametrize("status", [500, 502, 503])
-async def test_writes_are_never_retried_after_5xx(
-    name: str, call: Call, reply: Any, status: int
-) -> None:
+async def test_writes_are_never_retried_after_5xx(name: str, call: Call, reply: Any, status: int) -> None:
     api = FakeApi([httpx2.Response(status, text=""), ok(reply)])
     async with make_client(api, max_retries=5) as client:
         with pytest.raises(CapacitiesApiError) as caught:
@@ -134,8 +149,9 @@ async def test_connect_error_after_all_retries_says_nothing_was_sent() -> None:
 
 
 async def test_5xx_after_all_retries_raises_the_api_error() -> None:
-    api = FakeApi(handler=lambda r: httpx2.Response(500, json={"code": "cap_server_error",
-                                                                "message": "boom"}))  # fmt: skip
+    api = FakeApi(
+        handler=lambda r: httpx2.Response(500, json={"code": "cap_server_error", "message": "boom"})
+    )
     async with make_client(api, max_retries=1) as client:
         with pytest.raises(CapacitiesApiError) as caught:
             await client.space.get()

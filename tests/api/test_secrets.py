@@ -54,11 +54,13 @@ def test_reprs_hide_tokens() -> None:
 
 
 async def test_api_and_connection_errors_do_not_carry_the_token() -> None:
-    api = FakeApi([
-        httpx2.Response(401, json={"code": "cap_not_authenticated", "message": "Invalid token"}),
-        raiser(httpx2.ReadTimeout, "timed out"),
-        raiser(httpx2.ConnectError, "refused"),
-    ])  # fmt: skip
+    api = FakeApi(
+        [
+            httpx2.Response(401, json={"code": "cap_not_authenticated", "message": "Invalid token"}),
+            raiser(httpx2.ReadTimeout, "timed out"),
+            raiser(httpx2.ConnectError, "refused"),
+        ]
+    )
     async with make_client(api, max_retries=0) as client:
         for _ in range(3):
             with pytest.raises((CapacitiesApiError, CapacitiesConnectionError)) as caught:

@@ -29,7 +29,7 @@ from capacities_mcp.auth import load_stored_credentials
 
 async def main(duration: float, proactive: float | None, readers: int) -> None:
     if proactive is not None:
-        setattr(auth_module, "PROACTIVE_REFRESH_SECONDS", proactive)
+        auth_module.PROACTIVE_REFRESH_SECONDS = proactive
     stored = load_stored_credentials()
     assert stored is not None, "nothing stored"
     ok = 0
@@ -83,9 +83,19 @@ async def main(duration: float, proactive: float | None, readers: int) -> None:
                 tg.start_soon(reader, n)
         manager = client.oauth_manager
         refreshes = manager.refresh_count if manager is not None else 0
-    print(json.dumps({"ok": ok, "failed": len(failures), "failures": failures[:10],
-                      "refreshes": refreshes, "lock_entries": lock_entries,
-                      "unauthorized": unauthorized}), flush=True)  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "ok": ok,
+                "failed": len(failures),
+                "failures": failures[:10],
+                "refreshes": refreshes,
+                "lock_entries": lock_entries,
+                "unauthorized": unauthorized,
+            }
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -18,9 +18,9 @@ from .helpers import FakeBrowser
 
 pytest.importorskip("keyring")  # the optional `keyring` extra
 
-import keyring  # noqa: E402
-from keyring.backend import KeyringBackend  # noqa: E402
-from keyring.errors import PasswordDeleteError  # noqa: E402
+import keyring
+from keyring.backend import KeyringBackend
+from keyring.errors import PasswordDeleteError
 
 
 class MemoryKeyring(KeyringBackend):
@@ -90,8 +90,9 @@ def test_oauth_tokens_in_the_keyring(
 def test_personal_token_in_the_keyring(
     sandbox: SandboxServer, store_path: Path, fake_keyring: MemoryKeyring
 ) -> None:
-    assert main(["auth", "login", "--keyring", "--api-url", sandbox.base_url,
-                 "--token", sandbox.api_token]) == 0  # fmt: skip
+    assert (
+        main(["auth", "login", "--keyring", "--api-url", sandbox.base_url, "--token", sandbox.api_token]) == 0
+    )
     assert sandbox.api_token not in store_path.read_text()
     stored = load_stored_credentials()
     assert stored is not None and stored.api_token == sandbox.api_token
@@ -105,8 +106,9 @@ def test_personal_token_in_the_keyring(
 def test_missing_keyring_entry_is_a_clear_error(
     sandbox: SandboxServer, store_path: Path, fake_keyring: MemoryKeyring
 ) -> None:
-    assert main(["auth", "login", "--keyring", "--api-url", sandbox.base_url,
-                 "--token", sandbox.api_token]) == 0  # fmt: skip
+    assert (
+        main(["auth", "login", "--keyring", "--api-url", sandbox.base_url, "--token", sandbox.api_token]) == 0
+    )
     fake_keyring.entries.clear()
-    with pytest.raises(TokenStoreError, match="keyring has no entry.*auth login"):
+    with pytest.raises(TokenStoreError, match=r"keyring has no entry.*auth login"):
         load_stored_credentials()

@@ -111,8 +111,18 @@ def test_login_as_a_real_command_with_no_browser(auto_sandbox: SandboxServer, st
     env = {**os.environ, "CAPACITIES_MCP_TOKEN_STORE": str(store_path)}
     env.pop("CAPACITIES_API_TOKEN", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "capacities_mcp", "auth", "login", "--no-browser",
-         "--api-url", auto_sandbox.base_url, "--timeout", "60"],  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "capacities_mcp",
+            "auth",
+            "login",
+            "--no-browser",
+            "--api-url",
+            auto_sandbox.base_url,
+            "--timeout",
+            "60",
+        ],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -222,9 +232,7 @@ def test_pkce_pair() -> None:
     assert len(pairs) == 20
     for pair in pairs:
         assert 43 <= len(pair.verifier) <= 128
-        assert set(pair.verifier) <= set(
-            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
-        )
+        assert set(pair.verifier) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
         digest = hashlib.sha256(pair.verifier.encode()).digest()
         assert pair.challenge == base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
@@ -278,9 +286,7 @@ def test_token_login_verifies_then_stores(
     assert "personal API token" in out and sandbox.api_token not in out
 
 
-def test_token_from_stdin(
-    sandbox: SandboxServer, store_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_token_from_stdin(sandbox: SandboxServer, store_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO(sandbox.api_token + "\n"))
     assert login(sandbox, "--token-stdin") == 0
     stored = load_stored_credentials()
@@ -302,8 +308,7 @@ def test_api_url_from_environment(
 def refresh_status(sb: SandboxServer, refresh_token: str) -> int:
     response = httpx2.post(
         sb.base_url + "/oauth/token",
-        data={"grant_type": "refresh_token", "refresh_token": refresh_token,
-              "client_id": "capacities-mcp"},  # fmt: skip
+        data={"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": "capacities-mcp"},
     )
     return response.status_code
 
@@ -327,7 +332,9 @@ def test_logout_revokes_the_grant_and_deletes_the_file(
 
     async def old_access_token_works() -> bool:
         assert stored.tokens is not None
-        async with CapacitiesClient(api_token=stored.tokens.access_token, base_url=auto_sandbox.base_url) as c:
+        async with CapacitiesClient(
+            api_token=stored.tokens.access_token, base_url=auto_sandbox.base_url
+        ) as c:
             try:
                 await c.space.get()
             except CapacitiesApiError as exc:
@@ -375,8 +382,13 @@ def test_revoked_grant_gives_a_clear_oauth_error(
         stored = load_stored_credentials()
         assert stored is not None and stored.tokens is not None
         # The user removes the connection elsewhere (same effect as an expired refresh token).
-        assert httpx2.post(sb.base_url + "/oauth/revoke", data={
-            "token": stored.tokens.refresh_token, "client_id": "capacities-mcp"}).status_code == 200  # fmt: skip
+        assert (
+            httpx2.post(
+                sb.base_url + "/oauth/revoke",
+                data={"token": stored.tokens.refresh_token, "client_id": "capacities-mcp"},
+            ).status_code
+            == 200
+        )
 
         async def call() -> None:
             async with CapacitiesClient(**stored.client_kwargs()) as client:

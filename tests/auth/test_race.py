@@ -121,9 +121,7 @@ async def test_server_processes_sharing_one_store_never_spend_a_rotated_refresh_
             async with anyio.create_task_group() as tg:
                 for report in reports:
                     tg.start_soon(drive_server, store_path, report, deadline)
-            out, err = await anyio.to_thread.run_sync(
-                lambda: reactive.communicate(timeout=DURATION + 60)
-            )
+            out, err = await anyio.to_thread.run_sync(lambda: reactive.communicate(timeout=DURATION + 60))
         finally:
             if reactive.poll() is None:
                 reactive.kill()
@@ -155,7 +153,10 @@ async def test_server_processes_sharing_one_store_never_spend_a_rotated_refresh_
         async with httpx2.AsyncClient() as http:
             response = await http.post(
                 sb.base_url + "/oauth/token",
-                data={"grant_type": "refresh_token", "refresh_token": latest.tokens.refresh_token,
-                      "client_id": "capacities-mcp"},  # fmt: skip
+                data={
+                    "grant_type": "refresh_token",
+                    "refresh_token": latest.tokens.refresh_token,
+                    "client_id": "capacities-mcp",
+                },
             )
         assert response.status_code == 200, response.text

@@ -75,9 +75,7 @@ def test_round_trip_and_modes(tmp_path: Path) -> None:
 def test_reprs_hide_tokens(tmp_path: Path) -> None:
     store = TokenStore(tmp_path / "c.json")
     stored = store.write(oauth_credentials())
-    token = store.write(
-        StoredCredentials(kind="api_token", base_url="http://x", api_token="cap-api-secret")
-    )
+    token = store.write(StoredCredentials(kind="api_token", base_url="http://x", api_token="cap-api-secret"))
     for text in (repr(stored), repr(token), str(stored), repr(stored.client_kwargs())):
         assert "at-1" not in text and "rt-1" not in text and "cap-api-secret" not in text
 
@@ -126,7 +124,7 @@ async def test_hooks_persist_and_adopt(tmp_path: Path) -> None:
     with pytest.raises(CapacitiesOAuthError, match="auth login"):
         await credential.load_tokens()
     store.delete()
-    with pytest.raises(CapacitiesOAuthError, match="Signed out.*auth login"):
+    with pytest.raises(CapacitiesOAuthError, match=r"Signed out.*auth login"):
         await credential.load_tokens()
 
 
@@ -208,9 +206,7 @@ def test_lock_excludes_other_processes(tmp_path: Path) -> None:
     counter.write_text("0")
     context = multiprocessing.get_context("spawn")
     workers = [
-        context.Process(
-            target=_locked_increment, args=(str(tmp_path / "c.json"), str(counter), 50)
-        )
+        context.Process(target=_locked_increment, args=(str(tmp_path / "c.json"), str(counter), 50))
         for _ in range(4)
     ]
     for worker in workers:
@@ -256,7 +252,6 @@ async def test_async_lock_cancelled_while_waiting_does_not_leak(tmp_path: Path) 
 
 async def test_async_lock_times_out_clearly(tmp_path: Path) -> None:
     store = TokenStore(tmp_path / "c.json")
-    with store.lock():
-        with pytest.raises(TokenStoreError, match="held the lock"):
-            async with store.alock(timeout=0.5):
-                pass
+    with store.lock(), pytest.raises(TokenStoreError, match="held the lock"):
+        async with store.alock(timeout=0.5):
+            pass

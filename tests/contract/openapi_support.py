@@ -224,8 +224,7 @@ def schema_errors(validator: Draft202012Validator, instance: Any, limit: int = 8
 
             def discriminator_mismatch(errs: list[Any]) -> bool:
                 return any(
-                    e.validator in ("enum", "const") and list(e.relative_path)[-1:] == ["type"]
-                    for e in errs
+                    e.validator in ("enum", "const") and list(e.relative_path)[-1:] == ["type"] for e in errs
                 )
 
             candidates = [errs for errs in branches.values() if not discriminator_mismatch(errs)]
@@ -303,9 +302,10 @@ def zod_refinements_hold(op: Operation, body: Any) -> bool:
     if not isinstance(body, dict):
         return True
     key = op.key
-    if key in ("POST /blocks/append", "POST /blocks/daily-note/append"):
-        if ("blocks" in body) == ("markdown" in body):
-            return False
+    if key in ("POST /blocks/append", "POST /blocks/daily-note/append") and (
+        ("blocks" in body) == ("markdown" in body)
+    ):
+        return False
     if key == "POST /object/url" and "blocks" in body and "markdown" in body:
         return False
     if key == "PATCH /object" and not any(

@@ -147,15 +147,27 @@ def world() -> Iterator[World]:
 
 def _discover(sandbox: SandboxServer, api: Api) -> World:
     token = sandbox.api_token
-    structures = assert_conforms(OPERATIONS_BY_KEY["GET /space/structures"], api.send(OPERATIONS_BY_KEY["GET /space/structures"], token), {200})["structures"]
+    structures = assert_conforms(
+        OPERATIONS_BY_KEY["GET /space/structures"],
+        api.send(OPERATIONS_BY_KEY["GET /space/structures"], token),
+        {200},
+    )["structures"]
     customs = [s for s in structures if s["id"] not in _BUILT_IN]
     assert customs, "the seeded space has no custom structure"
     custom = next((s for s in customs if s["collections"]), customs[0])
     search = OPERATIONS_BY_KEY["POST /objects/search"]
-    hits = assert_conforms(search, api.send(search, token, body={"query": "e", "structureIds": [custom["id"]], "limit": 5}), {200})
+    hits = assert_conforms(
+        search,
+        api.send(search, token, body={"query": "e", "structureIds": [custom["id"]], "limit": 5}),
+        {200},
+    )
     blocks_key: str | None = None
     for hit in hits["results"]:
-        obj = assert_conforms(OPERATIONS_BY_KEY["GET /object"], api.send(OPERATIONS_BY_KEY["GET /object"], token, query={"id": hit["id"]}), {200})
+        obj = assert_conforms(
+            OPERATIONS_BY_KEY["GET /object"],
+            api.send(OPERATIONS_BY_KEY["GET /object"], token, query={"id": hit["id"]}),
+            {200},
+        )
         if obj.get("blocks"):
             blocks_key = next(iter(obj["blocks"]))
             break
@@ -184,7 +196,9 @@ def _discover(sandbox: SandboxServer, api: Api) -> World:
 _BUILT_IN: frozenset[str] = frozenset(
     next(
         branch["enum"]
-        for branch in resolve(f"{OPERATIONS_BY_KEY['POST /object'].request_pointer}/properties/structureId")["anyOf"]
+        for branch in resolve(f"{OPERATIONS_BY_KEY['POST /object'].request_pointer}/properties/structureId")[
+            "anyOf"
+        ]
         if "enum" in branch
     )
 )
@@ -197,7 +211,11 @@ def new_target(world: World, token: str, structure: str | None = None) -> Target
     body = {
         "structureId": structure,
         "properties": {"title": {"type": "title", "title": {"value": "contract target"}}},
-        "blocks": {key: [{"type": "TextBlock", "tokens": [{"type": "TextToken", "text": "target block", "style": {}}]}]},
+        "blocks": {
+            key: [
+                {"type": "TextBlock", "tokens": [{"type": "TextToken", "text": "target block", "style": {}}]}
+            ]
+        },
     }
     op = OPERATIONS_BY_KEY["POST /object"]
     obj = assert_conforms(op, world.api.send(op, token, body=body), {200})
@@ -223,7 +241,9 @@ def _response_validator(op: Operation) -> Draft202012Validator | None:
     return _VALIDATORS[op.key]
 
 
-def assert_conforms(op: Operation, resp: httpx2.Response, expected: Collection[int] | None = None, context: str = "") -> Any:
+def assert_conforms(
+    op: Operation, resp: httpx2.Response, expected: Collection[int] | None = None, context: str = ""
+) -> Any:
     """The answer is documented: status, content type, RateLimit header, body schema."""
     status = resp.status_code
     where = f"{op.key} -> HTTP {status}{f' [{context}]' if context else ''}"
@@ -233,8 +253,12 @@ def assert_conforms(op: Operation, resp: httpx2.Response, expected: Collection[i
     assert header is not None, f"{where}: no RateLimit header"
     match = RATELIMIT_HEADER.match(header)
     assert match, f"{where}: RateLimit header {header!r} is not 'limit=N, remaining=M, reset=S'"
-    assert int(match.group(1)) == op.rate_limit[0], f"{where}: RateLimit {header!r}, documented limit {op.rate_limit[0]}"
-    assert 0 <= float(match.group(3)) <= op.rate_limit[1], f"{where}: RateLimit reset in {header!r} beyond the window"
+    assert int(match.group(1)) == op.rate_limit[0], (
+        f"{where}: RateLimit {header!r}, documented limit {op.rate_limit[0]}"
+    )
+    assert 0 <= float(match.group(3)) <= op.rate_limit[1], (
+        f"{where}: RateLimit reset in {header!r} beyond the window"
+    )
     if status == 429:
         assert int(match.group(2)) == 0, f"{where}: 429 with RateLimit {header!r} (remaining must be 0)"
     if status == 200:
@@ -246,16 +270,26 @@ def assert_conforms(op: Operation, resp: httpx2.Response, expected: Collection[i
         assert ctype.startswith("application/json"), f"{where}: content-type {ctype!r}"
         body = resp.json()
         errors = schema_errors(validator, body)
-        assert not errors, f"{where}: body violates the documented response schema:\n  " + "\n  ".join(errors) + f"\nbody: {_short(body, 1500)}"
+        assert not errors, (
+            f"{where}: body violates the documented response schema:\n  "
+            + "\n  ".join(errors)
+            + f"\nbody: {_short(body, 1500)}"
+        )
         return body
     assert status in STATUS_CODES, f"{where}: undocumented status; body: {_short(resp.text)}"
     ctype = resp.headers.get("content-type", "")
-    assert ctype.startswith("application/json"), f"{where}: error content-type {ctype!r}; body {_short(resp.text)}"
+    assert ctype.startswith("application/json"), (
+        f"{where}: error content-type {ctype!r}; body {_short(resp.text)}"
+    )
     body = resp.json()
     scope_error = status == 403 and isinstance(body, dict) and body.get("code") == "cap_scope_insufficient"
     errors = schema_errors(Draft202012Validator(SCOPE_ERROR_SCHEMA if scope_error else ERROR_SCHEMA), body)
-    assert not errors, f"{where}: error body violates the documented error shape: {errors}; body {_short(body)}"
-    assert body["code"] in STATUS_CODES[status], f"{where}: code {body['code']} does not go with HTTP {status}"
+    assert not errors, (
+        f"{where}: error body violates the documented error shape: {errors}; body {_short(body)}"
+    )
+    assert body["code"] in STATUS_CODES[status], (
+        f"{where}: code {body['code']} does not go with HTTP {status}"
+    )
     return body
 
 
@@ -268,9 +302,12 @@ def assert_invalid_input(op: Operation, resp: httpx2.Response, path: str | None,
     assert message.startswith("✖ "), f"{op.key} [{context}]: not a zod-style message: {message!r}"
     if path is not None:
         lines = message.split("\n")
-        assert any(line == f"  → at {path}" or line.startswith(f"  → at {path}.") or line.startswith(f"  → at {path}[") for line in lines), (
-            f"{op.key} [{context}]: message does not point at {path!r}: {message!r}"
-        )
+        assert any(
+            line == f"  → at {path}"
+            or line.startswith(f"  → at {path}.")
+            or line.startswith(f"  → at {path}[")
+            for line in lines
+        ), f"{op.key} [{context}]: message does not point at {path!r}: {message!r}"
 
 
 # --- documented examples, adapted to the seeded space -------------------------------------------
@@ -289,10 +326,20 @@ def _replace_ids(value: Any, mapping: dict[str, str]) -> Any:
 def documented_request(op: Operation, world: World, token: str) -> tuple[dict[str, str] | None, JSON]:
     """(query, body) of the documented example with real ids (a fresh object where one is named)."""
     structure = world.description_structure if op.key == "PATCH /object/markdown" else None
-    target = new_target(world, token, structure) if op.key not in (
-        "GET /space", "GET /space/structures", "POST /object", "POST /object/url", "POST /object/markdown",
-        "POST /objects/search", "POST /blocks/daily-note/append",
-    ) else None
+    target = (
+        new_target(world, token, structure)
+        if op.key
+        not in (
+            "GET /space",
+            "GET /space/structures",
+            "POST /object",
+            "POST /object/url",
+            "POST /object/markdown",
+            "POST /objects/search",
+            "POST /blocks/daily-note/append",
+        )
+        else None
+    )
     mapping = {EX_STRUCTURE: world.custom_structure, EX_BLOCKS_KEY: world.blocks_key}
     if world.collection:
         mapping[EX_COLLECTION] = world.collection
@@ -338,7 +385,13 @@ def test_documented_example(world: World, token: str, op: Operation) -> None:
     elif op.key == "POST /object/markdown":
         assert _title(answer) == "New object" and answer["structureId"] == world.custom_structure
     elif op.key == "PATCH /blocks/block":
-        texts = [t.get("text") for blocks in answer.get("blocks", {}).values() for b in blocks if b["id"] == query_or(body, "blockId") for t in b.get("tokens", [])]
+        texts = [
+            t.get("text")
+            for blocks in answer.get("blocks", {}).values()
+            for b in blocks
+            if b["id"] == query_or(body, "blockId")
+            for t in b.get("tokens", [])
+        ]
         assert texts == ["Updated text"], f"block not updated in place: {_short(answer)}"
     elif op.key == "DELETE /block":
         assert query is not None
@@ -370,7 +423,13 @@ def _body_strategy(op: Operation) -> st.SearchStrategy[Any]:
         if op.key == "PATCH /blocks/block":
             # The target block is a TextBlock and a replacement must keep the type: mostly
             # generate TextBlocks, sometimes any block (then a 400 is a documented answer too).
-            text_block = {**schema, "properties": {**schema["properties"], "block": generation_schema("/components/schemas/WritableApiTextBlock")}}
+            text_block = {
+                **schema,
+                "properties": {
+                    **schema["properties"],
+                    "block": generation_schema("/components/schemas/WritableApiTextBlock"),
+                },
+            }
             strategy = st.one_of(from_schema(text_block), from_schema(text_block), strategy)
         _STRATEGIES[op.key] = strategy
     return _STRATEGIES[op.key]
@@ -380,7 +439,9 @@ def _property_strategy(world: World) -> st.SearchStrategy[dict[str, Any]]:
     """Writable values of the custom structure's simple properties, from the Writable*Property schemas."""
     key = f"properties:{world.custom_structure}"
     if key not in _STRATEGIES:
-        structures = world.api.send(OPERATIONS_BY_KEY["GET /space/structures"], world.sandbox.api_token).json()["structures"]
+        structures = world.api.send(
+            OPERATIONS_BY_KEY["GET /space/structures"], world.sandbox.api_token
+        ).json()["structures"]
         definitions = next(s for s in structures if s["id"] == world.custom_structure)["propertyDefinitions"]
         schema_of = {
             "title": "WritableApiTitleProperty",
@@ -423,20 +484,28 @@ def repair_refinements(op: Operation, body: dict[str, Any]) -> dict[str, Any]:
             body["markdown"] = "generated *markdown*"
     elif op.key == "POST /object/url" and "blocks" in body and "markdown" in body:
         del body["markdown"]
-    elif op.key == "PATCH /object" and not any(k in body for k in ("properties", "collections", "blocks", "deleteRequested")):
+    elif op.key == "PATCH /object" and not any(
+        k in body for k in ("properties", "collections", "blocks", "deleteRequested")
+    ):
         body["deleteRequested"] = False
     elif op.key == "POST /objects/search" and not body["query"].strip():
         body["query"] = f"q{body['query']}"
     return body
 
 
-def pin(op: Operation, body: dict[str, Any], world: World, target: Target | None, properties: dict[str, Any]) -> dict[str, Any]:
+def pin(
+    op: Operation, body: dict[str, Any], world: World, target: Target | None, properties: dict[str, Any]
+) -> dict[str, Any]:
     """Point a generated body at real things: ids, block property keys, creatable structures."""
     body = copy.deepcopy(body)
     for node in _nodes(body):
         if "entityId" in node and isinstance(node["entityId"], str) and target is not None:
             node["entityId"] = target.object_id
-        if node.get("type") == "after_block" and isinstance(node.get("after_block"), dict) and target is not None:
+        if (
+            node.get("type") == "after_block"
+            and isinstance(node.get("after_block"), dict)
+            and target is not None
+        ):
             node["after_block"]["id"] = target.block_id
 
     def merged_blocks(key: str) -> None:
@@ -473,7 +542,7 @@ def pin(op: Operation, body: dict[str, Any], world: World, target: Target | None
             body["propertyId"] = world.blocks_key
     elif key == "POST /blocks/daily-note/append":
         if "date" in body:
-            body["date"] = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT00:00:00.000Z")
+            body["date"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT00:00:00.000Z")
     elif key == "PATCH /blocks/block":
         assert target is not None
         body["id"] = target.object_id
@@ -498,9 +567,15 @@ def _nodes(value: Any) -> Iterator[dict[str, Any]]:
 # the type is refused by the live API (capacities-api.md §7.6). PATCH /object/markdown: a random
 # text may open a YAML front matter that does not parse, so any documented answer is accepted.
 _MUST_SUCCEED = {
-    "POST /object", "PATCH /object", "POST /object/url", "POST /object/markdown",
-    "POST /objects/search", "POST /blocks/append", "POST /blocks/daily-note/append", "PATCH /blocks/block",
-}  # fmt: skip
+    "POST /object",
+    "PATCH /object",
+    "POST /object/url",
+    "POST /object/markdown",
+    "POST /objects/search",
+    "POST /blocks/append",
+    "POST /blocks/daily-note/append",
+    "PATCH /blocks/block",
+}
 _NEEDS_TARGET = {"PATCH /object", "PATCH /object/markdown", "POST /blocks/append", "PATCH /blocks/block"}
 
 _GEN_SETTINGS = settings(
@@ -525,7 +600,11 @@ def test_generated_bodies(world: World, token: str, op: Operation) -> None:
     @given(data=st.data())
     def run(data: st.DataObject) -> None:
         raw = data.draw(_body_strategy(op), label="generated")
-        properties = data.draw(_property_strategy(world), label="properties") if isinstance(raw, dict) and "properties" in raw and op.key in ("POST /object", "PATCH /object") else {}
+        properties = (
+            data.draw(_property_strategy(world), label="properties")
+            if isinstance(raw, dict) and "properties" in raw and op.key in ("POST /object", "PATCH /object")
+            else {}
+        )
         body = pin(op, raw, world, target, properties)
         # Mostly bodies the SDK accepts; sometimes the raw draw, whose refinements may fail.
         if data.draw(st.sampled_from((True, True, True, False)), label="repair refinements"):
@@ -537,7 +616,9 @@ def test_generated_bodies(world: World, token: str, op: Operation) -> None:
         if not zod_refinements_hold(op, body):
             assert_invalid_input(op, resp, None, context)
             return
-        must = op.key in _MUST_SUCCEED and not (op.key == "PATCH /blocks/block" and body["block"].get("type") != "TextBlock")
+        must = op.key in _MUST_SUCCEED and not (
+            op.key == "PATCH /blocks/block" and body["block"].get("type") != "TextBlock"
+        )
         answer = assert_conforms(op, resp, {200} if must else {200, 400}, context)
         if op.key == "POST /objects/search" and resp.status_code == 200:
             assert len(answer["results"]) <= body.get("limit", 20), f"more results than limit: {context}"
@@ -550,7 +631,10 @@ def test_generated_bodies(world: World, token: str, op: Operation) -> None:
 @pytest.mark.parametrize("op", QUERY_OPS, ids=[op.key for op in QUERY_OPS])
 def test_generated_query_parameters(world: World, token: str, op: Operation) -> None:
     """Query parameters generated from their schemas: random (unknown) ids give a documented 404."""
-    strategies = {p["name"]: from_schema(generation_schema(f"{op.pointer}/parameters/{i}/schema")) for i, p in enumerate(op.parameters)}
+    strategies = {
+        p["name"]: from_schema(generation_schema(f"{op.pointer}/parameters/{i}/schema"))
+        for i, p in enumerate(op.parameters)
+    }
     target = new_target(world, token) if op.key == "DELETE /block" else None
 
     @_GEN_SETTINGS
@@ -635,10 +719,12 @@ def _variants() -> list[Variant]:
                 out.append(Variant(op, f"missing {name}", name, _drop(name)))
             for name, sub in schema.get("properties", {}).items():
                 escaped = name.replace("~", "~0").replace("/", "~1")
-                out.append(Variant(op, f"wrong type {name}", name, _set(name, wrong_type_value(f"{base}/{escaped}"))))
+                out.append(
+                    Variant(op, f"wrong type {name}", name, _set(name, wrong_type_value(f"{base}/{escaped}")))
+                )
                 for label, value in _bound_violations(sub):
                     out.append(Variant(op, f"{name} {label}", name, _set(name, value)))
-        for index, parameter in enumerate(op.parameters):
+        for _index, parameter in enumerate(op.parameters):
             name = parameter["name"]
             if parameter.get("required") and (op.key, name) not in _OPTIONAL_IN_SDK:
                 out.append(Variant(op, f"missing query {name}", name, _drop(name)))
@@ -662,7 +748,9 @@ def test_invalid_variant(world: World, token: str, variant: Variant) -> None:
         assert isinstance(body, dict)
         mutated = variant.mutate(body)
         validator = request_validator(op)
-        assert validator is not None and not validator.is_valid(mutated), f"TEST BUG: variant is valid: {mutated}"
+        assert validator is not None and not validator.is_valid(mutated), (
+            f"TEST BUG: variant is valid: {mutated}"
+        )
         resp = world.api.send(op, token, query=query, body=mutated)
         context = f"body {_short(mutated)}"
     else:
@@ -683,7 +771,9 @@ def test_unknown_request_keys_are_ignored(world: World, token: str) -> None:
         "structureId": "RootPage",
         "origin": "commandPalette",
         "properties": {"title": {"type": "title", "title": {"value": "extra keys"}, "extra": True}},
-        "blocks": {"content": [{"type": "CodeBlock", "lang": "py", "text": "x", "id": "client-id", "future": 1}]},
+        "blocks": {
+            "content": [{"type": "CodeBlock", "lang": "py", "text": "x", "id": "client-id", "future": 1}]
+        },
     }
     answer = assert_conforms(create, world.api.send(create, token, body=body), {200}, _short(body))
     assert _title(answer) == "extra keys"
@@ -696,14 +786,22 @@ def test_every_seeded_object_conforms(world: World) -> None:
     1.0.0 document but in ROUTES) for every structure, plus a title search as a cross-check.
     """
     read = world.sandbox.mint_token(scopes=("api:read",))
-    structures = assert_conforms(OPERATIONS_BY_KEY["GET /space/structures"], world.api.send(OPERATIONS_BY_KEY["GET /space/structures"], read), {200})
+    structures = assert_conforms(
+        OPERATIONS_BY_KEY["GET /space/structures"],
+        world.api.send(OPERATIONS_BY_KEY["GET /space/structures"], read),
+        {200},
+    )
     ids: dict[str, str] = {}
     for structure in structures["structures"]:
         cursor: str | None = None
         while True:
             query = {"id": structure["id"], "pageSize": "100", **({"cursor": cursor} if cursor else {})}
-            resp = world.api.http.get("/objects/structure", params=query, headers={"Authorization": f"Bearer {read}"})
-            assert resp.status_code == 200, f"GET /objects/structure {query}: {resp.status_code} {_short(resp.text)}"
+            resp = world.api.http.get(
+                "/objects/structure", params=query, headers={"Authorization": f"Bearer {read}"}
+            )
+            assert resp.status_code == 200, (
+                f"GET /objects/structure {query}: {resp.status_code} {_short(resp.text)}"
+            )
             page = resp.json()
             for item in page["results"]:
                 assert item["structureId"] == structure["id"], item
@@ -717,11 +815,21 @@ def test_every_seeded_object_conforms(world: World) -> None:
     for index, (object_id, structure_id) in enumerate(sorted(ids.items())):
         if index % 25 == 0:
             read = world.sandbox.mint_token(scopes=("api:read",))  # stay inside the quota
-        obj = assert_conforms(get_op, world.api.send(get_op, read, query={"id": object_id}), {200}, f"seeded {structure_id} {object_id}")
+        obj = assert_conforms(
+            get_op,
+            world.api.send(get_op, read, query={"id": object_id}),
+            {200},
+            f"seeded {structure_id} {object_id}",
+        )
         assert obj["id"] == object_id and obj["structureId"] == structure_id, _short(obj)
         kinds.update(b["type"] for blocks in obj.get("blocks", {}).values() for b in blocks)
         kinds.update(v["type"] for v in obj["properties"].values())
-        md = assert_conforms(md_op, world.api.send(md_op, read, query={"id": object_id}), {200}, f"seeded {structure_id} {object_id}")
+        md = assert_conforms(
+            md_op,
+            world.api.send(md_op, read, query={"id": object_id}),
+            {200},
+            f"seeded {structure_id} {object_id}",
+        )
         assert md["id"] == object_id and md["structureId"] == structure_id, _short(md)
     assert {"TextBlock", "title"} <= kinds, f"seeded content is too thin to be a test: {sorted(kinds)}"
 
@@ -783,7 +891,9 @@ def test_rate_limit_exhaustion() -> None:
     """The documented quota of GET /space (10 per 60 s) is enforced with a documented 429."""
     op = OPERATIONS_BY_KEY["GET /space"]
     limit, window = op.rate_limit
-    with SandboxServer(SandboxConfig(port=0, rate_limit_window=float(window), daily_note_delay=0.0)) as sandbox:
+    with SandboxServer(
+        SandboxConfig(port=0, rate_limit_window=float(window), daily_note_delay=0.0)
+    ) as sandbox:
         api = Api(sandbox.base_url.rstrip("/"))
         try:
             token = sandbox.mint_token(scopes=("api:read",))
@@ -804,7 +914,11 @@ def test_rate_limit_exhaustion() -> None:
             other = sandbox.mint_token(scopes=("api:read",))
             assert_conforms(op, api.http.get("/space", headers={"Authorization": f"Bearer {other}"}), {200})
             structures = OPERATIONS_BY_KEY["GET /space/structures"]
-            assert_conforms(structures, api.http.get("/space/structures", headers={"Authorization": f"Bearer {token}"}), {200})
+            assert_conforms(
+                structures,
+                api.http.get("/space/structures", headers={"Authorization": f"Bearer {token}"}),
+                {200},
+            )
         finally:
             api.close()
 
@@ -850,7 +964,9 @@ def test_validators_reject_what_the_document_forbids() -> None:
     nullable["properties"]["title"]["title"]["value"] = None  # `nullable: true` in the document
     assert validator.is_valid(nullable)
     assert not Draft202012Validator(ERROR_SCHEMA).is_valid({"code": "cap_nope", "message": "x"})
-    assert validator_at(f"{OPERATIONS_BY_KEY['GET /space'].response_pointer}").is_valid({"id": RANDOM_UUID, "title": "x"})
+    assert validator_at(f"{OPERATIONS_BY_KEY['GET /space'].response_pointer}").is_valid(
+        {"id": RANDOM_UUID, "title": "x"}
+    )
 
 
 def test_document_is_the_1_0_0_contract() -> None:
@@ -870,14 +986,20 @@ def test_route_table_covers_operation(op: Operation) -> None:
     )
     documented = {p["name"]: bool(p.get("required")) for p in op.parameters}
     if documented:
-        assert route.params is not None, f"{op.key}: documented query parameters {documented}, no params model"
+        assert route.params is not None, (
+            f"{op.key}: documented query parameters {documented}, no params model"
+        )
         schema = route.params.model_json_schema(by_alias=True)
         ours = {name: name in schema.get("required", []) for name in schema["properties"]}
-        assert set(ours) == set(documented), f"{op.key}: query parameters {sorted(ours)} vs documented {sorted(documented)}"
+        assert set(ours) == set(documented), (
+            f"{op.key}: query parameters {sorted(ours)} vs documented {sorted(documented)}"
+        )
         for name, required in ours.items():
             if (op.key, name) in _OPTIONAL_IN_SDK:
                 continue  # optional in the SDK although the document marks it required
-            assert required == documented[name], f"{op.key}: {name} required={required}, documented {documented[name]}"
+            assert required == documented[name], (
+                f"{op.key}: {name} required={required}, documented {documented[name]}"
+            )
     else:
         assert route.params is None, f"{op.key}: no documented query parameters"
     if op.request_pointer:
@@ -885,10 +1007,12 @@ def test_route_table_covers_operation(op: Operation) -> None:
         documented_fields = resolve(op.request_pointer)
         ours_schema = route.body.model_json_schema(by_alias=True)
         assert set(ours_schema["properties"]) == set(documented_fields["properties"]), (
-            f"{op.key}: body fields {sorted(ours_schema['properties'])} vs documented {sorted(documented_fields['properties'])}"
+            f"{op.key}: body fields {sorted(ours_schema['properties'])} "
+            f"vs documented {sorted(documented_fields['properties'])}"
         )
         assert set(ours_schema.get("required", [])) == set(documented_fields.get("required", [])), (
-            f"{op.key}: required {sorted(ours_schema.get('required', []))} vs documented {sorted(documented_fields.get('required', []))}"
+            f"{op.key}: required {sorted(ours_schema.get('required', []))} "
+            f"vs documented {sorted(documented_fields.get('required', []))}"
         )
     else:
         assert route.body is None, f"{op.key}: no documented body"

@@ -33,11 +33,17 @@ _UPDATED = {"id": "lastUpdatedAt", "name": "Last updated", "type": "lastUpdatedA
 _TAGS = {"id": "tags", "name": "Tags", "type": "entity", "writable": True, "allowedStructures": ["RootTag"]}
 
 
-def _structure(sid: str, title: str, defs: list[dict[str, Any]], collections: list[dict[str, str]] | None = None) -> dict[str, Any]:
+def _structure(
+    sid: str, title: str, defs: list[dict[str, Any]], collections: list[dict[str, str]] | None = None
+) -> dict[str, Any]:
     return {
-        "id": sid, "title": title, "pluralName": f"{title}s", "propertyDefinitions": defs,
-        "labelColor": "purple", "collections": collections or [],
-    }  # fmt: skip
+        "id": sid,
+        "title": title,
+        "pluralName": f"{title}s",
+        "propertyDefinitions": defs,
+        "labelColor": "purple",
+        "collections": collections or [],
+    }
 
 
 # The fixture space is a `SeedSpace` of `SeedObject`s, so the product's seed loader reads it.
@@ -49,66 +55,126 @@ def _uuid(n: int) -> str:
 
 
 IDS = {
-    "alpha": _uuid(1), "centauri": _uuid(2), "alphabet": _uuid(3), "the_alpha": _uuid(4),
-    "beta": _uuid(5), "tag_ideas": _uuid(6), "tag_work": _uuid(7), "task": _uuid(8),
-    "ada": _uuid(9), "dune": _uuid(10), "weblink": _uuid(11), "trash_me": _uuid(12),
-}  # fmt: skip
+    "alpha": _uuid(1),
+    "centauri": _uuid(2),
+    "alphabet": _uuid(3),
+    "the_alpha": _uuid(4),
+    "beta": _uuid(5),
+    "tag_ideas": _uuid(6),
+    "tag_work": _uuid(7),
+    "task": _uuid(8),
+    "ada": _uuid(9),
+    "dune": _uuid(10),
+    "weblink": _uuid(11),
+    "trash_me": _uuid(12),
+}
 
 
 def fixture_space() -> SeedSpace:
     structures = [
         _structure("RootPage", "Page", [_TITLE, _TAGS, _CREATED, _UPDATED]),
         _structure("RootTag", "Tag", [_TITLE]),
-        _structure("RootTask", "Task", [
-            _TITLE,
-            {"id": "status", "name": "Status", "type": "label", "writable": True, "multiple": False,
-             "labelSet": [{"id": "not-started", "name": "Not started"},
-                          {"id": "in-progress", "name": "In progress", "color": "blue"},
-                          {"id": "done", "name": "Done"}]},
-            {"id": "date", "name": "Date", "type": "date", "writable": True},
-            _TAGS,
-        ]),
-        _structure(BOOK, "Book", [
-            _TITLE,
-            {"id": "rating", "name": "Rating", "type": "number", "writable": True},
-            {"id": "genres", "name": "Genres", "type": "label", "writable": True, "multiple": True,
-             "labelSet": [{"id": "sf", "name": "Science fiction"}, {"id": "classic", "name": "Classic"},
-                          {"id": "essay", "name": "Essay"}]},
-            {"id": "author", "name": "Author", "type": "entity", "writable": True, "allowedStructures": [PERSON]},
-            {"id": "summary", "name": "Summary", "type": "richText", "writable": True},
-            {"id": "isbn", "name": "ISBN", "type": "text", "writable": False},
-            _CREATED,
-        ], [{"id": FAVORITES, "title": "Favorites"}, {"id": TO_READ, "title": "To read"}]),
+        _structure(
+            "RootTask",
+            "Task",
+            [
+                _TITLE,
+                {
+                    "id": "status",
+                    "name": "Status",
+                    "type": "label",
+                    "writable": True,
+                    "multiple": False,
+                    "labelSet": [
+                        {"id": "not-started", "name": "Not started"},
+                        {"id": "in-progress", "name": "In progress", "color": "blue"},
+                        {"id": "done", "name": "Done"},
+                    ],
+                },
+                {"id": "date", "name": "Date", "type": "date", "writable": True},
+                _TAGS,
+            ],
+        ),
+        _structure(
+            BOOK,
+            "Book",
+            [
+                _TITLE,
+                {"id": "rating", "name": "Rating", "type": "number", "writable": True},
+                {
+                    "id": "genres",
+                    "name": "Genres",
+                    "type": "label",
+                    "writable": True,
+                    "multiple": True,
+                    "labelSet": [
+                        {"id": "sf", "name": "Science fiction"},
+                        {"id": "classic", "name": "Classic"},
+                        {"id": "essay", "name": "Essay"},
+                    ],
+                },
+                {
+                    "id": "author",
+                    "name": "Author",
+                    "type": "entity",
+                    "writable": True,
+                    "allowedStructures": [PERSON],
+                },
+                {"id": "summary", "name": "Summary", "type": "richText", "writable": True},
+                {"id": "isbn", "name": "ISBN", "type": "text", "writable": False},
+                _CREATED,
+            ],
+            [{"id": FAVORITES, "title": "Favorites"}, {"id": TO_READ, "title": "To read"}],
+        ),
         _structure(PERSON, "Person", [_TITLE]),
-        _structure("MediaWebResource", "Weblink", [
-            _TITLE,
-            {"id": "description", "name": "Description", "type": "text", "writable": True},
-            {"id": "media_URLReference", "name": "URL", "type": "url", "writable": False},
-            _TAGS,
-        ]),
+        _structure(
+            "MediaWebResource",
+            "Weblink",
+            [
+                _TITLE,
+                {"id": "description", "name": "Description", "type": "text", "writable": True},
+                {"id": "media_URLReference", "name": "URL", "type": "url", "writable": False},
+                _TAGS,
+            ],
+        ),
         _structure("RootDailyNote", "Daily note", [_TITLE]),
-    ]  # fmt: skip
+    ]
     objects = [
-        FixtureObject(IDS["alpha"], "RootPage", "Project Alpha",
-                      "Intro paragraph.\n\n## Plan\n\n- first step\n- second step\n\nSee [[Beta]].",
-                      tags=("ideas",)),
+        FixtureObject(
+            IDS["alpha"],
+            "RootPage",
+            "Project Alpha",
+            "Intro paragraph.\n\n## Plan\n\n- first step\n- second step\n\nSee [[Beta]].",
+            tags=("ideas",),
+        ),
         FixtureObject(IDS["centauri"], "RootPage", "Alpha Centauri notes", "Stars."),
         FixtureObject(IDS["alphabet"], "RootPage", "Alphabet soup"),
         FixtureObject(IDS["the_alpha"], "RootPage", "The alpha test"),
         FixtureObject(IDS["beta"], "RootPage", "Beta", "Second page.", tags=("ideas", "work")),
         FixtureObject(IDS["tag_ideas"], "RootTag", "ideas"),
         FixtureObject(IDS["tag_work"], "RootTag", "work"),
-        FixtureObject(IDS["task"], "RootTask", "Write report",
-                      properties={"status": {"type": "label", "label": [{"id": "in-progress", "name": "In progress"}]}},
-                      tags=("work",)),
+        FixtureObject(
+            IDS["task"],
+            "RootTask",
+            "Write report",
+            properties={"status": {"type": "label", "label": [{"id": "in-progress", "name": "In progress"}]}},
+            tags=("work",),
+        ),
         FixtureObject(IDS["ada"], PERSON, "Ada Lovelace"),
-        FixtureObject(IDS["dune"], BOOK, "Dune", "A desert planet.",
-                      properties={"rating": {"type": "number", "number": {"value": 5}},
-                                  "isbn": {"type": "text", "text": {"value": "978-0441013593"}}},
-                      collections=(FAVORITES,)),
+        FixtureObject(
+            IDS["dune"],
+            BOOK,
+            "Dune",
+            "A desert planet.",
+            properties={
+                "rating": {"type": "number", "number": {"value": 5}},
+                "isbn": {"type": "text", "text": {"value": "978-0441013593"}},
+            },
+            collections=(FAVORITES,),
+        ),
         FixtureObject(IDS["weblink"], "MediaWebResource", "Example site", url="https://example.com/"),
         FixtureObject(IDS["trash_me"], "RootPage", "Disposable page"),
-    ]  # fmt: skip
+    ]
     objects += [
         FixtureObject(_uuid(1000 + i), BOOK, f"Paged book {i:03d}", collections=(TO_READ,) if i % 2 else ())
         for i in range(PAGED_BOOKS)
@@ -117,9 +183,15 @@ def fixture_space() -> SeedSpace:
         space={"id": SPACE_ID, "title": "Fixture space", "icon": {"type": "emoji", "val": "🧪"}},
         structures=structures,
         objects=objects,
-        content_property={"RootPage": "content", "RootTag": "content", "RootTask": "content",
-                          BOOK: BOOK_NOTES, PERSON: "content", "MediaWebResource": "media_notes",
-                          "RootDailyNote": "RootDailyNote_notes"},  # fmt: skip
+        content_property={
+            "RootPage": "content",
+            "RootTag": "content",
+            "RootTask": "content",
+            BOOK: BOOK_NOTES,
+            PERSON: "content",
+            "MediaWebResource": "media_notes",
+            "RootDailyNote": "RootDailyNote_notes",
+        },
     )
 
 
@@ -132,9 +204,7 @@ class Api:
 
     def __init__(self, base_url: str, token: str) -> None:
         self.token = token
-        self.http = httpx2.Client(
-            base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=10
-        )
+        self.http = httpx2.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
 
     def get(self, path: str, **params: Any) -> httpx2.Response:
         return self.http.get(path, params=params)

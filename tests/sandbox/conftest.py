@@ -30,5 +30,3 @@ def reader(sandbox: SandboxServer) -> Iterator[Api]:
     client = Api(sandbox.base_url, sandbox.mint_token(("api:read",)))
     yield client
     client.close()
-
-

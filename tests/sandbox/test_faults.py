@@ -91,8 +91,9 @@ def test_expire_tokens_leaves_personal_tokens_alone(api: Api, sandbox: SandboxSe
 
 async def test_typed_client_sees_faults(sandbox: SandboxServer) -> None:
     token = sandbox.mint_token(("api:read", "api:write"))
-    async with CapacitiesClient(api_token=token, base_url=sandbox.base_url, max_retries=0,
-                                max_rate_limit_wait=0) as client:  # fmt: skip
+    async with CapacitiesClient(
+        api_token=token, base_url=sandbox.base_url, max_retries=0, max_rate_limit_wait=0
+    ) as client:
         sandbox.faults.status = 503
         with pytest.raises(CapacitiesApiError) as caught:
             await client.space.get()

@@ -111,9 +111,14 @@ def test_empty_markdown_has_no_blocks() -> None:
 @pytest.mark.parametrize(
     ("markdown", "level"),
     [
-        ("# A", 1), ("## A", 2), ("### A", 3), ("#### A", 3), ("###### A", 3),
-        ("A\n===", 1), ("A\n---", 2),
-    ],  # fmt: skip
+        ("# A", 1),
+        ("## A", 2),
+        ("### A", 3),
+        ("#### A", 3),
+        ("###### A", 3),
+        ("A\n===", 1),
+        ("A\n---", 2),
+    ],
 )
 def test_headings_map_to_three_levels(markdown: str, level: int) -> None:
     assert parse(markdown) == [heading(level, "A")]
@@ -121,14 +126,20 @@ def test_headings_map_to_three_levels(markdown: str, level: int) -> None:
 
 def test_paragraphs_and_headings_keep_their_order() -> None:
     assert parse("# Title\n\nOne\n\n## Part\n\nTwo") == [
-        heading(1, "Title"), para(text("One")), heading(2, "Part"), para(text("Two")),
-    ]  # fmt: skip
+        heading(1, "Title"),
+        para(text("One")),
+        heading(2, "Part"),
+        para(text("Two")),
+    ]
 
 
 def test_bullet_and_ordered_lists() -> None:
     assert parse("- a\n- b\n\n1. c\n2. d") == [
-        bullet("a"), bullet("b"), bullet("c", kind="numerical"), bullet("d", kind="numerical"),
-    ]  # fmt: skip
+        bullet("a"),
+        bullet("b"),
+        bullet("c", kind="numerical"),
+        bullet("d", kind="numerical"),
+    ]
 
 
 def test_nested_lists_become_child_blocks() -> None:
@@ -141,14 +152,17 @@ def test_nested_lists_become_child_blocks() -> None:
 
 def test_todos_checked_and_unchecked() -> None:
     assert parse("- [ ] open\n- [x] closed\n- [X] also closed") == [
-        todo("open"), todo("closed", True), todo("also closed", True),
-    ]  # fmt: skip
+        todo("open"),
+        todo("closed", True),
+        todo("also closed", True),
+    ]
 
 
 def test_empty_todos_are_still_todos() -> None:
     assert parse("- [ ]\n- [x]") == [
-        para(todo={"isDone": False}), para(todo={"isDone": True}),
-    ]  # fmt: skip
+        para(todo={"isDone": False}),
+        para(todo={"isDone": True}),
+    ]
 
 
 def test_todo_with_nested_items() -> None:
@@ -159,8 +173,9 @@ def test_todo_with_nested_items() -> None:
 
 def test_list_item_with_several_paragraphs_keeps_the_rest_as_children() -> None:
     assert parse("- first\n\n  second\n- third") == [
-        bullet("first", para(text("second"))), bullet("third"),
-    ]  # fmt: skip
+        bullet("first", para(text("second"))),
+        bullet("third"),
+    ]
 
 
 def test_heading_inside_a_list_item() -> None:
@@ -184,12 +199,8 @@ def test_fenced_and_indented_code() -> None:
     assert parse("```python\nprint('hi')\n\nx = 1\n```") == [
         {"type": "CodeBlock", "lang": "python", "text": "print('hi')\n\nx = 1"}
     ]
-    assert parse("~~~ js extra\nlet a\n~~~") == [
-        {"type": "CodeBlock", "lang": "js", "text": "let a"}
-    ]
-    assert parse("    indented\n    code") == [
-        {"type": "CodeBlock", "lang": "", "text": "indented\ncode"}
-    ]
+    assert parse("~~~ js extra\nlet a\n~~~") == [{"type": "CodeBlock", "lang": "js", "text": "let a"}]
+    assert parse("    indented\n    code") == [{"type": "CodeBlock", "lang": "", "text": "indented\ncode"}]
 
 
 def test_code_inside_a_list_item_is_a_child() -> None:
@@ -235,8 +246,9 @@ def test_inline_styles_combine_and_always_carry_a_style_object() -> None:
 def test_adjacent_tokens_with_the_same_style_are_merged() -> None:
     # The unresolved wiki-link is a token of its own until merged with its bold neighbours.
     assert parse("**x [[Nowhere]] y** c &amp; d")[0]["tokens"] == [
-        text("x [[Nowhere]] y", bold=True), text(" c & d"),
-    ]  # fmt: skip
+        text("x [[Nowhere]] y", bold=True),
+        text(" c & d"),
+    ]
 
 
 def test_code_and_math_tokens() -> None:
@@ -261,10 +273,7 @@ def test_math_at_the_start_of_a_paragraph_ending_in_a_digit() -> None:
 
 
 def test_links_images_and_autolinks_are_link_tokens() -> None:
-    markdown = (
-        "[**Docs**](https://example.com/a?b=1) ![chart](img/c.png) <https://x.org> "
-        "[](https://e.com)"
-    )
+    markdown = "[**Docs**](https://example.com/a?b=1) ![chart](img/c.png) <https://x.org> [](https://e.com)"
     tokens = parse(markdown)[0]["tokens"]
     assert tokens == [
         {"type": "LinkToken", "text": "Docs", "url": "https://example.com/a?b=1"},
@@ -295,8 +304,10 @@ def test_wikilinks_resolve_to_entity_links() -> None:
 
 def test_unresolved_wikilinks_stay_literal_text_in_their_style() -> None:
     assert parse("See **[[Nowhere]]** now")[0]["tokens"] == [
-        text("See "), text("[[Nowhere]]", bold=True), text(" now"),
-    ]  # fmt: skip
+        text("See "),
+        text("[[Nowhere]]", bold=True),
+        text(" now"),
+    ]
     assert markdown_to_blocks("[[Project Alpha]]")[0]["tokens"] == [text("[[Project Alpha]]")]
 
 
@@ -313,8 +324,9 @@ def test_soft_and_hard_breaks_are_newlines() -> None:
 
 def test_html_comments_are_dropped_and_other_html_is_text() -> None:
     assert parse("<!-- hidden -->\n\nA <b>tag</b>\n\n<div>block</div>") == [
-        para(text("A <b>tag</b>")), para(text("<div>block</div>")),
-    ]  # fmt: skip
+        para(text("A <b>tag</b>")),
+        para(text("<div>block</div>")),
+    ]
 
 
 def test_escaped_markdown_is_literal_text() -> None:
@@ -329,8 +341,12 @@ def test_every_output_is_valid_for_a_rich_document() -> None:
     )
     blocks = parse(markdown)  # parse() asserts validity against WritableBlock
     assert [b["type"] for b in blocks] == [
-        *["TextBlock"] * 5, "CodeBlock", "MathBlock", "HorizontalLineBlock", *["TextBlock"] * 3,
-    ]  # fmt: skip
+        *["TextBlock"] * 5,
+        "CodeBlock",
+        "MathBlock",
+        "HorizontalLineBlock",
+        *["TextBlock"] * 3,
+    ]
 
 
 # --- title and front matter --------------------------------------------------------------------
@@ -344,9 +360,7 @@ def test_split_title_takes_the_first_h1() -> None:
     assert split_title("#\n\nBody") == ("", "Body"), "an empty H1 is still the title line"
 
 
-@pytest.mark.parametrize(
-    "markdown", ["Intro\n\n# Late title", "## Second level", "#NoSpace", "", "   "]
-)
+@pytest.mark.parametrize("markdown", ["Intro\n\n# Late title", "## Second level", "#NoSpace", "", "   "])
 def test_split_title_without_a_leading_h1(markdown: str) -> None:
     assert split_title(markdown) == (None, markdown)
 
@@ -378,9 +392,7 @@ def test_split_front_matter_rejects_bad_yaml_with_a_line_number() -> None:
         split_front_matter("---\nbad: [unclosed\n---\nBody")
 
 
-@pytest.mark.parametrize(
-    ("yaml_text", "kind"), [("- a\n- b", "a list"), ("just text", "plain text")]
-)
+@pytest.mark.parametrize(("yaml_text", "kind"), [("- a\n- b", "a list"), ("just text", "plain text")])
 def test_split_front_matter_rejects_non_mappings(yaml_text: str, kind: str) -> None:
     with pytest.raises(ValueError, match=f"expected a mapping.*got {kind}"):
         split_front_matter(f"---\n{yaml_text}\n---\nBody")
@@ -391,9 +403,12 @@ def test_split_front_matter_rejects_non_mappings(yaml_text: str, kind: str) -> N
 
 def test_tokens_to_plain_text_drops_markup() -> None:
     tokens = [
-        text("a "), text("b", bold=True), {"type": "CodeToken", "text": "c"},
-        {"type": "LinkToken", "text": " d", "url": "u"}, {"type": "MathToken", "text": "e"},
-    ]  # fmt: skip
+        text("a "),
+        text("b", bold=True),
+        {"type": "CodeToken", "text": "c"},
+        {"type": "LinkToken", "text": " d", "url": "u"},
+        {"type": "MathToken", "text": "e"},
+    ]
     assert tokens_to_plain_text(tokens) == "a bc de"
 
 
@@ -428,13 +443,30 @@ def test_tokens_to_markdown_drops_what_markdown_cannot_show() -> None:
 @pytest.mark.parametrize(
     "literal",
     [
-        "# not a heading", "> not a quote", "- not a list", "+ nor this", "1. nor this",
-        "2) nor this", "*stars* and _underscores_", "snake_case_name stays",
-        "a [link](x) lookalike", "[[Project Alpha]]",
-        "`tick` and $dollar$ and ~~tilde~~", "back\\slash", "&amp; entity", "<b>html</b>", "a | b",
-        "===", "---", "- - -", "C#", "under__score", "a | b\n--|--", "| a |\n|:-|",
+        "# not a heading",
+        "> not a quote",
+        "- not a list",
+        "+ nor this",
+        "1. nor this",
+        "2) nor this",
+        "*stars* and _underscores_",
+        "snake_case_name stays",
+        "a [link](x) lookalike",
+        "[[Project Alpha]]",
+        "`tick` and $dollar$ and ~~tilde~~",
+        "back\\slash",
+        "&amp; entity",
+        "<b>html</b>",
+        "a | b",
+        "===",
+        "---",
+        "- - -",
+        "C#",
+        "under__score",
+        "a | b\n--|--",
+        "| a |\n|:-|",
     ],
-)  # fmt: skip
+)
 def test_literal_text_survives_rendering(literal: str) -> None:
     blocks = [para(text(literal))]
     assert parse(render(blocks)) == blocks
@@ -445,10 +477,14 @@ def test_literal_text_survives_rendering(literal: str) -> None:
     [
         ([text("a.", bold=True), text("b")], "**a.**<!---->b"),
         ([text("a"), text(".b", bold=True)], "a<!---->**.b**"),
-        ([text("ab", italic=True), text("cd", bold=True, italic=True), text("ef", bold=True)],
-         "*ab**cd***<!---->**ef**"),
-        ([text("0", bold=True, italic=True), text("0", bold=True),
-          text(":", bold=True, italic=True)], "***0***<!---->**0**<!---->***:***"),
+        (
+            [text("ab", italic=True), text("cd", bold=True, italic=True), text("ef", bold=True)],
+            "*ab**cd***<!---->**ef**",
+        ),
+        (
+            [text("0", bold=True, italic=True), text("0", bold=True), text(":", bold=True, italic=True)],
+            "***0***<!---->**0**<!---->***:***",
+        ),
         ([text("ab", bold=True), text("cd", italic=True)], "**ab**<!---->*cd*"),
         ([text("ab", italic=True, strikethrough=True), text("c")], "~~*ab*~~<!---->c"),
         ([text("x2"), {"type": "MathToken", "text": "y"}, text("3")], "x2<!---->$y$<!---->3"),
@@ -457,7 +493,7 @@ def test_literal_text_survives_rendering(literal: str) -> None:
         ([text("ab", bold=True), text(" "), text("cd", italic=True)], "**ab** *cd*"),
         ([text("ab"), text("cd", strikethrough=True), text("ef")], "ab~~cd~~ef"),
     ],
-)  # fmt: skip
+)
 def test_markers_that_would_be_misread_are_split_by_an_empty_comment(
     tokens: list[dict[str, Any]], markdown: str
 ) -> None:
@@ -493,41 +529,47 @@ def test_render_each_block_type() -> None:
         {"type": "MathBlock", "text": "a^2 + b^2"},
         {"type": "HorizontalLineBlock"},
     ]
-    assert render(blocks) == "\n".join([
-        "# Title",
-        "",
-        "Some **bold** text.",
-        "",
-        "- one",
-        "    - nested",
-        "        - deeper",
-        "- two",
-        "1. first",
-        "2. second",
-        "- [ ] open",
-        "- [x] done",
-        "",
-        "> wise words",
-        "",
-        "```python",
-        "print(1)",
-        "",
-        "print(2)",
-        "```",
-        "",
-        "$$",
-        "a^2 + b^2",
-        "$$",
-        "",
-        "---",
-    ])  # fmt: skip
+    assert render(blocks) == "\n".join(
+        [
+            "# Title",
+            "",
+            "Some **bold** text.",
+            "",
+            "- one",
+            "    - nested",
+            "        - deeper",
+            "- two",
+            "1. first",
+            "2. second",
+            "- [ ] open",
+            "- [x] done",
+            "",
+            "> wise words",
+            "",
+            "```python",
+            "print(1)",
+            "",
+            "print(2)",
+            "```",
+            "",
+            "$$",
+            "a^2 + b^2",
+            "$$",
+            "",
+            "---",
+        ]
+    )
 
 
 def test_numbering_restarts_after_a_break() -> None:
     blocks = [
-        bullet("a", kind="numerical"), bullet("b", kind="numerical"), para(text("x")),
-        bullet("c", kind="numerical"), bullet("d"), bullet("e", kind="numerical"),
-    ]  # fmt: skip
+        bullet("a", kind="numerical"),
+        bullet("b", kind="numerical"),
+        para(text("x")),
+        bullet("c", kind="numerical"),
+        bullet("d"),
+        bullet("e", kind="numerical"),
+    ]
     assert render(blocks) == "1. a\n2. b\n\nx\n\n1. c\n- d\n1. e"
 
 
@@ -545,9 +587,7 @@ def test_entity_embeds_and_unknown_blocks() -> None:
         "<!-- unsupported block: TableBlock -->\n\n<!-- unsupported block: FutureBlock -->"
     )
     # The comments carry no content back in.
-    assert parse(markdown) == [
-        para({"type": "LinkToken", "text": "Project Alpha", "url": ALPHA_URL})
-    ]
+    assert parse(markdown) == [para({"type": "LinkToken", "text": "Project Alpha", "url": ALPHA_URL})]
 
 
 def test_groups_and_grids_are_flattened() -> None:
@@ -665,8 +705,10 @@ def test_entity_links_render_with_title_url_and_come_back_as_url_links() -> None
     markdown = render(blocks)
     assert markdown == "See [Project Alpha](https://app.capacities.io/space/id-alpha)."
     assert parse(markdown)[0]["tokens"][1] == {
-        "type": "LinkToken", "text": "Project Alpha", "url": ALPHA_URL,
-    }  # fmt: skip
+        "type": "LinkToken",
+        "text": "Project Alpha",
+        "url": ALPHA_URL,
+    }
 
 
 # --- property-based round trips ----------------------------------------------------------------
@@ -674,9 +716,16 @@ def test_entity_links_render_with_title_url_and_come_back_as_url_links() -> None
 _WORD_CHARS = st.sampled_from([*"abcXYZ019#*_[]`$<>|~&\\!().-+=:;'\"", "é", "ß", "—", "“"])
 _WORDS = st.text(_WORD_CHARS, min_size=1, max_size=6)
 _STYLES = st.sampled_from(
-    [{}, {"bold": True}, {"italic": True}, {"strikethrough": True}, {"bold": True, "italic": True},
-     {"bold": True, "strikethrough": True}, {"bold": True, "italic": True, "strikethrough": True}]
-)  # fmt: skip
+    [
+        {},
+        {"bold": True},
+        {"italic": True},
+        {"strikethrough": True},
+        {"bold": True, "italic": True},
+        {"bold": True, "strikethrough": True},
+        {"bold": True, "italic": True, "strikethrough": True},
+    ]
+)
 _CODE = st.text(st.sampled_from(list("ab1 `*_$[\\")), min_size=1, max_size=6)
 # LaTeX never ends in a lone backslash; `$\$` cannot be written in Markdown anyway.
 _MATH = (
@@ -684,9 +733,7 @@ _MATH = (
     .map(str.strip)
     .filter(lambda s: s and not s.endswith("\\"))
 )
-_URL = st.sampled_from(
-    ["https://example.com", "https://e.io/a_b?c=1&d=2", "mailto:a@b.c", "/relative/path"]
-)
+_URL = st.sampled_from(["https://example.com", "https://e.io/a_b?c=1&d=2", "mailto:a@b.c", "/relative/path"])
 
 
 @st.composite
@@ -762,9 +809,7 @@ _LEAF_BLOCKS = st.one_of(
 
 _BLOCK_LISTS = st.recursive(
     st.lists(_LEAF_BLOCKS, max_size=2),
-    lambda children: st.lists(
-        st.one_of(_text_blocks(children), _LEAF_BLOCKS), min_size=1, max_size=4
-    ),
+    lambda children: st.lists(st.one_of(_text_blocks(children), _LEAF_BLOCKS), min_size=1, max_size=4),
     max_leaves=12,
 )
 

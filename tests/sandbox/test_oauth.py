@@ -40,10 +40,15 @@ class Flow:
 
     def authorize_params(self, challenge: str, **overrides: str | None) -> dict[str, str]:
         params: dict[str, str | None] = {
-            "response_type": "code", "client_id": self.sandbox.oauth_client_id, "redirect_uri": REDIRECT,
-            "scope": "api:read api:write offline_access", "resource": self.sandbox.base_url,
-            "code_challenge": challenge, "code_challenge_method": "S256", "state": "xyz-state",
-        }  # fmt: skip
+            "response_type": "code",
+            "client_id": self.sandbox.oauth_client_id,
+            "redirect_uri": REDIRECT,
+            "scope": "api:read api:write offline_access",
+            "resource": self.sandbox.base_url,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "state": "xyz-state",
+        }
         params.update(overrides)
         return {k: v for k, v in params.items() if v is not None}
 
@@ -53,7 +58,9 @@ class Flow:
         assert "Approve" in page.text and "Deny" in page.text
         request_id = re.search(r'name="request_id" value="([^"]+)"', page.text)
         assert request_id is not None
-        return self.http.post("/oauth/authorize", data={"request_id": request_id.group(1), "decision": decision})
+        return self.http.post(
+            "/oauth/authorize", data={"request_id": request_id.group(1), "decision": decision}
+        )
 
     def code(self, challenge: str, **overrides: str | None) -> str:
         answer = self.consent(self.authorize_params(challenge, **overrides))
@@ -66,7 +73,9 @@ class Flow:
         return self.http.post("/oauth/token", data={"client_id": self.sandbox.oauth_client_id, **form})
 
     def exchange(self, code: str, verifier: str) -> httpx2.Response:
-        return self.token(grant_type="authorization_code", code=code, code_verifier=verifier, redirect_uri=REDIRECT)
+        return self.token(
+            grant_type="authorization_code", code=code, code_verifier=verifier, redirect_uri=REDIRECT
+        )
 
     def login(self, scope: str = "api:read api:write offline_access") -> dict[str, Any]:
         verifier, challenge = _pkce()
@@ -107,19 +116,24 @@ def test_discovery_metadata(flow: Flow) -> None:
     meta = flow.http.get("/.well-known/oauth-authorization-server").json()
     base = flow.sandbox.base_url
     assert meta == {
-        "issuer": base, "authorization_endpoint": f"{base}/oauth/authorize", "token_endpoint": f"{base}/oauth/token",
-        "revocation_endpoint": f"{base}/oauth/revoke", "scopes_supported": ["api:read", "api:write", "offline_access"],
-        "response_types_supported": ["code"], "grant_types_supported": ["authorization_code", "refresh_token"],
-        "code_challenge_methods_supported": ["S256"], "token_endpoint_auth_methods_supported": ["none"],
+        "issuer": base,
+        "authorization_endpoint": f"{base}/oauth/authorize",
+        "token_endpoint": f"{base}/oauth/token",
+        "revocation_endpoint": f"{base}/oauth/revoke",
+        "scopes_supported": ["api:read", "api:write", "offline_access"],
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["none"],
         "revocation_endpoint_auth_methods_supported": ["none"],
-    }  # fmt: skip
+    }
 
 
 def test_full_flow_with_rotation_and_reuse_detection(flow: Flow) -> None:
     tokens = flow.login()
     assert tokens["token_type"] == "Bearer" and tokens["expires_in"] == 3600
     assert tokens["scope"] == "api:read api:write offline_access"
-    header, payload, _ = tokens["access_token"].split(".")
+    _header, payload, _ = tokens["access_token"].split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     assert claims["sub"] == flow.sandbox.state.space["id"] and claims["exp"] > time.time()
     assert flow.api_status(tokens["access_token"]) == 200
@@ -166,9 +180,21 @@ def test_codes_are_single_use_and_pkce_checked(flow: Flow) -> None:
     # Replaying a code revokes what it issued.
     assert flow.api_status(first.json()["access_token"]) == 401
     code2 = flow.code(challenge)
-    assert _error(flow.token(grant_type="authorization_code", code=code2, code_verifier=verifier,
-                             redirect_uri="http://127.0.0.1:9/other")) == "invalid_grant"  # fmt: skip
-    assert _error(flow.token(grant_type="authorization_code", code=code2, redirect_uri=REDIRECT)) == "invalid_request"
+    assert (
+        _error(
+            flow.token(
+                grant_type="authorization_code",
+                code=code2,
+                code_verifier=verifier,
+                redirect_uri="http://127.0.0.1:9/other",
+            )
+        )
+        == "invalid_grant"
+    )
+    assert (
+        _error(flow.token(grant_type="authorization_code", code=code2, redirect_uri=REDIRECT))
+        == "invalid_request"
+    )
     assert _error(flow.exchange("made-up-code", verifier)) == "invalid_grant"
 
 
@@ -185,7 +211,9 @@ def test_codes_are_single_use_and_pkce_checked(flow: Flow) -> None:
         ({"response_type": "token"}, "unsupported_response_type"),
     ],
 )
-def test_authorize_errors_redirect_with_state(flow: Flow, override: dict[str, str | None], error: str) -> None:
+def test_authorize_errors_redirect_with_state(
+    flow: Flow, override: dict[str, str | None], error: str
+) -> None:
     _, challenge = _pkce()
     response = flow.http.get("/oauth/authorize", params=flow.authorize_params(challenge, **override))
     assert response.status_code == 302
@@ -231,25 +259,45 @@ def test_read_only_grant_and_no_refresh_without_offline_access(flow: Flow) -> No
     tokens = flow.login(scope="api:read")
     assert "refresh_token" not in tokens and tokens["scope"] == "api:read"
     assert flow.api_status(tokens["access_token"]) == 200
-    denied = flow.http.post("/objects/search", headers={"Authorization": f"Bearer {tokens['access_token']}"}, json={"query": "x"})
+    denied = flow.http.post(
+        "/objects/search", headers={"Authorization": f"Bearer {tokens['access_token']}"}, json={"query": "x"}
+    )
     assert denied.status_code == 200
-    write = flow.http.post("/object", headers={"Authorization": f"Bearer {tokens['access_token']}"}, json={"structureId": "RootPage"})
+    write = flow.http.post(
+        "/object",
+        headers={"Authorization": f"Bearer {tokens['access_token']}"},
+        json={"structureId": "RootPage"},
+    )
     assert write.status_code == 403 and write.json()["details"] == {"missingScopes": ["api:write"]}
 
 
 def test_token_endpoint_request_errors(flow: Flow) -> None:
     tokens = flow.login()
     refresh = tokens["refresh_token"]
-    assert _error(flow.token(grant_type="refresh_token", refresh_token=refresh, client_secret="s")) == "invalid_request"
-    as_json = flow.http.post("/oauth/token", json={"grant_type": "refresh_token", "refresh_token": refresh,
-                                                   "client_id": flow.sandbox.oauth_client_id})  # fmt: skip
+    assert (
+        _error(flow.token(grant_type="refresh_token", refresh_token=refresh, client_secret="s"))
+        == "invalid_request"
+    )
+    as_json = flow.http.post(
+        "/oauth/token",
+        json={
+            "grant_type": "refresh_token",
+            "refresh_token": refresh,
+            "client_id": flow.sandbox.oauth_client_id,
+        },
+    )
     assert _error(as_json) == "invalid_request"
-    unknown = flow.http.post("/oauth/token", data={"grant_type": "refresh_token", "refresh_token": refresh, "client_id": "x"})
+    unknown = flow.http.post(
+        "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": refresh, "client_id": "x"}
+    )
     assert (unknown.status_code, _error(unknown)) == (401, "invalid_client")
     assert _error(flow.token(grant_type="password")) == "unsupported_grant_type"
     assert _error(flow.token()) == "invalid_request"
     assert _error(flow.refresh("nope")) == "invalid_grant"
-    assert _error(flow.token(grant_type="refresh_token", refresh_token=refresh, scope="api:read admin")) == "invalid_scope"
+    assert (
+        _error(flow.token(grant_type="refresh_token", refresh_token=refresh, scope="api:read admin"))
+        == "invalid_scope"
+    )
     # None of those attempts spent the refresh token.
     narrowed = flow.token(grant_type="refresh_token", refresh_token=refresh, scope="api:read")
     assert narrowed.status_code == 200 and narrowed.json()["scope"] == "api:read"
@@ -258,8 +306,14 @@ def test_token_endpoint_request_errors(flow: Flow) -> None:
 def test_revoke_ends_the_whole_grant(flow: Flow) -> None:
     tokens = flow.login()
     rotated = flow.refresh(tokens["refresh_token"]).json()
-    response = flow.http.post("/oauth/revoke", data={"token": rotated["refresh_token"], "token_type_hint": "refresh_token",
-                                                     "client_id": flow.sandbox.oauth_client_id})  # fmt: skip
+    response = flow.http.post(
+        "/oauth/revoke",
+        data={
+            "token": rotated["refresh_token"],
+            "token_type_hint": "refresh_token",
+            "client_id": flow.sandbox.oauth_client_id,
+        },
+    )
     assert (response.status_code, response.content) == (200, b"")
     assert flow.api_status(rotated["access_token"]) == 401
     assert _error(flow.refresh(rotated["refresh_token"])) == "invalid_grant"
@@ -278,7 +332,9 @@ def test_access_tokens_expire_and_client_refreshes() -> None:
         flow = Flow(sandbox)
         try:
             verifier, challenge = _pkce()
-            location = flow.http.get("/oauth/authorize", params=flow.authorize_params(challenge)).headers["location"]
+            location = flow.http.get("/oauth/authorize", params=flow.authorize_params(challenge)).headers[
+                "location"
+            ]
             tokens = flow.exchange(parse_qs(urlsplit(location).query)["code"][0], verifier).json()
             assert tokens["expires_in"] == 1
             assert flow.api_status(tokens["access_token"]) == 200
@@ -318,7 +374,7 @@ async def test_typed_client_refreshes_on_401(flow: Flow) -> None:
 
 def test_resource_may_use_localhost_form(flow: Flow) -> None:
     port = urlsplit(flow.sandbox.base_url).port
-    verifier, challenge = _pkce()
+    _verifier, challenge = _pkce()
     with httpx2.Client(base_url=f"http://localhost:{port}", follow_redirects=False) as http:
         params = flow.authorize_params(challenge, resource=f"http://localhost:{port}")
         page = http.get("/oauth/authorize", params=params)

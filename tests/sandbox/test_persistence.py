@@ -26,7 +26,13 @@ def test_state_and_credentials_survive_a_restart(tmp_path: Path) -> None:
     config = SandboxConfig(data_file=data, auto_approve=True)
     with SandboxServer(config, store=fixture_store(data)) as first:
         api = _client(first, first.api_token)
-        created = api.post("/object", {"structureId": "RootPage", "properties": {"title": {"type": "title", "title": {"value": "Persisted"}}}}).json()
+        created = api.post(
+            "/object",
+            {
+                "structureId": "RootPage",
+                "properties": {"title": {"type": "title", "title": {"value": "Persisted"}}},
+            },
+        ).json()
         api.post("/blocks/append", {"id": created["id"], "markdown": "Kept **across** restarts."})
         api.patch("/object", {"id": IDS["beta"], "deleteRequested": True})
         api.delete("/object", id=IDS["centauri"], hardDelete="true")
@@ -46,7 +52,10 @@ def test_state_and_credentials_survive_a_restart(tmp_path: Path) -> None:
         assert old.get("/object", id=IDS["beta"]).status_code == 404
         assert old.patch("/object", {"id": IDS["beta"], "deleteRequested": False}).status_code == 200
         assert old.get("/object", id=IDS["centauri"]).status_code == 404
-        assert old.post("/objects/search", {"query": "2030-03-03"}).json()["results"][0]["structureId"] == "RootDailyNote"
+        assert (
+            old.post("/objects/search", {"query": "2030-03-03"}).json()["results"][0]["structureId"]
+            == "RootDailyNote"
+        )
         markdown = old.get("/object/markdown", id=created["id"]).json()["markdown"]
         assert markdown == "# Persisted\n\nKept **across** restarts."
         old.close()
@@ -66,7 +75,9 @@ def test_oauth_grants_survive_a_restart(tmp_path: Path) -> None:
     with SandboxServer(config) as first:
         flow = Flow(first)
         verifier, challenge = _pkce()
-        location = flow.http.get("/oauth/authorize", params=flow.authorize_params(challenge)).headers["location"]
+        location = flow.http.get("/oauth/authorize", params=flow.authorize_params(challenge)).headers[
+            "location"
+        ]
         code = httpx2.URL(location).params["code"]
         tokens = flow.exchange(code, verifier).json()
         flow.close()
@@ -86,14 +97,26 @@ def test_failed_write_leaves_the_old_file_intact(tmp_path: Path, monkeypatch: py
     data = tmp_path / "space.json"
     with SandboxServer(SandboxConfig(data_file=data, seed=False)) as sandbox:
         api = _client(sandbox, sandbox.api_token)
-        api.post("/object", {"structureId": "RootPage", "properties": {"title": {"type": "title", "title": {"value": "Before"}}}})
+        api.post(
+            "/object",
+            {
+                "structureId": "RootPage",
+                "properties": {"title": {"type": "title", "title": {"value": "Before"}}},
+            },
+        )
         before = data.read_bytes()
 
         def broken_replace(src: str, dst: str) -> None:
             raise OSError("disk on fire")
 
         monkeypatch.setattr("capacities_mcp._files.os.replace", broken_replace)
-        response = api.post("/object", {"structureId": "RootPage", "properties": {"title": {"type": "title", "title": {"value": "After"}}}})
+        response = api.post(
+            "/object",
+            {
+                "structureId": "RootPage",
+                "properties": {"title": {"type": "title", "title": {"value": "After"}}},
+            },
+        )
         assert error_of(response)[:2] == (500, "cap_server_error")
         assert data.read_bytes() == before
         # no temp file left behind (the lock file marks the running sandbox's claim)
@@ -105,7 +128,9 @@ def test_failed_write_leaves_the_old_file_intact(tmp_path: Path, monkeypatch: py
     assert {"Before", "After"} <= titles  # the next successful save wrote everything
 
 
-def test_atomic_write_goes_through_a_synced_temp_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_atomic_write_goes_through_a_synced_temp_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "state.json"
     target.write_text('{"old": true}')
     events: list[str] = []
@@ -146,7 +171,13 @@ def test_one_sandbox_per_data_file(tmp_path: Path) -> None:
         with pytest.raises(DataFileInUseError, match="in use by another running sandbox"):
             SandboxServer(config)
         api = _client(first, first.api_token)
-        created = api.post("/object", {"structureId": "RootPage", "properties": {"title": {"type": "title", "title": {"value": "Mine"}}}}).json()
+        created = api.post(
+            "/object",
+            {
+                "structureId": "RootPage",
+                "properties": {"title": {"type": "title", "title": {"value": "Mine"}}},
+            },
+        ).json()
         api.close()
         # A store loaded for reading does not claim the file; one that saves does.
         reader = SandboxStore.load(data)

@@ -30,8 +30,12 @@ def _rate(response: httpx2.Response) -> tuple[int, int, int]:
 
 def test_missing_unknown_and_revoked_tokens(sandbox: SandboxServer) -> None:
     with httpx2.Client(base_url=sandbox.base_url) as http:
-        for headers in ({}, {"Authorization": "Bearer cap-api-unknown"}, {"Authorization": "Basic abc"},
-                        {"Authorization": "Bearer not-a-jwt"}):  # fmt: skip
+        for headers in (
+            {},
+            {"Authorization": "Bearer cap-api-unknown"},
+            {"Authorization": "Basic abc"},
+            {"Authorization": "Bearer not-a-jwt"},
+        ):
             response = http.get("/space", headers=headers)
             assert error_of(response)[:2] == (401, "cap_not_authenticated")
             assert "RateLimit" in response.headers
@@ -80,8 +84,14 @@ def test_minimum_version_is_configurable() -> None:
 
 
 def test_unknown_routes_and_methods(api: Api) -> None:
-    for method, path in (("GET", "/nope"), ("GET", "/user/spaces"), ("PUT", "/object"), ("POST", "/space"),
-                         ("GET", "/objects/search"), ("POST", "/structures")):  # fmt: skip
+    for method, path in (
+        ("GET", "/nope"),
+        ("GET", "/user/spaces"),
+        ("PUT", "/object"),
+        ("POST", "/space"),
+        ("GET", "/objects/search"),
+        ("POST", "/structures"),
+    ):
         response = api.http.request(method, path)
         assert error_of(response)[:2] == (404, "cap_not_found"), (method, path)
         assert "RateLimit" in response.headers
@@ -96,22 +106,26 @@ def test_malformed_bodies(api: Api) -> None:
 
 
 def test_oversized_body_is_413() -> None:
-    with SandboxServer(SandboxConfig(seed=False, max_body_bytes=2_000)) as sandbox:
-        with httpx2.Client(base_url=sandbox.base_url, headers={"Authorization": f"Bearer {sandbox.api_token}"}) as http:
-            big = {"query": "x", "padding": "y" * 3_000}
-            response = http.post("/objects/search", json=big)
-            assert error_of(response)[:2] == (413, "cap_invalid_input")
-            assert "RateLimit" in response.headers
+    with (
+        SandboxServer(SandboxConfig(seed=False, max_body_bytes=2_000)) as sandbox,
+        httpx2.Client(
+            base_url=sandbox.base_url, headers={"Authorization": f"Bearer {sandbox.api_token}"}
+        ) as http,
+    ):
+        big = {"query": "x", "padding": "y" * 3_000}
+        response = http.post("/objects/search", json=big)
+        assert error_of(response)[:2] == (413, "cap_invalid_input")
+        assert "RateLimit" in response.headers
 
-            def chunks() -> Iterator[bytes]:  # no Content-Length: the limit still holds
-                yield b'{"query": "x", "padding": "'
-                for _ in range(10):
-                    yield b"z" * 500
-                yield b'"}'
+        def chunks() -> Iterator[bytes]:  # no Content-Length: the limit still holds
+            yield b'{"query": "x", "padding": "'
+            for _ in range(10):
+                yield b"z" * 500
+            yield b'"}'
 
-            chunked = http.post("/objects/search", content=chunks(), headers={"Content-Type": "application/json"})
-            assert error_of(chunked)[:2] == (413, "cap_invalid_input")
-            assert http.post("/objects/search", json={"query": "x"}).status_code == 200
+        chunked = http.post("/objects/search", content=chunks(), headers={"Content-Type": "application/json"})
+        assert error_of(chunked)[:2] == (413, "cap_invalid_input")
+        assert http.post("/objects/search", json={"query": "x"}).status_code == 200
 
 
 @pytest.fixture(scope="module")
@@ -176,12 +190,16 @@ def test_fixed_window_limiter_counts_per_caller_and_route() -> None:
 async def test_client_waits_out_429(fast_window: SandboxServer) -> None:
     """The typed client reads RateLimit/Retry-After and retries after the (1 s) window."""
     token = fast_window.mint_token(("api:read",))
-    async with CapacitiesClient(api_token=token, base_url=fast_window.base_url, max_rate_limit_wait=5) as client:
+    async with CapacitiesClient(
+        api_token=token, base_url=fast_window.base_url, max_rate_limit_wait=5
+    ) as client:
         started = time.monotonic()
         for _ in range(11):
             await client.space.get()
         assert time.monotonic() - started >= 0.5  # the 11th call had to wait for the next window
-    async with CapacitiesClient(api_token=token, base_url=fast_window.base_url, max_rate_limit_wait=0) as client:
+    async with CapacitiesClient(
+        api_token=token, base_url=fast_window.base_url, max_rate_limit_wait=0
+    ) as client:
         with pytest.raises(CapacitiesApiError) as caught:
             for _ in range(12):
                 await client.space.get()
@@ -197,20 +215,35 @@ def test_numbers_parse_as_javascript_does(api: Api) -> None:
     headers = {"Content-Type": "application/json"}
     integral = api.http.post("/objects/search", content=b'{"query": "alpha", "limit": 2.0}', headers=headers)
     assert integral.status_code == 200 and len(integral.json()["results"]) == 2
-    status, code, message = error_of(api.http.post("/objects/search", content=b'{"query": "x", "limit": 1e400}', headers=headers))
+    status, code, message = error_of(
+        api.http.post("/objects/search", content=b'{"query": "x", "limit": 1e400}', headers=headers)
+    )
     assert (status, code) == (400, "cap_invalid_input") and "→ at limit" in message
-    status, _, message = error_of(api.http.post("/objects/search", content=b'{"query": "x", "limit": 2.5}', headers=headers))
+    status, _, message = error_of(
+        api.http.post("/objects/search", content=b'{"query": "x", "limit": 2.5}', headers=headers)
+    )
     assert status == 400 and "→ at limit" in message
     for literal in (b"NaN", b"Infinity", b"-Infinity"):
         body = b'{"query": "x", "limit": ' + literal + b"}"
-        assert error_of(api.http.post("/objects/search", content=body, headers=headers))[:2] == (400, "cap_invalid_input")
-    overflow = b'{"structureId": "RootPage", "properties": {"title": {"type": "title", "title": {"value": "n"}}}, "x": -1e999}'
-    assert api.http.post("/object", content=overflow, headers=headers).status_code == 200  # unknown keys are dropped
+        assert error_of(api.http.post("/objects/search", content=body, headers=headers))[:2] == (
+            400,
+            "cap_invalid_input",
+        )
+    overflow = (
+        b'{"structureId": "RootPage", "properties": {"title": {"type": "title", "title": {"value": "n"}}}, '
+        b'"x": -1e999}'
+    )
+    assert (
+        api.http.post("/object", content=overflow, headers=headers).status_code == 200
+    )  # unknown keys are dropped
 
 
 def test_lone_surrogates_round_trip(api: Api, sandbox: SandboxServer) -> None:
     headers = {"Content-Type": "application/json"}
-    raw = b'{"structureId": "RootPage", "properties": {"title": {"type": "title", "title": {"value": "s\\ud800s \\ud83d\\ude00"}}}}'
+    raw = (
+        b'{"structureId": "RootPage", "properties": {"title": {"type": "title", '
+        b'"title": {"value": "s\\ud800s \\ud83d\\ude00"}}}}'
+    )
     created = api.http.post("/object", content=raw, headers=headers)
     assert created.status_code == 200, created.text
     assert b'"s\\ud800s \xf0\x9f\x98\x80"' in created.content  # escaped lone surrogate, real emoji

@@ -22,21 +22,36 @@ def test_search_orders_by_relevance(api: Api) -> None:
 
 def test_search_rank_levels(api: Api) -> None:
     for title in ("Zeta", "Zeta function", "The zeta page", "Pizzeta"):
-        api.post("/object", {"structureId": "RootPage", "properties": {"title": {"type": "title", "title": {"value": title}}}})
+        api.post(
+            "/object",
+            {
+                "structureId": "RootPage",
+                "properties": {"title": {"type": "title", "title": {"value": title}}},
+            },
+        )
     titles = [r["title"] for r in api.post("/objects/search", {"query": "zeta"}).json()["results"]]
     assert titles == ["Zeta", "Zeta function", "The zeta page", "Pizzeta"]
 
 
 def test_search_filters_limits_and_errors(api: Api) -> None:
-    results = api.post("/objects/search", {"query": "book", "structureIds": [BOOK], "limit": 50}).json()["results"]
+    results = api.post("/objects/search", {"query": "book", "structureIds": [BOOK], "limit": 50}).json()[
+        "results"
+    ]
     assert len(results) == 50 and all(r["structureId"] == BOOK for r in results)
     assert len(api.post("/objects/search", {"query": "paged book"}).json()["results"]) == 20
-    assert api.post("/objects/search", {"query": "alpha", "structureIds": ["RootTask"]}).json()["results"] == []
+    assert (
+        api.post("/objects/search", {"query": "alpha", "structureIds": ["RootTask"]}).json()["results"] == []
+    )
     one = api.post("/objects/search", {"query": "ideas", "structureIds": ["RootTag"]}).json()["results"]
     assert one == [{"id": IDS["tag_ideas"], "structureId": "RootTag", "title": "ideas"}]
-    for body, where in (({"query": "   "}, "query"), ({"query": "a", "limit": 51}, "limit"),
-                        ({"query": "a", "limit": 0}, "limit"), ({"query": "a", "structureIds": []}, "structureIds"),
-                        ({"query": "x" * 513}, "query"), ({"query": 3}, "query")):  # fmt: skip
+    for body, where in (
+        ({"query": "   "}, "query"),
+        ({"query": "a", "limit": 51}, "limit"),
+        ({"query": "a", "limit": 0}, "limit"),
+        ({"query": "a", "structureIds": []}, "structureIds"),
+        ({"query": "x" * 513}, "query"),
+        ({"query": 3}, "query"),
+    ):
         status, code, message = error_of(api.post("/objects/search", body))
         assert (status, code) == (400, "cap_invalid_input") and f"→ at {where}" in message, message
 
@@ -97,7 +112,13 @@ def test_listing_errors(api: Api) -> None:
 
 
 def test_listing_excludes_trashed(api: Api) -> None:
-    page = api.post("/object", {"structureId": "RootPage", "properties": {"tags": {"type": "entity", "entity": [{"id": IDS["tag_work"]}]}}}).json()
+    page = api.post(
+        "/object",
+        {
+            "structureId": "RootPage",
+            "properties": {"tags": {"type": "entity", "entity": [{"id": IDS["tag_work"]}]}},
+        },
+    ).json()
     assert page["id"] in {r["id"] for r in api.get("/objects/tag", id=IDS["tag_work"]).json()["results"]}
     api.delete("/object", id=page["id"])
     assert page["id"] not in {r["id"] for r in api.get("/objects/tag", id=IDS["tag_work"]).json()["results"]}

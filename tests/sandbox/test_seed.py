@@ -41,10 +41,7 @@ def space() -> SeedSpace:
 def blocks_by_id(space: SeedSpace) -> dict[str, list[dict[str, Any]]]:
     """Every seed body converted the way the store converts it, links resolved by title."""
     titles = {item.title: item.id for item in space.objects}
-    return {
-        item.id: markdown_to_blocks(item.markdown, resolve_link=titles.get)
-        for item in space.objects
-    }
+    return {item.id: markdown_to_blocks(item.markdown, resolve_link=titles.get) for item in space.objects}
 
 
 def walk(blocks: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -105,17 +102,23 @@ def test_property_definitions_follow_the_api_rules(space: SeedSpace) -> None:
             read_only = kind == "lastUpdatedAt" or definition["id"] == "media_URLReference"
             assert definition["writable"] is not read_only
             if structure["id"] not in BUILTIN_STRUCTURE_IDS and definition["id"] not in (
-                "title", "tags", "createdAt", "lastUpdatedAt"
-            ):  # fmt: skip
+                "title",
+                "tags",
+                "createdAt",
+                "lastUpdatedAt",
+            ):
                 assert is_uuid(definition["id"]), "custom fields have uuid ids"
 
 
 def test_builtin_structures_have_their_known_properties(space: SeedSpace) -> None:
     page = definitions_of(space, "RootPage")
     assert {k: page[k]["type"] for k in page} == {
-        "title": "title", "description": "richText", "tags": "entity",
-        "createdAt": "createdAt", "lastUpdatedAt": "lastUpdatedAt",
-    }  # fmt: skip
+        "title": "title",
+        "description": "richText",
+        "tags": "entity",
+        "createdAt": "createdAt",
+        "lastUpdatedAt": "lastUpdatedAt",
+    }
     assert page["tags"]["allowedStructures"] == ["RootTag"]
     task = definitions_of(space, "RootTask")
     assert "createdAt" not in task
@@ -143,9 +146,12 @@ def test_book_type_has_rich_properties_and_collections(space: SeedSpace) -> None
 def test_content_properties_cover_every_structure(space: SeedSpace) -> None:
     assert set(space.content_property) == {s["id"] for s in space.structures}
     assert {k: v for k, v in space.content_property.items() if k in BUILTIN_STRUCTURE_IDS} == {
-        "RootPage": "content", "RootTask": "notes", "RootTag": "content",
-        "RootDailyNote": "RootDailyNote_notes", "MediaWebResource": "media_notes",
-    }  # fmt: skip
+        "RootPage": "content",
+        "RootTask": "notes",
+        "RootTag": "content",
+        "RootDailyNote": "RootDailyNote_notes",
+        "MediaWebResource": "media_notes",
+    }
     custom = [v for k, v in space.content_property.items() if k not in BUILTIN_STRUCTURE_IDS]
     assert custom and all(is_uuid(v) for v in custom)
     # Only Page and Tag share a key ("content"); every other structure has its own.
@@ -191,7 +197,7 @@ def test_each_call_returns_independent_data(space: SeedSpace) -> None:
 
 
 def test_a_sandbox_seeds_the_demo_space_as_of_its_clock_day() -> None:
-    clock = Clock.starting_at(datetime.datetime(2028, 2, 29, 23, 59, tzinfo=datetime.timezone.utc))
+    clock = Clock.starting_at(datetime.datetime(2028, 2, 29, 23, 59, tzinfo=datetime.UTC))
     store = load_store(SandboxConfig(clock=clock))
     titles = {store.title_of(obj) for obj in store.live_objects() if obj["structureId"] == "RootDailyNote"}
     assert "2028-02-29T00:00:00.000Z" in titles and "2028-02-23T00:00:00.000Z" in titles
@@ -271,8 +277,10 @@ def test_long_notes_have_thousands_of_words_and_every_block_kind(
 ) -> None:
     long_notes = [item for item in space.objects if len(item.markdown.split()) >= 3000]
     assert {item.id for item in long_notes} == {
-        _seed.RESEARCH_NOTE_ID, _seed.RETROSPECTIVE_ID, _seed.SMART_NOTES_BOOK_ID,
-    }  # fmt: skip
+        _seed.RESEARCH_NOTE_ID,
+        _seed.RETROSPECTIVE_ID,
+        _seed.SMART_NOTES_BOOK_ID,
+    }
     for item in long_notes:
         blocks = list(walk(blocks_by_id[item.id]))
         kinds = {b["type"] for b in blocks}
@@ -316,9 +324,7 @@ def test_tasks_span_statuses_priorities_and_deadlines(space: SeedSpace) -> None:
     priorities = Counter(t.properties["priority"]["label"][0]["name"] for t in tasks)
     assert set(statuses) == {"Not started", "In progress", "Done"}
     assert set(priorities) == {"Low", "Medium", "High"}
-    deadlines = [
-        t.properties["deadline"]["date"]["start"][:10] for t in tasks if "deadline" in t.properties
-    ]
+    deadlines = [t.properties["deadline"]["date"]["start"][:10] for t in tasks if "deadline" in t.properties]
     assert min(deadlines) < TODAY.isoformat() < max(deadlines), "overdue and upcoming deadlines"
     for task in tasks:
         done = task.properties["status"]["label"][0]["name"] == "Done"

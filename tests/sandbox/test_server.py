@@ -40,7 +40,10 @@ def _start_cli(*args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
     while time.monotonic() < deadline:
         line = process.stdout.readline()
         if not line:
-            raise AssertionError(f"sandbox CLI exited early: {process.wait()} {process.stderr.read() if process.stderr else ''}")
+            raise AssertionError(
+                "sandbox CLI exited early: "
+                f"{process.wait()} {process.stderr.read() if process.stderr else ''}"
+            )
         if "=" in line:
             key, _, value = line.strip().partition("=")
             values[key] = value
@@ -51,14 +54,24 @@ def _start_cli(*args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
 
 
 def test_cli_prints_url_and_tokens_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    process, values = _start_cli("--read-only-token", "--rate-limit-window", "5", "--data", str(tmp_path / "s.json"))
+    process, values = _start_cli(
+        "--read-only-token", "--rate-limit-window", "5", "--data", str(tmp_path / "s.json")
+    )
     try:
-        url, token, read_only = values["CAPACITIES_API_URL"], values["CAPACITIES_API_TOKEN"], values["CAPACITIES_READ_ONLY_TOKEN"]
+        url, token, read_only = (
+            values["CAPACITIES_API_URL"],
+            values["CAPACITIES_API_TOKEN"],
+            values["CAPACITIES_READ_ONLY_TOKEN"],
+        )
         assert re.match(r"^http://127\.0\.0\.1:\d+$", url)
         assert token.startswith("cap-api-") and read_only.startswith("cap-api-") and token != read_only
         space = httpx2.get(f"{url}/space", headers={"Authorization": f"Bearer {token}"})
         assert space.status_code == 200 and space.headers["RateLimit"].endswith("reset=5")
-        denied = httpx2.post(f"{url}/object", headers={"Authorization": f"Bearer {read_only}"}, json={"structureId": "RootPage"})
+        denied = httpx2.post(
+            f"{url}/object",
+            headers={"Authorization": f"Bearer {read_only}"},
+            json={"structureId": "RootPage"},
+        )
         assert denied.status_code == 403
     finally:
         process.send_signal(signal.SIGINT)
@@ -75,7 +88,10 @@ def test_cli_crash_during_writes_leaves_a_valid_file(tmp_path: Path) -> None:
 
     def hammer() -> None:
         with httpx2.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as http:
-            body = {"structureId": "RootPage", "blocks": {"content": [{"type": "CodeBlock", "lang": "", "text": "x" * 20_000}]}}
+            body = {
+                "structureId": "RootPage",
+                "blocks": {"content": [{"type": "CodeBlock", "lang": "", "text": "x" * 20_000}]},
+            }
             while not stop.is_set():
                 try:
                     if http.post("/object", json=body).status_code == 200:
@@ -102,7 +118,9 @@ def test_cli_crash_during_writes_leaves_a_valid_file(tmp_path: Path) -> None:
     # The restarted sandbox accepts the token printed before the crash.
     process2, values2 = _start_cli("--data", str(data))
     try:
-        response = httpx2.get(f"{values2['CAPACITIES_API_URL']}/space", headers={"Authorization": f"Bearer {token}"})
+        response = httpx2.get(
+            f"{values2['CAPACITIES_API_URL']}/space", headers={"Authorization": f"Bearer {token}"}
+        )
         assert response.status_code == 200
     finally:
         process2.send_signal(signal.SIGTERM)
@@ -110,15 +128,19 @@ def test_cli_crash_during_writes_leaves_a_valid_file(tmp_path: Path) -> None:
 
 
 def test_cli_rejects_bad_options() -> None:
-    result = subprocess.run([sys.executable, "-m", "capacities_mcp", "sandbox", "--rate-limit-window", "0"],
-                            capture_output=True, text=True, timeout=30)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "capacities_mcp", "sandbox", "--rate-limit-window", "0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2 and "rate-limit-window" in result.stderr and result.stdout == ""
 
 
 def test_server_lifecycle() -> None:
     sandbox = SandboxServer(SandboxConfig(seed=False))
     with pytest.raises(RuntimeError):
-        sandbox.base_url
+        _ = sandbox.base_url
     sandbox.start()
     try:
         url = sandbox.base_url
@@ -133,24 +155,26 @@ def test_server_lifecycle() -> None:
     sandbox.stop()  # idempotent
     sandbox.start()  # and startable again, with the same state and token
     try:
-        response = httpx2.get(f"{sandbox.base_url}/space", headers={"Authorization": f"Bearer {sandbox.api_token}"})
+        response = httpx2.get(
+            f"{sandbox.base_url}/space", headers={"Authorization": f"Bearer {sandbox.api_token}"}
+        )
         assert response.json() == sandbox.state.space
     finally:
         sandbox.stop()
 
 
 def test_port_in_use_is_reported() -> None:
-    with SandboxServer(SandboxConfig(seed=False)) as first:
-        with pytest.raises(OSError):
-            SandboxServer(SandboxConfig(seed=False, port=first.port)).start()
+    with SandboxServer(SandboxConfig(seed=False)) as first, pytest.raises(OSError):
+        SandboxServer(SandboxConfig(seed=False, port=first.port)).start()
 
 
 async def test_asgi_app_without_a_thread() -> None:
     app = create_app(SandboxConfig(seed=False))
     token = app.runtime.mint_token(("api:read", "api:write"))
     transport = httpx2.ASGITransport(app=app)
-    async with httpx2.AsyncClient(transport=transport, base_url="http://sandbox.test",
-                                  headers={"Authorization": f"Bearer {token}"}) as http:  # fmt: skip
+    async with httpx2.AsyncClient(
+        transport=transport, base_url="http://sandbox.test", headers={"Authorization": f"Bearer {token}"}
+    ) as http:
         assert (await http.get("/space")).json() == app.runtime.store.space
         created = await http.post("/object", json={"structureId": "RootPage"})
         assert created.status_code == 200
@@ -196,8 +220,14 @@ def test_demo_space_links_and_tags_resolve(demo: SandboxServer) -> None:
     tag_ids = {o["id"] for o in store.live_objects() if o["structureId"] == "RootTag"}
     tagged = [o for o in store.live_objects() if o["properties"].get("tags", {}).get("entity")]
     assert tagged and all(t["id"] in tag_ids for o in tagged for t in o["properties"]["tags"]["entity"])
-    links = [t for o in store.live_objects() for blocks in o.get("blocks", {}).values()
-             for b in blocks for t in b.get("tokens", []) if t.get("entityId")]  # fmt: skip
+    links = [
+        t
+        for o in store.live_objects()
+        for blocks in o.get("blocks", {}).values()
+        for b in blocks
+        for t in b.get("tokens", [])
+        if t.get("entityId")
+    ]
     assert links and all(store.get_object(t["entityId"]) is not None for t in links)
     route = ROUTES_BY_NAME["objects.structure"]
     api = Api(demo.base_url, demo.mint_token(("api:read",)))

@@ -19,7 +19,6 @@ from capacities_mcp.server._app import SANDBOX_NOTE, build_app
 from capacities_mcp.server._settings import Settings
 from capacities_mcp.server.tools import READ_ONLY_TOOLS, TOOLSETS
 
-
 # Marked here, not only by tests/conftest.py, so parametrized async tests keep their params.
 pytestmark = pytest.mark.anyio
 
@@ -87,7 +86,7 @@ async def test_one_shared_client_closed_on_exit(sandbox: SandboxServer) -> None:
         client = state.client
     with pytest.raises(RuntimeError):
         app.runtime.state  # noqa: B018 - closed once the last session ended
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 - whichever error the closed pool raises
         await client.space.get()  # its connection pool is closed
 
 

@@ -12,21 +12,42 @@ import re
 import subprocess
 from pathlib import Path
 
-
 from capacities_mcp import __version__
 from capacities_mcp.server.tools import TOOLSETS
-
 from tests.node_packages import ensure_node_packages
 
 from .test_app_support import REPO_ROOT
 
 MANIFEST = json.loads((REPO_ROOT / "manifest.json").read_text())
 TOP_LEVEL = {
-    "$schema", "manifest_version", "name", "display_name", "version", "description", "long_description",
-    "author", "repository", "homepage", "documentation", "support", "icon", "icons", "screenshots",
-    "localization", "server", "tools", "tools_generated", "prompts", "prompts_generated", "keywords",
-    "license", "privacy_policies", "compatibility", "user_config", "_meta",
-}  # fmt: skip
+    "$schema",
+    "manifest_version",
+    "name",
+    "display_name",
+    "version",
+    "description",
+    "long_description",
+    "author",
+    "repository",
+    "homepage",
+    "documentation",
+    "support",
+    "icon",
+    "icons",
+    "screenshots",
+    "localization",
+    "server",
+    "tools",
+    "tools_generated",
+    "prompts",
+    "prompts_generated",
+    "keywords",
+    "license",
+    "privacy_policies",
+    "compatibility",
+    "user_config",
+    "_meta",
+}
 
 
 def test_required_and_known_keys() -> None:
@@ -53,8 +74,17 @@ def test_user_config_and_env_mapping() -> None:
     options = MANIFEST["user_config"]
     for key, option in options.items():
         assert {"type", "title", "description"} <= set(option), key
-        assert set(option) <= {"type", "title", "description", "required", "default", "multiple",
-                               "sensitive", "min", "max"}  # fmt: skip
+        assert set(option) <= {
+            "type",
+            "title",
+            "description",
+            "required",
+            "default",
+            "multiple",
+            "sensitive",
+            "min",
+            "max",
+        }
         assert option["type"] in ("string", "number", "boolean", "directory", "file")
     assert options["api_token"]["sensitive"] is True
     env = MANIFEST["server"]["mcp_config"]["env"]
@@ -78,7 +108,9 @@ def test_official_validator_accepts_the_manifest() -> None:
     mcpb = folder / "node_modules" / ".bin" / "mcpb"
     result = subprocess.run(
         [str(mcpb), "validate", str(REPO_ROOT / "manifest.json")],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "validation passes" in result.stdout

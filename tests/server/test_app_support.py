@@ -23,8 +23,6 @@ from mcp import StdioServerParameters
 
 from capacities_mcp.sandbox import SandboxServer
 
-
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 URL_LINE = re.compile(r"serving MCP \((?:streamable HTTP|SSE)\) at (http://\S+)")
 
@@ -85,7 +83,9 @@ def _pump(stream: object, lines: list[str], found: queue.Queue[str]) -> None:
 
 
 @contextmanager
-def http_server(env: Mapping[str, str], args: Sequence[str], timeout: float = 20.0) -> Iterator[ServerProcess]:
+def http_server(
+    env: Mapping[str, str], args: Sequence[str], timeout: float = 20.0
+) -> Iterator[ServerProcess]:
     """`capacities-mcp serve --port 0 <args>`; yields once it says where it listens."""
     process = subprocess.Popen(
         [sys.executable, "-m", "capacities_mcp", "serve", "--port", "0", *args],
@@ -107,7 +107,9 @@ def http_server(env: Mapping[str, str], args: Sequence[str], timeout: float = 20
             except queue.Empty:
                 if process.poll() is not None or time.monotonic() > deadline:
                     time.sleep(0.1)
-                    raise RuntimeError(f"server did not start (exit {process.poll()}):\n{''.join(lines)}")
+                    raise RuntimeError(
+                        f"server did not start (exit {process.poll()}):\n{''.join(lines)}"
+                    ) from None
         yield ServerProcess(process, url, lines)
     finally:
         process.terminate()
@@ -118,7 +120,9 @@ def http_server(env: Mapping[str, str], args: Sequence[str], timeout: float = 20
             process.wait()
 
 
-def run_cli(args: Sequence[str], env: Mapping[str, str], timeout: float = 30.0, input: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    args: Sequence[str], env: Mapping[str, str], timeout: float = 30.0, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "capacities_mcp", *args],
         env=full_env(env),

@@ -38,8 +38,12 @@ def test_defaults_are_stdio_on_loopback() -> None:
 
 
 def test_env_token_is_used_and_never_shown(tmp_path: Path) -> None:
-    env = {"CAPACITIES_API_TOKEN": TOKEN, "CAPACITIES_API_URL": "http://127.0.0.1:9",
-           "CAPACITIES_API_VERSION": "1.0.0", **no_store(tmp_path)}  # fmt: skip
+    env = {
+        "CAPACITIES_API_TOKEN": TOKEN,
+        "CAPACITIES_API_URL": "http://127.0.0.1:9",
+        "CAPACITIES_API_VERSION": "1.0.0",
+        **no_store(tmp_path),
+    }
     settings = resolve_settings(serve_args(), env)
     assert settings.backend == "env"
     assert settings.api_url == "http://127.0.0.1:9" and settings.api_version == "1.0.0"
@@ -57,7 +61,9 @@ def test_no_credentials_means_embedded_sandbox(tmp_path: Path) -> None:
 
 
 def test_sandbox_flag_wins_over_a_token(tmp_path: Path) -> None:
-    settings = resolve_settings(serve_args("--sandbox"), {"CAPACITIES_API_TOKEN": TOKEN, **no_store(tmp_path)})
+    settings = resolve_settings(
+        serve_args("--sandbox"), {"CAPACITIES_API_TOKEN": TOKEN, **no_store(tmp_path)}
+    )
     assert settings.backend == "sandbox"
 
 
@@ -65,7 +71,9 @@ def test_stored_credentials_are_used(tmp_path: Path, monkeypatch: pytest.MonkeyP
     from capacities_mcp.auth import StoredCredentials, TokenStore
 
     path = tmp_path / "creds.json"
-    TokenStore(path).write(StoredCredentials(kind="api_token", base_url="http://127.0.0.1:7", api_token=TOKEN))
+    TokenStore(path).write(
+        StoredCredentials(kind="api_token", base_url="http://127.0.0.1:7", api_token=TOKEN)
+    )
     monkeypatch.setenv("CAPACITIES_MCP_TOKEN_STORE", str(path))
     settings = resolve_settings(serve_args(), {})
     assert settings.backend == "stored"
@@ -76,7 +84,9 @@ def test_stored_credentials_are_used(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert moved.client_for().base_url == "http://127.0.0.1:8"
 
 
-def test_broken_store_refuses_instead_of_falling_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_broken_store_refuses_instead_of_falling_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "creds.json"
     path.write_text("{not json")
     monkeypatch.setenv("CAPACITIES_MCP_TOKEN_STORE", str(path))
@@ -86,7 +96,9 @@ def test_broken_store_refuses_instead_of_falling_back(tmp_path: Path, monkeypatc
 
 def test_tool_lists_and_read_only_env(tmp_path: Path) -> None:
     settings = resolve_settings(
-        serve_args("--tools", "get_space, get_object", "--tools", "search_objects", "--toolsets", "objects,blocks"),
+        serve_args(
+            "--tools", "get_space, get_object", "--tools", "search_objects", "--toolsets", "objects,blocks"
+        ),
         {"CAPACITIES_MCP_READ_ONLY": "true", **no_store(tmp_path)},
     )
     assert settings.tools == ("get_space", "get_object", "search_objects")
@@ -97,9 +109,18 @@ def test_tool_lists_and_read_only_env(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("host", "loopback"),
-    [("127.0.0.1", True), ("127.8.9.1", True), ("localhost", True), ("::1", True), ("[::1]", True),
-     ("0.0.0.0", False), ("192.168.1.5", False), ("::", False), ("example.com", False)],
-)  # fmt: skip
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.1", True),
+        ("localhost", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("0.0.0.0", False),
+        ("192.168.1.5", False),
+        ("::", False),
+        ("example.com", False),
+    ],
+)
 def test_is_loopback(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
 
@@ -156,7 +177,9 @@ def test_settings_repr_has_no_secrets() -> None:
 
 
 def test_unknown_tool_name_exits_2_with_a_reason(tmp_path: Path) -> None:
-    result = run_cli(["serve", "--tools", "no_such_tool"], base_env(tmp_path, {"CAPACITIES_API_TOKEN": TOKEN}))
+    result = run_cli(
+        ["serve", "--tools", "no_such_tool"], base_env(tmp_path, {"CAPACITIES_API_TOKEN": TOKEN})
+    )
     assert result.returncode == 2
     assert "no_such_tool" in result.stderr
     assert result.stdout == ""

@@ -16,7 +16,11 @@ def test_demo_walks_through_the_tools(tmp_path: Path) -> None:
     out = result.stdout
     calls = [line for line in out.splitlines() if line.startswith("> ")]
     assert [call.split("(")[0] for call in calls] == [
-        "> get_space", "> search_objects", "> get_object", "> append_blocks", "> get_object",
+        "> get_space",
+        "> search_objects",
+        "> get_object",
+        "> append_blocks",
+        "> get_object",
     ]
     assert "Demo space" in out
     assert "added by the demo" in out.split("> append_blocks")[-1]  # visible in the final read

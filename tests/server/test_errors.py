@@ -29,7 +29,18 @@ from capacities_mcp.server._errors import PartialWrite, ToolInputError, describe
 from capacities_mcp.server._state import LookupFailed
 from capacities_mcp.server.tools._registry import ToolInput, ToolOutput, ToolSpec, register_spec
 
-from .test_tools_support import MISSING_ID, MODES, TASK_ID, WELCOME_ID, connect, error_of, everything, running_sandbox, text_of, tool_server
+from .test_tools_support import (
+    MISSING_ID,
+    MODES,
+    TASK_ID,
+    WELCOME_ID,
+    connect,
+    error_of,
+    everything,
+    running_sandbox,
+    text_of,
+    tool_server,
+)
 
 pytestmark = pytest.mark.anyio
 each_mode = pytest.mark.parametrize("mode", MODES)
@@ -169,8 +180,12 @@ async def test_connection_refused(mode: str) -> None:
         result = await client.call_tool("get_space", {})
         again = await client.call_tool("search_objects", {"query": "x"})
     error = error_of(result)
-    assert error["code"] == "cap_connection_error" and error["status"] == 0 and error["maybe_applied"] is False
-    assert "Could not reach the Capacities API" in text_of(result) and "Nothing was changed" in text_of(result)
+    assert (
+        error["code"] == "cap_connection_error" and error["status"] == 0 and error["maybe_applied"] is False
+    )
+    assert "Could not reach the Capacities API" in text_of(result) and "Nothing was changed" in text_of(
+        result
+    )
     assert "cap-api-not-a-real-token" not in everything(result)
     assert again.is_error  # still answering
 
@@ -187,7 +202,9 @@ async def test_oauth_refresh_failure_asks_to_sign_in_again(sandbox: SandboxServe
     error = error_of(result)
     assert error["code"] == "oauth_error"
     assert "sign in again: capacities-mcp auth login" in text_of(result).lower()
-    assert "bogus-refresh-token" not in everything(result) and "expired-access-token" not in everything(result)
+    assert "bogus-refresh-token" not in everything(result) and "expired-access-token" not in everything(
+        result
+    )
 
 
 # --- bad inputs: always a clear tool error, and the server keeps answering -----------------------------
@@ -208,33 +225,76 @@ BAD_CALLS: list[tuple[str, dict[str, Any], str, str]] = [
     ("list_objects", {"tag": "No such tag at all"}, "tag", "No tag titled"),
     ("list_objects", {"collection": "Nope"}, "collections", "No collection"),
     ("create_object", {"structure": "Bok", "title": "x"}, "structure", "Known structures"),
-    ("create_object", {"structure": "Task", "title": "x", "properties": {"Status": "Doing"}},
-     "properties.Status", "Options: Not started, In progress, Done"),
-    ("create_object", {"structure": "Task", "title": "x", "properties": {"Status": ["Done", "In progress"]}},
-     "properties.Status", "takes one option"),
-    ("create_object", {"structure": "Task", "title": "x", "properties": {"Deadline": "next friday"}},
-     "properties.Deadline", "not an ISO date"),
-    ("create_object", {"structure": "Task", "title": "x", "properties": {"Estimate": 3}},
-     "properties.Estimate", "Writable properties"),
-    ("create_object", {"structure": "Book", "title": "x", "properties": {"Rating": "five"}},
-     "properties.Rating", "expected a number"),
-    ("create_object", {"structure": "Task", "title": "x", "properties": {"Tags": ["No such tag"]}},
-     "properties.Tags", "no object titled"),
-    ("create_object", {"structure": "Page", "title": "x", "properties": '{"broken json'}, "properties", "valid dictionary"),
-    ("create_object", {"structure": "Page", "title": "x", "markdown": "a", "blocks": [{"type": "HorizontalLineBlock"}]},
-     "markdown|blocks", "at most one"),
+    (
+        "create_object",
+        {"structure": "Task", "title": "x", "properties": {"Status": "Doing"}},
+        "properties.Status",
+        "Options: Not started, In progress, Done",
+    ),
+    (
+        "create_object",
+        {"structure": "Task", "title": "x", "properties": {"Status": ["Done", "In progress"]}},
+        "properties.Status",
+        "takes one option",
+    ),
+    (
+        "create_object",
+        {"structure": "Task", "title": "x", "properties": {"Deadline": "next friday"}},
+        "properties.Deadline",
+        "not an ISO date",
+    ),
+    (
+        "create_object",
+        {"structure": "Task", "title": "x", "properties": {"Estimate": 3}},
+        "properties.Estimate",
+        "Writable properties",
+    ),
+    (
+        "create_object",
+        {"structure": "Book", "title": "x", "properties": {"Rating": "five"}},
+        "properties.Rating",
+        "expected a number",
+    ),
+    (
+        "create_object",
+        {"structure": "Task", "title": "x", "properties": {"Tags": ["No such tag"]}},
+        "properties.Tags",
+        "no object titled",
+    ),
+    (
+        "create_object",
+        {"structure": "Page", "title": "x", "properties": '{"broken json'},
+        "properties",
+        "valid dictionary",
+    ),
+    (
+        "create_object",
+        {"structure": "Page", "title": "x", "markdown": "a", "blocks": [{"type": "HorizontalLineBlock"}]},
+        "markdown|blocks",
+        "at most one",
+    ),
     ("create_object", {"structure": "Page", "title": "x", "blocks": [{"type": "Nope"}]}, "blocks[0]", "type"),
     ("create_object", {"structure": "Daily note", "title": "x"}, "", "append_to_daily_note"),
-    ("create_object", {"structure": "Page", "title": "x", "markdown": "x" * 200_001}, "markdown", "at most 200000"),
+    (
+        "create_object",
+        {"structure": "Page", "title": "x", "markdown": "x" * 200_001},
+        "markdown",
+        "at most 200000",
+    ),
     ("append_blocks", {"id": TASK_ID}, "markdown|blocks", "exactly one"),
-    ("append_blocks", {"id": TASK_ID, "markdown": "x", "position": "after_block"}, "after_block_id", "required"),
-    ("append_blocks", {"id": TASK_ID, "blocks": "[{\"type\": \"CodeBlock\"}]"}, "blocks[0].lang", "expected"),
+    (
+        "append_blocks",
+        {"id": TASK_ID, "markdown": "x", "position": "after_block"},
+        "after_block_id",
+        "required",
+    ),
+    ("append_blocks", {"id": TASK_ID, "blocks": '[{"type": "CodeBlock"}]'}, "blocks[0].lang", "expected"),
     ("update_object", {"id": TASK_ID}, "(arguments)", "at least one change"),
     ("update_object", {"id": TASK_ID, "trash": True, "restore": True}, "trash|restore", "pick one"),
     ("update_block", {"id": TASK_ID, "block_id": "x"}, "text|block", "exactly one"),
     ("append_to_daily_note", {"markdown": "x", "date": "29/11/2026"}, "date", "not an ISO date"),
     ("save_weblink", {"url": "not a url"}, "url", "URL"),
-]  # fmt: skip
+]
 
 
 @each_mode
@@ -249,7 +309,11 @@ async def test_bad_inputs_give_clear_tool_errors(sandbox: SandboxServer, mode: s
             error = error_of(result)
             assert error["code"] in ("invalid_arguments", "cap_invalid_input", "not_found_in_space"), error
             if field:
-                assert field in [i["field"] for i in error.get("issues", [])] or field in text, (name, field, error)
+                assert field in [i["field"] for i in error.get("issues", [])] or field in text, (
+                    name,
+                    field,
+                    error,
+                )
             assert "errors.pydantic.dev" not in text
             assert "Created" not in text  # nothing half-done
         alive = await client.call_tool("get_space", {})
@@ -262,10 +326,13 @@ async def test_missing_required_argument_names_the_field(sandbox: SandboxServer,
     words (raw pydantic text, a docs URL, no structured content); ours names the field and rule."""
     server, _ = tool_server(sandbox)
     cases: list[tuple[str, dict[str, Any], list[str]]] = [
-        ("get_object", {}, ["id"]), ("search_objects", {"limit": 3}, ["query"]),
-        ("update_block", {"id": TASK_ID}, ["block_id"]), ("append_blocks", {"markdown": "x"}, ["id"]),
-        ("save_weblink", {"url": None}, ["url"]), ("delete_block", {}, ["id", "block_id"]),
-    ]  # fmt: skip
+        ("get_object", {}, ["id"]),
+        ("search_objects", {"limit": 3}, ["query"]),
+        ("update_block", {"id": TASK_ID}, ["block_id"]),
+        ("append_blocks", {"markdown": "x"}, ["id"]),
+        ("save_weblink", {"url": None}, ["url"]),
+        ("delete_block", {}, ["id", "block_id"]),
+    ]
     async with connect(server, mode) as client:
         for name, args, fields in cases:
             result = await client.call_tool(name, args)
@@ -274,7 +341,9 @@ async def test_missing_required_argument_names_the_field(sandbox: SandboxServer,
             assert error["code"] == "invalid_arguments", (name, error)
             assert [i["field"] for i in error["issues"]] == fields, (name, error)
             assert all(i["message"] == "required, missing" for i in error["issues"]), (name, error)
-            assert text.startswith(f"Invalid arguments for {name}:") and all(f"- {f}: required" in text for f in fields)
+            assert text.startswith(f"Invalid arguments for {name}:") and all(
+                f"- {f}: required" in text for f in fields
+            )
             assert "pydantic" not in text and "validation error for" not in text, text
         alive = await client.call_tool("get_object", {"id": TASK_ID})
     assert not alive.is_error
@@ -296,12 +365,20 @@ async def test_unexpected_exception_is_generic_logged_and_survivable(
     sandbox: SandboxServer, mode: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     server, _ = tool_server(sandbox, tools=["get_space"])
-    register_spec(server, ToolSpec(
-        name="explode", title="Explode", description="Always crashes.", input_model=_Nothing,
-        output_model=ToolOutput, handler=_explode,
-        annotations=ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
-                                    open_world_hint=False),
-    ))  # fmt: skip
+    register_spec(
+        server,
+        ToolSpec(
+            name="explode",
+            title="Explode",
+            description="Always crashes.",
+            input_model=_Nothing,
+            output_model=ToolOutput,
+            handler=_explode,
+            annotations=ToolAnnotations(
+                read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+            ),
+        ),
+    )
     caplog.set_level(logging.ERROR, logger="capacities_mcp.server.tools")
     async with connect(server, mode) as client:
         result = await client.call_tool("explode", {})
@@ -318,12 +395,20 @@ async def test_unexpected_exception_is_generic_logged_and_survivable(
 
 
 def test_rate_limit_text_and_payload() -> None:
-    info = describe(CapacitiesApiError(429, "cap_rate_limit_exceeded", "Rate limit exceeded", retry_after=11.6),
-                    tool="get_object")  # fmt: skip
+    info = describe(
+        CapacitiesApiError(429, "cap_rate_limit_exceeded", "Rate limit exceeded", retry_after=11.6),
+        tool="get_object",
+    )
     assert "retry after 12 s" in info.text.lower()
-    assert info.payload() == {"error": {"code": "cap_rate_limit_exceeded", "status": 429,
-                                        "message": "Rate limit exceeded", "retry_after": 11.6,
-                                        "missing_scopes": []}}  # fmt: skip
+    assert info.payload() == {
+        "error": {
+            "code": "cap_rate_limit_exceeded",
+            "status": 429,
+            "message": "Rate limit exceeded",
+            "retry_after": 11.6,
+            "missing_scopes": [],
+        }
+    }
 
 
 def test_scope_error_names_missing_scopes() -> None:
@@ -332,14 +417,17 @@ def test_scope_error_names_missing_scopes() -> None:
     assert "lacks api:write" in info.text and info.missing_scopes == ("api:write",)
 
 
-@pytest.mark.parametrize(("status", "code", "words"), [
-    (400, "cap_invalid_input", "rejected the input"),
-    (413, "cap_invalid_input", "too large"),
-    (500, "cap_server_error", "server error"),
-    (503, "cap_service_unavailable", "temporarily unavailable"),
-    (403, "cap_object_creation_quota_reached", "quota"),
-    (418, "cap_unknown", "Unexpected answer"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("status", "code", "words"),
+    [
+        (400, "cap_invalid_input", "rejected the input"),
+        (413, "cap_invalid_input", "too large"),
+        (500, "cap_server_error", "server error"),
+        (503, "cap_service_unavailable", "temporarily unavailable"),
+        (403, "cap_object_creation_quota_reached", "quota"),
+        (418, "cap_unknown", "Unexpected answer"),
+    ],
+)
 def test_every_api_code_has_a_next_step(status: int, code: str, words: str) -> None:
     info = describe(CapacitiesApiError(status, code, "the API said this"), tool="t")
     assert words in info.text and "the API said this" in info.text and info.code == code
@@ -356,10 +444,13 @@ def test_connection_errors() -> None:
 def test_oauth_validation_lookup_and_input_errors() -> None:
     oauth = describe(CapacitiesOAuthError("refresh failed", status=400, error="invalid_grant"), tool="t")
     assert "capacities-mcp auth login" in oauth.text and "invalid_grant" in oauth.text
-    validation = describe(CapacitiesValidationError([Issue(("blocks", 0, "lang"), "Invalid input: expected string")]),
-                          tool="t")  # fmt: skip
+    validation = describe(
+        CapacitiesValidationError([Issue(("blocks", 0, "lang"), "Invalid input: expected string")]), tool="t"
+    )
     assert "blocks[0].lang: Invalid input: expected string" in validation.text
-    assert validation.payload()["error"]["issues"] == [{"field": "blocks[0].lang", "message": "Invalid input: expected string"}]
+    assert validation.payload()["error"]["issues"] == [
+        {"field": "blocks[0].lang", "message": "Invalid input: expected string"}
+    ]
     lookup = describe(LookupFailed("No structure named X", field="structure"), tool="t")
     assert lookup.code == "not_found_in_space" and lookup.issues[0].field == "structure"
     custom = describe(ToolInputError("Bad", issues=[]), tool="t")
@@ -382,8 +473,10 @@ def test_tokens_are_masked_everywhere() -> None:
     assert secret not in masked and "abcdefghijkl" not in masked and jwt not in masked
     result = tool_error(CapacitiesApiError(401, "cap_not_authenticated", f"bad token {secret}"), tool="t")
     assert secret not in everything(result)
-    html = describe(CapacitiesApiError(429, "cap_rate_limit_exceeded", "<html><body>error code: 1015</body></html>"),
-                    tool="t")  # fmt: skip
+    html = describe(
+        CapacitiesApiError(429, "cap_rate_limit_exceeded", "<html><body>error code: 1015</body></html>"),
+        tool="t",
+    )
     assert "<" not in html.text and "1015" in html.text
 
 
@@ -421,11 +514,20 @@ async def test_create_then_failed_content_reports_the_created_id(
     monkeypatch.setattr(BlocksApi, "append", unavailable)
     server, _ = tool_server(sandbox)
     async with connect(server, mode) as client:
-        result = await client.call_tool("create_object", {"structure": "Task", "title": f"Half {mode}",
-                                                          "properties": {"Status": "Done"}, "markdown": "body"})  # fmt: skip
+        result = await client.call_tool(
+            "create_object",
+            {
+                "structure": "Task",
+                "title": f"Half {mode}",
+                "properties": {"Status": "Done"},
+                "markdown": "body",
+            },
+        )
         error = error_of(result)
         created = await client.call_tool("get_object", {"id": error["object_id"]})
     assert error["code"] == "cap_service_unavailable"
-    assert text_of(result).startswith(f'Created Task "Half {mode}" (id {error["object_id"]}), but the next step failed.')
+    assert text_of(result).startswith(
+        f'Created Task "Half {mode}" (id {error["object_id"]}), but the next step failed.'
+    )
     assert "Do not create it again" in text_of(result) and "append_blocks" in text_of(result)
     assert not created.is_error and "- Status: Done" in text_of(created)

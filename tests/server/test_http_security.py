@@ -22,9 +22,15 @@ pytestmark = pytest.mark.anyio
 
 HTTP_TOKEN = "test-http-token-7f3a9c0e5b1d4e2f"
 INIT = {
-    "jsonrpc": "2.0", "id": 1, "method": "initialize",
-    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}},
-}  # fmt: skip
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "0"},
+    },
+}
 JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
 
 
@@ -42,7 +48,9 @@ def loopback(env: dict[str, str]) -> Iterator[ServerProcess]:
 @pytest.fixture(scope="module")
 def public(env: dict[str, str]) -> Iterator[ServerProcess]:
     """Bound to every interface (reached here through 127.0.0.1), so a token is required."""
-    with http_server({**env, "CAPACITIES_MCP_HTTP_TOKEN": HTTP_TOKEN}, ["--transport", "http", "--host", "0.0.0.0"]) as server:
+    with http_server(
+        {**env, "CAPACITIES_MCP_HTTP_TOKEN": HTTP_TOKEN}, ["--transport", "http", "--host", "0.0.0.0"]
+    ) as server:
         server.url = server.url.replace("0.0.0.0", "127.0.0.1")
         yield server
 
@@ -84,20 +92,27 @@ def test_public_bind_checks_the_token(public: ServerProcess) -> None:
     assert post(public.url, {"Authorization": f"Basic {HTTP_TOKEN}"}).status_code == 401
     assert post(public.url, {"Authorization": f"Bearer {HTTP_TOKEN}"}).status_code == 200
     # a browser page from elsewhere is refused even with the token
-    assert post(public.url, {"Authorization": f"Bearer {HTTP_TOKEN}", "Origin": "http://evil.example"}).status_code == 403
+    assert (
+        post(
+            public.url, {"Authorization": f"Bearer {HTTP_TOKEN}", "Origin": "http://evil.example"}
+        ).status_code
+        == 403
+    )
     assert HTTP_TOKEN not in public.stderr_text()
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_client_with_the_token_works(public: ServerProcess, mode: str) -> None:
-    async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {HTTP_TOKEN}"}, timeout=30) as http:
-        async with Client(streamable_http_client(public.url, http_client=http), mode=mode) as client:
-            result = await client.call_tool("get_space", {})
-            assert not result.is_error
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {HTTP_TOKEN}"}, timeout=30) as http,
+        Client(streamable_http_client(public.url, http_client=http), mode=mode) as client,
+    ):
+        result = await client.call_tool("get_space", {})
+        assert not result.is_error
 
 
 async def test_client_without_the_token_fails(public: ServerProcess) -> None:
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 - the transport's error for a 401 varies by mode
         async with Client(public.url) as client:
             await client.list_tools()
 
@@ -124,10 +139,16 @@ async def test_guard_in_process(tmp_path: Path) -> None:
     guard = HttpGuard(ok_app, token=HTTP_TOKEN, check_origin=True, allowed_origins=("https://ok.example",))
     async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=guard), base_url="http://t") as http:
         assert (await http.get("/mcp")).status_code == 401
-        assert (await http.get("/mcp", headers={"Authorization": "Bearer " + HTTP_TOKEN[:-1]})).status_code == 401
+        assert (
+            await http.get("/mcp", headers={"Authorization": "Bearer " + HTTP_TOKEN[:-1]})
+        ).status_code == 401
         assert (await http.get("/mcp", headers={"Authorization": "bearer " + HTTP_TOKEN})).status_code == 204
         assert (await http.get("/health")).status_code == 204
         assert (await http.post("/health")).status_code == 401
         headers = {"Authorization": "Bearer " + HTTP_TOKEN}
-        assert (await http.get("/mcp", headers={**headers, "Origin": "https://ok.example"})).status_code == 204
-        assert (await http.get("/mcp", headers={**headers, "Origin": "https://bad.example"})).status_code == 403
+        assert (
+            await http.get("/mcp", headers={**headers, "Origin": "https://ok.example"})
+        ).status_code == 204
+        assert (
+            await http.get("/mcp", headers={**headers, "Origin": "https://bad.example"})
+        ).status_code == 403

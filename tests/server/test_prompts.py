@@ -36,13 +36,15 @@ def test_shipped_prompts_are_found_and_valid() -> None:
     found = shipped_prompts_dir()
     assert found is not None and found.resolve() == (REPO_ROOT / "prompts").resolve()
     specs = {spec.name: spec for spec in load_prompt_specs()}
-    assert SHIPPED <= set(specs)
+    assert set(specs) >= SHIPPED
     for spec in specs.values():
         assert spec.description and spec.template.strip()
         # every tool a prompt relies on exists, so no prompt silently disappears
         assert set(spec.tools) <= ALL_TOOLS, (spec.name, set(spec.tools) - ALL_TOOLS)
         # every tool the text tells the model to call exists, and is required by the prompt
-        named = set(re.findall(r"`((?:get|search|list|create|update|delete|append|save)_[a-z_]+)`", spec.template))
+        named = set(
+            re.findall(r"`((?:get|search|list|create|update|delete|append|save)_[a-z_]+)`", spec.template)
+        )
         assert named <= ALL_TOOLS, (spec.name, named - ALL_TOOLS)
         assert named <= set(spec.tools), (spec.name, named - set(spec.tools))
         # every declared argument is used in the text
@@ -54,7 +56,7 @@ def test_render_fills_placeholders_and_keeps_other_braces(tmp_path: Path) -> Non
     path = tmp_path / "p.md"
     path.write_text(
         "---\nname: p\ndescription: d\narguments:\n  - {name: who, required: true}\n"
-        "  - {name: mood, default: calm}\n---\nHello {who}, be {mood}. JSON {\"a\": 1} and {unknown}.\n"
+        '  - {name: mood, default: calm}\n---\nHello {who}, be {mood}. JSON {"a": 1} and {unknown}.\n'
     )
     spec = parse_prompt_file(path)
     assert render_template(spec, {"who": "Ada"}) == 'Hello Ada, be calm. JSON {"a": 1} and {unknown}.\n'
@@ -68,14 +70,19 @@ def test_render_fills_placeholders_and_keeps_other_braces(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize(
     "text",
-    ["no front matter", "---\nname: x\n", "---\nname: x\n---\nbody", "---\n- a\n---\nbody",
-     "---\nname: 'bad name'\ndescription: d\n---\nbody",
-     "---\ndescription: d\narguments:\n  - {name: a}\n  - {name: a}\n---\n{a}"],
-)  # fmt: skip
+    [
+        "no front matter",
+        "---\nname: x\n",
+        "---\nname: x\n---\nbody",
+        "---\n- a\n---\nbody",
+        "---\nname: 'bad name'\ndescription: d\n---\nbody",
+        "---\ndescription: d\narguments:\n  - {name: a}\n  - {name: a}\n---\n{a}",
+    ],
+)
 def test_malformed_prompt_files_are_rejected(tmp_path: Path, text: str) -> None:
     path = tmp_path / "bad.md"
     path.write_text(text)
-    with pytest.raises(PromptFileError, match="bad.md"):
+    with pytest.raises(PromptFileError, match=r"bad.md"):
         parse_prompt_file(path)
 
 
@@ -96,7 +103,7 @@ async def test_prompts_over_mcp(sandbox: SandboxServer, mode: str) -> None:
     server = build_app(Settings(api_token=sandbox.api_token, api_url=sandbox.base_url)).server
     async with Client(server, mode=mode) as client:
         prompts = {prompt.name: prompt for prompt in (await client.list_prompts()).prompts}
-        assert SHIPPED <= set(prompts)
+        assert set(prompts) >= SHIPPED
         meeting = prompts["capture_meeting_notes"]
         assert meeting.description
         arguments = {arg.name: arg.required for arg in meeting.arguments or []}

@@ -91,56 +91,114 @@ def test_hint_names_the_call_and_offset() -> None:
 # --- property values -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("wire", "readable", "text"), [
-    ({"type": "title", "title": {"value": "T"}}, "T", "T"),
-    ({"type": "text", "text": {"value": None}}, None, ""),
-    ({"type": "number", "number": {"value": 4.5}}, 4.5, "4.5"),
-    ({"type": "boolean", "boolean": {"value": True}}, True, "yes"),
-    ({"type": "url", "url": {"value": "https://x.io"}}, "https://x.io", "https://x.io"),
-    ({"type": "date", "date": {"dateResolution": "day", "start": "2026-12-01T00:00:00.000Z", "end": None}},
-     {"start": "2026-12-01", "end": None}, "2026-12-01"),
-    ({"type": "date", "date": {"dateResolution": "day", "start": "2026-12-01T00:00:00.000Z",
-                               "end": "2026-12-03T00:00:00.000Z"}},
-     {"start": "2026-12-01", "end": "2026-12-03"}, "2026-12-01 → 2026-12-03"),
-    ({"type": "date", "date": {"dateResolution": "time", "start": "2026-12-01T09:30:00.000Z", "end": None}},
-     {"start": "2026-12-01T09:30:00Z", "end": None}, "2026-12-01T09:30:00Z"),
-    ({"type": "label", "label": [{"id": "a", "name": "Done", "color": "green"}]}, ["Done"], "Done"),
-    ({"type": "entity", "entity": [{"id": "537d207e-c168-54e9-97bd-89011ddeb9b4"}, {"id": "other"}]},
-     [{"id": "537d207e-c168-54e9-97bd-89011ddeb9b4", "title": "Research"}, {"id": "other", "title": None}],
-     "Research (537d207e-c168-54e9-97bd-89011ddeb9b4), other"),
-    ({"type": "aliases", "aliases": {"value": ["a", "b"]}}, ["a", "b"], "a, b"),
-    ({"type": "icon", "icon": {"value": {"type": "iconify", "val": "ph-star"}}}, "ph-star", "ph-star"),
-    ({"type": "createdAt", "createdAt": {"value": "2026-10-15T09:00:00.000Z"}},
-     "2026-10-15T09:00:00.000Z", "2026-10-15T09:00:00Z"),
-    ({"type": "richText", "richText": {"value": [
-        {"type": "TextToken", "text": "Hi ", "style": {}},
-        {"type": "TextToken", "text": "there", "style": {"bold": True}},
-        {"type": "LinkToken", "text": "site", "url": "https://x.io"}]}},
-     "Hi **there**[site](https://x.io)", "Hi **there**[site](https://x.io)"),
-    ({"type": "brandNew", "brandNew": {"value": 1}}, {"type": "brandNew", "brandNew": {"value": 1}},
-     '{"type": "brandNew", "brandNew": {"value": 1}}'),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("wire", "readable", "text"),
+    [
+        ({"type": "title", "title": {"value": "T"}}, "T", "T"),
+        ({"type": "text", "text": {"value": None}}, None, ""),
+        ({"type": "number", "number": {"value": 4.5}}, 4.5, "4.5"),
+        ({"type": "boolean", "boolean": {"value": True}}, True, "yes"),
+        ({"type": "url", "url": {"value": "https://x.io"}}, "https://x.io", "https://x.io"),
+        (
+            {
+                "type": "date",
+                "date": {"dateResolution": "day", "start": "2026-12-01T00:00:00.000Z", "end": None},
+            },
+            {"start": "2026-12-01", "end": None},
+            "2026-12-01",
+        ),
+        (
+            {
+                "type": "date",
+                "date": {
+                    "dateResolution": "day",
+                    "start": "2026-12-01T00:00:00.000Z",
+                    "end": "2026-12-03T00:00:00.000Z",
+                },
+            },
+            {"start": "2026-12-01", "end": "2026-12-03"},
+            "2026-12-01 → 2026-12-03",
+        ),
+        (
+            {
+                "type": "date",
+                "date": {"dateResolution": "time", "start": "2026-12-01T09:30:00.000Z", "end": None},
+            },
+            {"start": "2026-12-01T09:30:00Z", "end": None},
+            "2026-12-01T09:30:00Z",
+        ),
+        ({"type": "label", "label": [{"id": "a", "name": "Done", "color": "green"}]}, ["Done"], "Done"),
+        (
+            {"type": "entity", "entity": [{"id": "537d207e-c168-54e9-97bd-89011ddeb9b4"}, {"id": "other"}]},
+            [
+                {"id": "537d207e-c168-54e9-97bd-89011ddeb9b4", "title": "Research"},
+                {"id": "other", "title": None},
+            ],
+            "Research (537d207e-c168-54e9-97bd-89011ddeb9b4), other",
+        ),
+        ({"type": "aliases", "aliases": {"value": ["a", "b"]}}, ["a", "b"], "a, b"),
+        ({"type": "icon", "icon": {"value": {"type": "iconify", "val": "ph-star"}}}, "ph-star", "ph-star"),
+        (
+            {"type": "createdAt", "createdAt": {"value": "2026-10-15T09:00:00.000Z"}},
+            "2026-10-15T09:00:00.000Z",
+            "2026-10-15T09:00:00Z",
+        ),
+        (
+            {
+                "type": "richText",
+                "richText": {
+                    "value": [
+                        {"type": "TextToken", "text": "Hi ", "style": {}},
+                        {"type": "TextToken", "text": "there", "style": {"bold": True}},
+                        {"type": "LinkToken", "text": "site", "url": "https://x.io"},
+                    ]
+                },
+            },
+            "Hi **there**[site](https://x.io)",
+            "Hi **there**[site](https://x.io)",
+        ),
+        (
+            {"type": "brandNew", "brandNew": {"value": 1}},
+            {"type": "brandNew", "brandNew": {"value": 1}},
+            '{"type": "brandNew", "brandNew": {"value": 1}}',
+        ),
+    ],
+)
 def test_property_values_are_readable(wire: dict[str, Any], readable: Any, text: str) -> None:
     value = _VALUE.validate_python(wire)
     assert property_value(value, None, title_of) == (readable, text)
 
 
 def test_render_properties_in_structure_order_skipping_empty_and_title() -> None:
-    structure = Structure.model_validate({
-        "id": "RootTask", "title": "Task", "pluralName": "Tasks", "labelColor": "blue", "collections": [],
-        "propertyDefinitions": [
-            {"id": "title", "name": "", "type": "title", "writable": True},
-            {"id": "priority", "name": "Priority", "type": "label", "writable": True},
-            {"id": "status", "name": "Status", "type": "label", "writable": True},
-            {"id": "deadline", "name": "Deadline", "type": "date", "writable": True},
-        ]})  # fmt: skip
-    obj = ApiObject.model_validate({"id": "o", "structureId": "RootTask", "collections": [], "properties": {
-        "title": {"type": "title", "title": {"value": "T"}},
-        "status": {"type": "label", "label": [{"id": "s", "name": "Done"}]},
-        "priority": {"type": "label", "label": [{"id": "p", "name": "High"}]},
-        "deadline": {"type": "date", "date": {"dateResolution": "day", "start": None, "end": None}},
-        "extra": {"type": "number", "number": {"value": 3}},
-    }})  # fmt: skip
+    structure = Structure.model_validate(
+        {
+            "id": "RootTask",
+            "title": "Task",
+            "pluralName": "Tasks",
+            "labelColor": "blue",
+            "collections": [],
+            "propertyDefinitions": [
+                {"id": "title", "name": "", "type": "title", "writable": True},
+                {"id": "priority", "name": "Priority", "type": "label", "writable": True},
+                {"id": "status", "name": "Status", "type": "label", "writable": True},
+                {"id": "deadline", "name": "Deadline", "type": "date", "writable": True},
+            ],
+        }
+    )
+    obj = ApiObject.model_validate(
+        {
+            "id": "o",
+            "structureId": "RootTask",
+            "collections": [],
+            "properties": {
+                "title": {"type": "title", "title": {"value": "T"}},
+                "status": {"type": "label", "label": [{"id": "s", "name": "Done"}]},
+                "priority": {"type": "label", "label": [{"id": "p", "name": "High"}]},
+                "deadline": {"type": "date", "date": {"dateResolution": "day", "start": None, "end": None}},
+                "extra": {"type": "number", "number": {"value": 3}},
+            },
+        }
+    )
     data, lines = render_properties(obj, structure, title_of)
     assert lines == ["- Priority: High", "- Status: Done", "- extra: 3"]
     assert [d["id"] for d in data] == ["priority", "status", "extra"]
@@ -150,18 +208,41 @@ def test_render_properties_in_structure_order_skipping_empty_and_title() -> None
 
 
 BLOCKS = [
-    {"id": "b1", "type": "TextBlock", "tokens": [{"type": "TextToken", "text": "Heading", "style": {}}],
-     "blocks": [], "hierarchy": {"key": "H2", "val": 2}},
-    {"id": "b2", "type": "TextBlock", "tokens": [{"type": "TextToken", "text": "todo", "style": {}}],
-     "blocks": [{"id": "b3", "type": "TextBlock", "tokens": [{"type": "CodeToken", "text": "x=1"}], "blocks": [],
-                 "hierarchy": {"key": "Base", "val": 0}, "list": {"type": "bullet"}}],
-     "hierarchy": {"key": "Base", "val": 0}, "todo": {"isDone": True}},
+    {
+        "id": "b1",
+        "type": "TextBlock",
+        "tokens": [{"type": "TextToken", "text": "Heading", "style": {}}],
+        "blocks": [],
+        "hierarchy": {"key": "H2", "val": 2},
+    },
+    {
+        "id": "b2",
+        "type": "TextBlock",
+        "tokens": [{"type": "TextToken", "text": "todo", "style": {}}],
+        "blocks": [
+            {
+                "id": "b3",
+                "type": "TextBlock",
+                "tokens": [{"type": "CodeToken", "text": "x=1"}],
+                "blocks": [],
+                "hierarchy": {"key": "Base", "val": 0},
+                "list": {"type": "bullet"},
+            }
+        ],
+        "hierarchy": {"key": "Base", "val": 0},
+        "todo": {"isDone": True},
+    },
     {"id": "b4", "type": "CodeBlock", "lang": "python", "text": "print(1)\nprint(2)"},
     {"id": "b5", "type": "EntityBlock", "entityId": "537d207e-c168-54e9-97bd-89011ddeb9b4"},
     {"id": "b6", "type": "HorizontalLineBlock"},
-    {"id": "b7", "type": "GridBlock", "dividers": [0.5], "columns": [[{"id": "b8", "type": "MathBlock", "text": "e=mc^2"}], []]},
+    {
+        "id": "b7",
+        "type": "GridBlock",
+        "dividers": [0.5],
+        "columns": [[{"id": "b8", "type": "MathBlock", "text": "e=mc^2"}], []],
+    },
     {"id": "b9", "type": "FutureBlock", "whatever": 1},
-]  # fmt: skip
+]
 
 
 def test_block_outline_shows_ids_kinds_and_nesting() -> None:
@@ -184,13 +265,26 @@ def test_block_outline_shows_ids_kinds_and_nesting() -> None:
 
 
 def test_plain_text_styles_and_links() -> None:
-    tokens = _BLOCKS.validate_python([{"id": "x", "type": "TextBlock", "hierarchy": {"key": "Base", "val": 0},
-                                       "blocks": [], "tokens": [
-        {"type": "TextToken", "text": "a", "style": {"italic": True}},
-        {"type": "LinkToken", "text": "obj", "entityId": "e1"},
-        {"type": "MathToken", "text": "x^2"},
-        {"type": "LinkToken", "text": "day", "date": {"dateResolution": "day", "start": "2026-01-02T00:00:00.000Z", "end": None}},
-    ]}])[0].tokens  # fmt: skip
+    tokens = _BLOCKS.validate_python(
+        [
+            {
+                "id": "x",
+                "type": "TextBlock",
+                "hierarchy": {"key": "Base", "val": 0},
+                "blocks": [],
+                "tokens": [
+                    {"type": "TextToken", "text": "a", "style": {"italic": True}},
+                    {"type": "LinkToken", "text": "obj", "entityId": "e1"},
+                    {"type": "MathToken", "text": "x^2"},
+                    {
+                        "type": "LinkToken",
+                        "text": "day",
+                        "date": {"dateResolution": "day", "start": "2026-01-02T00:00:00.000Z", "end": None},
+                    },
+                ],
+            }
+        ]
+    )[0].tokens
     assert plain_text(tokens) == "*a*[obj](object e1)$x^2$[day](2026-01-02)"
 
 
@@ -199,16 +293,34 @@ def test_plain_text_styles_and_links() -> None:
 
 def test_render_space_accepts_a_pair_or_a_snapshot() -> None:
     space = Space(id="s1", title="Notes")
-    structure = Structure.model_validate({
-        "id": "RootTask", "title": "Task", "pluralName": "Tasks", "labelColor": "blue",
-        "collections": [{"id": "c1", "title": "Inbox"}],
-        "propertyDefinitions": [
-            {"id": "title", "name": "", "type": "title", "writable": True},
-            {"id": "status", "name": "Status", "type": "label", "writable": True, "multiple": False,
-             "labelSet": [{"id": "a", "name": "Open"}, {"id": "b", "name": "Done"}]},
-            {"id": "tags", "name": "Tags", "type": "entity", "writable": True, "allowedStructures": ["RootTag"]},
-            {"id": "lastUpdatedAt", "name": "Last updated", "type": "lastUpdatedAt", "writable": False},
-        ]})  # fmt: skip
+    structure = Structure.model_validate(
+        {
+            "id": "RootTask",
+            "title": "Task",
+            "pluralName": "Tasks",
+            "labelColor": "blue",
+            "collections": [{"id": "c1", "title": "Inbox"}],
+            "propertyDefinitions": [
+                {"id": "title", "name": "", "type": "title", "writable": True},
+                {
+                    "id": "status",
+                    "name": "Status",
+                    "type": "label",
+                    "writable": True,
+                    "multiple": False,
+                    "labelSet": [{"id": "a", "name": "Open"}, {"id": "b", "name": "Done"}],
+                },
+                {
+                    "id": "tags",
+                    "name": "Tags",
+                    "type": "entity",
+                    "writable": True,
+                    "allowedStructures": ["RootTag"],
+                },
+                {"id": "lastUpdatedAt", "name": "Last updated", "type": "lastUpdatedAt", "writable": False},
+            ],
+        }
+    )
     text = render_space(space, [structure])
     assert "# Space: Notes (id `s1`)" in text
     assert "- **Task** (plural Tasks) id `RootTask`" in text

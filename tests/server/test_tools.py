@@ -26,7 +26,6 @@ from .test_tools_support import (
     tool_server,
 )
 
-
 pytestmark = pytest.mark.anyio
 each_mode = pytest.mark.parametrize("mode", MODES)
 
@@ -51,7 +50,7 @@ async def test_tools_are_listed_with_schemas_and_all_four_hints(sandbox: Sandbox
         for name, prop in tool.input_schema.get("properties", {}).items():
             assert prop.get("description"), (tool.name, name)
         assert hints.read_only_hint is (tool.name in READ_ONLY_TOOLS)
-    assert READ_ONLY_TOOLS == {"get_space", "get_object", "search_objects", "list_objects"}
+    assert {"get_space", "get_object", "search_objects", "list_objects"} == READ_ONLY_TOOLS
     assert tools["delete_object"].annotations.destructive_hint is True  # type: ignore[union-attr]
     assert tools["create_object"].annotations.idempotent_hint is False  # type: ignore[union-attr]
     # The advertised defaults are the real ones, not the placeholder the SDK would show.
@@ -83,9 +82,9 @@ async def test_read_only_and_subsets(sandbox: SandboxServer) -> None:
 
 def test_unknown_names_raise_listing_valid_ones(sandbox: SandboxServer) -> None:
     server, _ = tool_server(sandbox, tools=[])
-    with pytest.raises(ValueError, match="Unknown tools: nope.*get_space"):
+    with pytest.raises(ValueError, match=r"Unknown tools: nope.*get_space"):
         register_tools(server, tools=["nope"])
-    with pytest.raises(ValueError, match="Unknown toolsets: tasks.*daily_notes"):
+    with pytest.raises(ValueError, match=r"Unknown toolsets: tasks.*daily_notes"):
         register_tools(server, toolsets=["tasks"])
 
 
@@ -148,14 +147,18 @@ async def test_get_object_blocks_outline(sandbox: SandboxServer, mode: str) -> N
 async def test_long_note_pages_reassemble_exactly(sandbox: SandboxServer, mode: str, max_chars: int) -> None:
     server, _ = tool_server(sandbox)
     async with connect(server, mode) as client:
-        full = (await client.call_tool("get_object", {"id": LONG_NOTE_ID, "max_chars": 60_000})).structured_content
+        full = (
+            await client.call_tool("get_object", {"id": LONG_NOTE_ID, "max_chars": 60_000})
+        ).structured_content
         assert full is not None and full["next_offset"] is None
         assert full["total_chars"] > 20_000  # a note of several thousand words
         pieces: list[str] = []
         offset: int | None = 0
         calls = 0
         while offset is not None:
-            result = await client.call_tool("get_object", {"id": LONG_NOTE_ID, "offset": offset, "max_chars": max_chars})
+            result = await client.call_tool(
+                "get_object", {"id": LONG_NOTE_ID, "offset": offset, "max_chars": max_chars}
+            )
             assert not result.is_error, text_of(result)
             data = result.structured_content
             assert data is not None and data["offset"] == offset
@@ -227,13 +230,20 @@ async def test_list_objects_follows_cursor(sandbox: SandboxServer) -> None:
 async def test_create_task_with_friendly_properties(sandbox: SandboxServer, mode: str) -> None:
     server, _ = tool_server(sandbox)
     async with connect(server, mode) as client:
-        created = await client.call_tool("create_object", {
-            "structure": "tasks",
-            "title": f"Write report ({mode})",
-            "properties": {"Status": "in progress", "priority": "High", "Deadline": "2026-12-01",
-                           "Tags": ["Research", "78aa497b-4292-5532-b859-8106308d3560"]},
-            "markdown": "- [ ] outline\n- [ ] draft",
-        })  # fmt: skip
+        created = await client.call_tool(
+            "create_object",
+            {
+                "structure": "tasks",
+                "title": f"Write report ({mode})",
+                "properties": {
+                    "Status": "in progress",
+                    "priority": "High",
+                    "Deadline": "2026-12-01",
+                    "Tags": ["Research", "78aa497b-4292-5532-b859-8106308d3560"],
+                },
+                "markdown": "- [ ] outline\n- [ ] draft",
+            },
+        )
         assert not created.is_error, text_of(created)
         new_id = created.structured_content["id"]
         read = await client.call_tool("get_object", {"id": new_id})
@@ -245,22 +255,42 @@ async def test_create_task_with_friendly_properties(sandbox: SandboxServer, mode
 
 
 @each_mode
-async def test_create_custom_type_with_collection_number_and_rich_text(sandbox: SandboxServer, mode: str) -> None:
+async def test_create_custom_type_with_collection_number_and_rich_text(
+    sandbox: SandboxServer, mode: str
+) -> None:
     server, _ = tool_server(sandbox)
     async with connect(server, mode) as client:
-        created = await client.call_tool("create_object", {
-            "structure": "Books",
-            "title": "The Pragmatic Programmer",
-            "properties": {"Rating": 4, "Genre": ["Software", "Non-fiction"], "Status": "Reading",
-                           "Published": "1999-10-20", "Summary": "Tips for craft", "Author": "Andrew Hunt"},
-            "collections": ["Reading list"],
-            "blocks": [{"type": "TextBlock", "tokens": [{"type": "TextToken", "text": "Chapter notes"}],
-                        "hierarchy": {"key": "H2", "val": 2}}],
-        })  # fmt: skip
+        created = await client.call_tool(
+            "create_object",
+            {
+                "structure": "Books",
+                "title": "The Pragmatic Programmer",
+                "properties": {
+                    "Rating": 4,
+                    "Genre": ["Software", "Non-fiction"],
+                    "Status": "Reading",
+                    "Published": "1999-10-20",
+                    "Summary": "Tips for craft",
+                    "Author": "Andrew Hunt",
+                },
+                "collections": ["Reading list"],
+                "blocks": [
+                    {
+                        "type": "TextBlock",
+                        "tokens": [{"type": "TextToken", "text": "Chapter notes"}],
+                        "hierarchy": {"key": "H2", "val": 2},
+                    }
+                ],
+            },
+        )
         assert not created.is_error, text_of(created)
         read = await client.call_tool("get_object", {"id": created.structured_content["id"]})
     text = text_of(read)
-    assert "- Rating: 4" in text and "- Genre: Software, Non-fiction" in text and "- Published: 1999-10-20" in text
+    assert (
+        "- Rating: 4" in text
+        and "- Genre: Software, Non-fiction" in text
+        and "- Published: 1999-10-20" in text
+    )
     assert "- Summary: Tips for craft" in text and "Andrew Hunt (" in text
     assert "## Chapter notes" in text
     assert read.structured_content["collections"] == ["246f8d2a-122d-5579-b750-05767ef774fc"]
@@ -270,8 +300,9 @@ async def test_create_custom_type_with_collection_number_and_rich_text(sandbox: 
 async def test_create_simple_page_uses_markdown_create(sandbox: SandboxServer, mode: str) -> None:
     server, _ = tool_server(sandbox)
     async with connect(server, mode) as client:
-        created = await client.call_tool("create_object", {"structure": "Page", "title": "Ideas",
-                                                           "markdown": "# Big idea\n\nSome *text*."})  # fmt: skip
+        created = await client.call_tool(
+            "create_object", {"structure": "Page", "title": "Ideas", "markdown": "# Big idea\n\nSome *text*."}
+        )
         assert not created.is_error, text_of(created)
         data = created.structured_content
         assert data is not None and data["title"] == "Ideas" and data["structure"] == "Page"
@@ -283,18 +314,28 @@ async def test_create_simple_page_uses_markdown_create(sandbox: SandboxServer, m
 async def test_append_blocks_returns_new_ids_at_positions(sandbox: SandboxServer, mode: str) -> None:
     server, _ = tool_server(sandbox)
     async with connect(server, mode) as client:
-        page = (await client.call_tool("create_object", {"structure": "Page", "title": f"Log {mode}"})).structured_content
+        page = (
+            await client.call_tool("create_object", {"structure": "Page", "title": f"Log {mode}"})
+        ).structured_content
         assert page is not None
-        first = await client.call_tool("append_blocks", {"id": page["id"], "markdown": "## Day 1\n\n- one\n- two"})
+        first = await client.call_tool(
+            "append_blocks", {"id": page["id"], "markdown": "## Day 1\n\n- one\n- two"}
+        )
         assert not first.is_error, text_of(first)
         new = first.structured_content["new_block_ids"]
         assert len(new) >= 3 and "text h2: Day 1" in text_of(first)
-        start = await client.call_tool("append_blocks", {"id": page["id"], "markdown": "Intro", "position": "start"})
-        after = await client.call_tool("append_blocks", {"id": page["id"], "after_block_id": new[0],
-                                                         "blocks": [{"type": "HorizontalLineBlock"}]})  # fmt: skip
+        start = await client.call_tool(
+            "append_blocks", {"id": page["id"], "markdown": "Intro", "position": "start"}
+        )
+        after = await client.call_tool(
+            "append_blocks",
+            {"id": page["id"], "after_block_id": new[0], "blocks": [{"type": "HorizontalLineBlock"}]},
+        )
         assert not start.is_error and not after.is_error, text_of(after)
         assert len(after.structured_content["new_block_ids"]) == 1
-        outline = (await client.call_tool("get_object", {"id": page["id"], "format": "blocks"})).structured_content
+        outline = (
+            await client.call_tool("get_object", {"id": page["id"], "format": "blocks"})
+        ).structured_content
     lines = [line for line in outline["content"].splitlines() if line.startswith("- ")]
     assert lines[0].endswith("Intro")
     assert new[0] in lines[-4] or any(new[0] in line for line in lines[:3])
@@ -315,43 +356,100 @@ async def test_append_structured_blocks_spends_one_request_and_names_exactly_the
     response, with no GET /object before it (the quota is 30 a minute per route)."""
     server, _ = tool_server(sandbox)
     async with connect(server, "legacy") as client:
-        page = (await client.call_tool("create_object", {"structure": "Page", "title": "Run ids",
-                                                          "markdown": "first\n\nsecond"})).structured_content  # fmt: skip
+        page = (
+            await client.call_tool(
+                "create_object", {"structure": "Page", "title": "Run ids", "markdown": "first\n\nsecond"}
+            )
+        ).structured_content
         assert page is not None
         caplog.clear()
         with caplog.at_level(logging.INFO, logger="httpx2"):
-            end = await client.call_tool("append_blocks", {"id": page["id"], "blocks": [
-                _text_block("end-a", [_text_block("end-a-child")]), _text_block("end-b")]})  # fmt: skip
+            end = await client.call_tool(
+                "append_blocks",
+                {
+                    "id": page["id"],
+                    "blocks": [_text_block("end-a", [_text_block("end-a-child")]), _text_block("end-b")],
+                },
+            )
         requests = [r.getMessage() for r in caplog.records if r.name == "httpx2"]
         assert len(requests) == 1 and "POST" in requests[0] and "/blocks/append" in requests[0], requests
         end_ids = end.structured_content["new_block_ids"]
         assert [b["summary"] for b in end.structured_content["new_blocks"]] == [
-            "text: end-a", "text: end-a-child", "text: end-b"]  # fmt: skip
-        start = await client.call_tool("append_blocks", {"id": page["id"], "position": "start",
-                                                         "blocks": [_text_block("start-a")]})  # fmt: skip
-        after = await client.call_tool("append_blocks", {"id": page["id"], "after_block_id": end_ids[0],
-                                                         "blocks": [_text_block("after-a"), _text_block("after-b")]})  # fmt: skip
-        nested = await client.call_tool("append_blocks", {"id": page["id"], "parent_block_id": end_ids[0],
-                                                          "position": "start", "blocks": [_text_block("child-0")]})  # fmt: skip
-        outline = (await client.call_tool("get_object", {"id": page["id"], "format": "blocks"})).structured_content
-    by_text = {line.rsplit(": ", 1)[-1]: line.split()[1] for line in outline["content"].splitlines() if line.lstrip().startswith("- ")}
-    for result, texts in ((end, ["end-a", "end-a-child", "end-b"]), (start, ["start-a"]),
-                          (after, ["after-a", "after-b"]), (nested, ["child-0"])):  # fmt: skip
+            "text: end-a",
+            "text: end-a-child",
+            "text: end-b",
+        ]
+        start = await client.call_tool(
+            "append_blocks", {"id": page["id"], "position": "start", "blocks": [_text_block("start-a")]}
+        )
+        after = await client.call_tool(
+            "append_blocks",
+            {
+                "id": page["id"],
+                "after_block_id": end_ids[0],
+                "blocks": [_text_block("after-a"), _text_block("after-b")],
+            },
+        )
+        nested = await client.call_tool(
+            "append_blocks",
+            {
+                "id": page["id"],
+                "parent_block_id": end_ids[0],
+                "position": "start",
+                "blocks": [_text_block("child-0")],
+            },
+        )
+        outline = (
+            await client.call_tool("get_object", {"id": page["id"], "format": "blocks"})
+        ).structured_content
+    by_text = {
+        line.rsplit(": ", 1)[-1]: line.split()[1]
+        for line in outline["content"].splitlines()
+        if line.lstrip().startswith("- ")
+    }
+    for result, texts in (
+        (end, ["end-a", "end-a-child", "end-b"]),
+        (start, ["start-a"]),
+        (after, ["after-a", "after-b"]),
+        (nested, ["child-0"]),
+    ):
         assert not result.is_error, text_of(result)
-        assert result.structured_content["new_block_ids"] == [by_text[t] for t in texts], (texts, text_of(result))
-    order = [line.rsplit(": ", 1)[-1] for line in outline["content"].splitlines() if line.lstrip().startswith("- ")]
-    assert order == ["start-a", "first", "second", "end-a", "child-0", "end-a-child", "after-a", "after-b", "end-b"]
+        assert result.structured_content["new_block_ids"] == [by_text[t] for t in texts], (
+            texts,
+            text_of(result),
+        )
+    order = [
+        line.rsplit(": ", 1)[-1] for line in outline["content"].splitlines() if line.lstrip().startswith("- ")
+    ]
+    assert order == [
+        "start-a",
+        "first",
+        "second",
+        "end-a",
+        "child-0",
+        "end-a-child",
+        "after-a",
+        "after-b",
+        "end-b",
+    ]
 
 
 @each_mode
 async def test_update_object_properties_trash_and_restore(sandbox: SandboxServer, mode: str) -> None:
     server, _ = tool_server(sandbox)
     async with connect(server, mode) as client:
-        task = (await client.call_tool("create_object", {"structure": "Task", "title": "Tidy desk"})).structured_content
+        task = (
+            await client.call_tool("create_object", {"structure": "Task", "title": "Tidy desk"})
+        ).structured_content
         assert task is not None
-        updated = await client.call_tool("update_object", {
-            "id": task["id"], "title": "Tidy the desk", "properties": {"Status": "Done", "Deadline": None, "Priority": []},
-        })  # fmt: skip
+        updated = await client.call_tool(
+            "update_object",
+            {
+                "id": task["id"],
+                "title": "Tidy the desk",
+                "properties": {"Status": "Done", "Deadline": None, "Priority": []},
+            },
+        )
         assert not updated.is_error, text_of(updated)
         assert updated.structured_content["title"] == "Tidy the desk"
         trashed = await client.call_tool("update_object", {"id": task["id"], "trash": True})
@@ -368,15 +466,31 @@ async def test_update_object_properties_trash_and_restore(sandbox: SandboxServer
 async def test_update_and_delete_block(sandbox: SandboxServer, mode: str) -> None:
     server, _ = tool_server(sandbox)
     async with connect(server, mode) as client:
-        page = (await client.call_tool("create_object", {"structure": "Page", "title": "Checklist"})).structured_content
+        page = (
+            await client.call_tool("create_object", {"structure": "Page", "title": "Checklist"})
+        ).structured_content
         assert page is not None
-        appended = await client.call_tool("append_blocks", {"id": page["id"], "markdown": "- [ ] buy milk\n- [ ] call mum"})
+        appended = await client.call_tool(
+            "append_blocks", {"id": page["id"], "markdown": "- [ ] buy milk\n- [ ] call mum"}
+        )
         first, second = appended.structured_content["new_block_ids"][:2]
-        renamed = await client.call_tool("update_block", {"id": page["id"], "block_id": first, "text": "buy oat milk"})
+        renamed = await client.call_tool(
+            "update_block", {"id": page["id"], "block_id": first, "text": "buy oat milk"}
+        )
         assert not renamed.is_error, text_of(renamed)
         assert "todo[ ]: buy oat milk" in text_of(renamed)
-        ticked = await client.call_tool("update_block", {"id": page["id"], "block_id": second, "block": {
-            "type": "TextBlock", "tokens": [{"type": "TextToken", "text": "call mum"}], "todo": {"isDone": True}}})
+        ticked = await client.call_tool(
+            "update_block",
+            {
+                "id": page["id"],
+                "block_id": second,
+                "block": {
+                    "type": "TextBlock",
+                    "tokens": [{"type": "TextToken", "text": "call mum"}],
+                    "todo": {"isDone": True},
+                },
+            },
+        )
         assert not ticked.is_error, text_of(ticked)
         deleted = await client.call_tool("delete_block", {"id": page["id"], "block_id": first})
         assert not deleted.is_error, text_of(deleted)
@@ -388,8 +502,15 @@ async def test_update_and_delete_block(sandbox: SandboxServer, mode: str) -> Non
 async def test_save_weblink(sandbox: SandboxServer, mode: str) -> None:
     server, _ = tool_server(sandbox)
     async with connect(server, mode) as client:
-        saved = await client.call_tool("save_weblink", {"url": "https://example.com/article", "title": "An article",
-                                                        "description": "Worth reading", "notes": "- key point"})  # fmt: skip
+        saved = await client.call_tool(
+            "save_weblink",
+            {
+                "url": "https://example.com/article",
+                "title": "An article",
+                "description": "Worth reading",
+                "notes": "- key point",
+            },
+        )
         assert not saved.is_error, text_of(saved)
         data = saved.structured_content
         assert data is not None and data["structure"] == "Weblink" and data["title"] == "An article"
@@ -401,8 +522,10 @@ async def test_save_weblink(sandbox: SandboxServer, mode: str) -> None:
 async def test_append_to_daily_note(sandbox: SandboxServer, mode: str) -> None:
     server, _ = tool_server(sandbox)
     async with connect(server, mode) as client:
-        result = await client.call_tool("append_to_daily_note", {"markdown": f"Met Maya ({mode})", "date": "2026-11-28",
-                                                                 "no_timestamp": True})  # fmt: skip
+        result = await client.call_tool(
+            "append_to_daily_note",
+            {"markdown": f"Met Maya ({mode})", "date": "2026-11-28", "no_timestamp": True},
+        )
         assert not result.is_error, text_of(result)
         assert "asynchronously" in text_of(result)
         assert result.structured_content == {"date": "2026-11-28", "accepted": True}
@@ -433,7 +556,9 @@ async def test_daily_note_today_is_left_to_capacities(sandbox: SandboxServer) ->
     server, _ = tool_server(sandbox, client_options={"transport": recorder})
     async with connect(server, "legacy") as client:
         today = await client.call_tool("append_to_daily_note", {"markdown": "no date given"})
-        dated = await client.call_tool("append_to_daily_note", {"markdown": "dated", "date": "2026-11-27T23:30:00+01:00"})
+        dated = await client.call_tool(
+            "append_to_daily_note", {"markdown": "dated", "date": "2026-11-27T23:30:00+01:00"}
+        )
     assert not today.is_error and not dated.is_error, text_of(today) + text_of(dated)
     bodies = [body for method, path, body in recorder.seen if path.endswith("/blocks/daily-note/append")]
     assert len(bodies) == 2 and "date" not in bodies[0] and bodies[1]["date"] == "2026-11-27T00:00:00.000Z"
@@ -463,13 +588,20 @@ async def test_markdown_append_after_a_fresh_read_spends_one_request(sandbox: Sa
     server, _ = tool_server(sandbox, client_options={"transport": recorder})
 
     def requests() -> list[tuple[str, str]]:
-        seen = [(method, path) for method, path, _ in recorder.seen if path.startswith(("/object", "/blocks", "/block"))]
+        seen = [
+            (method, path)
+            for method, path, _ in recorder.seen
+            if path.startswith(("/object", "/blocks", "/block"))
+        ]
         recorder.seen.clear()
         return seen
 
     async with connect(server, "legacy") as client:
-        page = (await client.call_tool("create_object", {"structure": "Page", "title": "Fresh ids",
-                                                          "markdown": "old text"})).structured_content  # fmt: skip
+        page = (
+            await client.call_tool(
+                "create_object", {"structure": "Page", "title": "Fresh ids", "markdown": "old text"}
+            )
+        ).structured_content
         assert page is not None
         await client.call_tool("get_object", {"id": page["id"]})
         requests()
@@ -477,8 +609,10 @@ async def test_markdown_append_after_a_fresh_read_spends_one_request(sandbox: Sa
         assert requests() == [("POST", "/blocks/append")]
         second = await client.call_tool("append_blocks", {"id": page["id"], "markdown": "three"})
         assert requests() == [("POST", "/blocks/append")]
-        await client.call_tool("update_block", {"id": page["id"], "block_id": first.structured_content["new_block_ids"][0],
-                                                "text": "uno"})  # fmt: skip
+        await client.call_tool(
+            "update_block",
+            {"id": page["id"], "block_id": first.structured_content["new_block_ids"][0], "text": "uno"},
+        )
         requests()
         third = await client.call_tool("append_blocks", {"id": page["id"], "markdown": "four"})
         assert requests() == [("GET", "/object"), ("POST", "/blocks/append")]
@@ -486,8 +620,15 @@ async def test_markdown_append_after_a_fresh_read_spends_one_request(sandbox: Sa
         requests()
         fourth = await client.call_tool("append_blocks", {"id": page["id"], "markdown": "five"})
         assert requests() == [("GET", "/object"), ("POST", "/blocks/append")]
-    summaries = [[b["summary"] for b in r.structured_content["new_blocks"]] for r in (first, second, third, fourth)]
-    assert summaries == [["text bullet: one", "text bullet: two"], ["text: three"], ["text: four"], ["text: five"]]
+    summaries = [
+        [b["summary"] for b in r.structured_content["new_blocks"]] for r in (first, second, third, fourth)
+    ]
+    assert summaries == [
+        ["text bullet: one", "text bullet: two"],
+        ["text: three"],
+        ["text: four"],
+        ["text: five"],
+    ]
 
 
 # --- delete with confirmation --------------------------------------------------------------------
@@ -507,7 +648,9 @@ async def test_delete_moves_to_trash_without_asking(sandbox: SandboxServer, mode
     server, _ = tool_server(sandbox)
     ask = _answer("decline")
     async with connect(server, mode, elicitation_callback=ask) as client:
-        page = (await client.call_tool("create_object", {"structure": "Page", "title": "Scratch"})).structured_content
+        page = (
+            await client.call_tool("create_object", {"structure": "Page", "title": "Scratch"})
+        ).structured_content
         deleted = await client.call_tool("delete_object", {"id": page["id"]})
         assert not deleted.is_error and deleted.structured_content["deleted"] is True
         assert "trash" in text_of(deleted)
@@ -516,9 +659,15 @@ async def test_delete_moves_to_trash_without_asking(sandbox: SandboxServer, mode
     assert ask.asked == []
 
 
-@pytest.mark.parametrize(("action", "confirm", "deleted"), [
-    ("accept", True, True), ("accept", False, False), ("decline", True, False), ("cancel", True, False),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("action", "confirm", "deleted"),
+    [
+        ("accept", True, True),
+        ("accept", False, False),
+        ("decline", True, False),
+        ("cancel", True, False),
+    ],
+)
 @each_mode
 async def test_permanent_delete_asks_the_user(
     sandbox: SandboxServer, mode: str, action: str, confirm: bool, deleted: bool
@@ -526,7 +675,9 @@ async def test_permanent_delete_asks_the_user(
     server, _ = tool_server(sandbox)
     ask = _answer(action, confirm)
     async with connect(server, mode, elicitation_callback=ask) as client:
-        page = (await client.call_tool("create_object", {"structure": "Page", "title": "Secret plan"})).structured_content
+        page = (
+            await client.call_tool("create_object", {"structure": "Page", "title": "Secret plan"})
+        ).structured_content
         assert page is not None
         result = await client.call_tool("delete_object", {"id": page["id"], "permanent": True})
         assert not result.is_error, text_of(result)
@@ -546,7 +697,9 @@ async def test_permanent_delete_without_elicitation_support(sandbox: SandboxServ
     """A client that cannot show forms approves destructive calls itself; the delete proceeds."""
     server, _ = tool_server(sandbox)
     async with connect(server, mode) as client:
-        page = (await client.call_tool("create_object", {"structure": "Page", "title": "Old"})).structured_content
+        page = (
+            await client.call_tool("create_object", {"structure": "Page", "title": "Old"})
+        ).structured_content
         result = await client.call_tool("delete_object", {"id": page["id"], "permanent": True})
     assert not result.is_error, text_of(result)
     assert result.structured_content["confirmation"] == "unsupported"
@@ -560,18 +713,30 @@ async def test_permanent_delete_without_elicitation_support(sandbox: SandboxServ
 async def test_json_string_nested_arguments_are_accepted(sandbox: SandboxServer, mode: str) -> None:
     server, _ = tool_server(sandbox)
     async with connect(server, mode) as client:
-        created = await client.call_tool("create_object", {
-            "structure": "Task", "title": f"From a JSON-happy client {mode}",
-            "properties": json.dumps({"Status": "Done"}),
-            "blocks": json.dumps([{"type": "TextBlock", "tokens": [{"type": "TextToken", "text": "body"}]}]),
-            "collections": "[]",
-        })  # fmt: skip
+        created = await client.call_tool(
+            "create_object",
+            {
+                "structure": "Task",
+                "title": f"From a JSON-happy client {mode}",
+                "properties": json.dumps({"Status": "Done"}),
+                "blocks": json.dumps(
+                    [{"type": "TextBlock", "tokens": [{"type": "TextToken", "text": "body"}]}]
+                ),
+                "collections": "[]",
+            },
+        )
         assert not created.is_error, text_of(created)
         page_id = created.structured_content["id"]
-        appended = await client.call_tool("append_blocks", {"id": page_id, "blocks": '[{"type": "HorizontalLineBlock"}]'})
-        limited = await client.call_tool("search_objects", {"query": f"JSON-happy client {mode}", "limit": "5", "structure": '["Task"]'})
+        appended = await client.call_tool(
+            "append_blocks", {"id": page_id, "blocks": '[{"type": "HorizontalLineBlock"}]'}
+        )
+        limited = await client.call_tool(
+            "search_objects", {"query": f"JSON-happy client {mode}", "limit": "5", "structure": '["Task"]'}
+        )
         # Free text that merely looks like JSON stays text.
-        odd = await client.call_tool("create_object", {"structure": "Page", "title": "[1, 2]", "markdown": '{"a": 1}'})
+        odd = await client.call_tool(
+            "create_object", {"structure": "Page", "title": "[1, 2]", "markdown": '{"a": 1}'}
+        )
         assert not odd.is_error, text_of(odd)
         odd_read = await client.call_tool("get_object", {"id": odd.structured_content["id"]})
     assert not appended.is_error and not limited.is_error
@@ -584,10 +749,14 @@ async def test_token_never_appears_in_any_result(sandbox: SandboxServer) -> None
     read_only = sandbox.mint_token(("api:read",))
     server, _ = tool_server(sandbox, token=read_only)
     calls: list[tuple[str, dict[str, Any]]] = [
-        ("get_space", {}), ("get_object", {"id": TASK_ID}), ("get_object", {"id": "bad"}),
-        ("create_object", {"structure": "Page", "title": "x"}), ("append_blocks", {"id": WELCOME_ID, "markdown": "x"}),
-        ("delete_object", {"id": WELCOME_ID}), ("append_to_daily_note", {"markdown": "x"}),
-    ]  # fmt: skip
+        ("get_space", {}),
+        ("get_object", {"id": TASK_ID}),
+        ("get_object", {"id": "bad"}),
+        ("create_object", {"structure": "Page", "title": "x"}),
+        ("append_blocks", {"id": WELCOME_ID, "markdown": "x"}),
+        ("delete_object", {"id": WELCOME_ID}),
+        ("append_to_daily_note", {"markdown": "x"}),
+    ]
     async with connect(server, "legacy") as client:
         for name, args in calls:
             result = await client.call_tool(name, args)

@@ -23,7 +23,6 @@ from capacities_mcp.server._state import (
 )
 from capacities_mcp.server.tools._properties import parse_date, to_wire_properties
 
-
 pytestmark = pytest.mark.anyio
 
 
@@ -46,7 +45,9 @@ def _count_fetches(state: ServerState, monkeypatch: pytest.MonkeyPatch) -> list[
     return calls
 
 
-async def test_space_cache_ttl_refresh_and_single_flight(state: ServerState, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_space_cache_ttl_refresh_and_single_flight(
+    state: ServerState, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls = _count_fetches(state, monkeypatch)
     async with anyio.create_task_group() as tg:
         for _ in range(5):
@@ -61,10 +62,18 @@ async def test_space_cache_ttl_refresh_and_single_flight(state: ServerState, mon
     assert len(calls) == 3
 
 
-@pytest.mark.parametrize(("ref", "expected"), [
-    ("Task", "RootTask"), ("tasks", "RootTask"), ("  TASK ", "RootTask"), ("RootTask", "RootTask"),
-    ("books", "Book"), ("Daily Notes", "Daily note"), ("people", "Person"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("ref", "expected"),
+    [
+        ("Task", "RootTask"),
+        ("tasks", "RootTask"),
+        ("  TASK ", "RootTask"),
+        ("RootTask", "RootTask"),
+        ("books", "Book"),
+        ("Daily Notes", "Daily note"),
+        ("people", "Person"),
+    ],
+)
 async def test_structures_by_id_name_or_plural(state: ServerState, ref: str, expected: str) -> None:
     structure = await state.space.structure(ref)
     assert expected in (structure.id, structure.title)
@@ -94,12 +103,15 @@ async def test_property_and_option_lookup(state: ServerState) -> None:
         await state.space.collection("Nope")
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("2026-12-01", ("2026-12-01T00:00:00.000Z", "day")),
-    ("2026-12-01T14:30", ("2026-12-01T14:30:00.000Z", "time")),
-    ("2026-12-01T14:30:00+02:00", ("2026-12-01T12:30:00.000Z", "time")),
-    ("2026-12-01T00:00:00.000Z", ("2026-12-01T00:00:00.000Z", "day")),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-12-01", ("2026-12-01T00:00:00.000Z", "day")),
+        ("2026-12-01T14:30", ("2026-12-01T14:30:00.000Z", "time")),
+        ("2026-12-01T14:30:00+02:00", ("2026-12-01T12:30:00.000Z", "time")),
+        ("2026-12-01T00:00:00.000Z", ("2026-12-01T00:00:00.000Z", "day")),
+    ],
+)
 def test_parse_date(text: str, expected: tuple[str, str]) -> None:
     assert parse_date(text) == expected
 
@@ -112,17 +124,29 @@ def test_parse_date_rejects_non_iso() -> None:
 
 async def test_friendly_properties_become_wire_values(state: ServerState) -> None:
     book = await state.space.structure("Book")
-    wire = await to_wire_properties(state, book, {
-        "Rating": "4", "Genre": ["software", "Non-fiction", "Software"], "status": "Reading",
-        "Published": "1999-10-20/1999-10-21", "Summary": "Short", "Author": ["Andrew Hunt"],
-        "Tags": [], "Created": "2026-01-01",
-    })  # fmt: skip
+    wire = await to_wire_properties(
+        state,
+        book,
+        {
+            "Rating": "4",
+            "Genre": ["software", "Non-fiction", "Software"],
+            "status": "Reading",
+            "Published": "1999-10-20/1999-10-21",
+            "Summary": "Short",
+            "Author": ["Andrew Hunt"],
+            "Tags": [],
+            "Created": "2026-01-01",
+        },
+    )
     by_name = {p.name: p.id for p in book.property_definitions}
     assert wire[by_name["Rating"]] == {"type": "number", "number": {"value": 4}}
     assert [o["name"] for o in wire[by_name["Genre"]]["label"]] == ["Software", "Non-fiction"]
     assert wire[by_name["Status"]]["label"][0]["name"] == "Reading"
     assert wire[by_name["Published"]]["date"] == {
-        "dateResolution": "day", "start": "1999-10-20T00:00:00.000Z", "end": "1999-10-21T00:00:00.000Z"}
+        "dateResolution": "day",
+        "start": "1999-10-20T00:00:00.000Z",
+        "end": "1999-10-21T00:00:00.000Z",
+    }
     assert wire[by_name["Summary"]]["richText"]["value"][0]["text"] == "Short"
     assert wire[by_name["Author"]]["entity"] == [{"id": "0c639542-c452-59e9-a641-8416f3d70af9"}]
     assert wire["tags"] == {"type": "entity", "entity": []}
@@ -168,9 +192,18 @@ def test_title_and_content_caches() -> None:
 
 def _blocks(*ids: str, children: dict[str, list[str]] | None = None) -> list[TextBlock]:
     children = children or {}
-    return [TextBlock.model_validate({"id": i, "type": "TextBlock", "tokens": [], "hierarchy": {"key": "Base", "val": 0},
-                                      "blocks": [b.model_dump(by_alias=True) for b in _blocks(*children.get(i, []))]})
-            for i in ids]  # fmt: skip
+    return [
+        TextBlock.model_validate(
+            {
+                "id": i,
+                "type": "TextBlock",
+                "tokens": [],
+                "hierarchy": {"key": "Base", "val": 0},
+                "blocks": [b.model_dump(by_alias=True) for b in _blocks(*children.get(i, []))],
+            }
+        )
+        for i in ids
+    ]
 
 
 def test_appended_run_is_found_by_position_or_not_at_all() -> None:

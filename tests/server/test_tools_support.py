@@ -33,7 +33,7 @@ MISSING_ID = "739718bc-3246-56f6-a8f0-477e031ad7ae"
 
 def noon_today() -> Clock:
     """Today's date at 12:00 UTC, running on: a test module never crosses midnight mid-way."""
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     return Clock.starting_at(now.replace(hour=12, minute=0, second=0, microsecond=0))
 
 

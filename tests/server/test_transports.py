@@ -140,18 +140,34 @@ async def test_read_only_and_subsets_from_the_command_line(env: dict[str, str]) 
 def test_stdout_carries_only_json_rpc(env: dict[str, str]) -> None:
     """Raw stdio: every stdout line must be a JSON-RPC message, logs go to stderr only."""
     messages = [
-        {"jsonrpc": "2.0", "id": 1, "method": "initialize",
-         "params": {"protocolVersion": "2025-06-18", "capabilities": {},
-                    "clientInfo": {"name": "raw", "version": "0"}}},
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "raw", "version": "0"},
+            },
+        },
         {"jsonrpc": "2.0", "method": "notifications/initialized"},
         {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
         {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "get_space", "arguments": {}}},
-        {"jsonrpc": "2.0", "id": 4, "method": "tools/call",
-         "params": {"name": "get_object", "arguments": {"id": "00000000-0000-4000-8000-000000000000"}}},
+        {
+            "jsonrpc": "2.0",
+            "id": 4,
+            "method": "tools/call",
+            "params": {"name": "get_object", "arguments": {"id": "00000000-0000-4000-8000-000000000000"}},
+        },
         {"jsonrpc": "2.0", "id": 5, "method": "prompts/get", "params": {"name": "summarize_object"}},
         {"jsonrpc": "2.0", "id": 6, "method": "resources/read", "params": {"uri": "capacities://structures"}},
-        {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "get_object", "arguments": {}}},
-    ]  # fmt: skip
+        {
+            "jsonrpc": "2.0",
+            "id": 7,
+            "method": "tools/call",
+            "params": {"name": "get_object", "arguments": {}},
+        },
+    ]
     process = subprocess.Popen(
         [sys.executable, "-m", "capacities_mcp", "serve", "--log-level", "DEBUG"],
         env=full_env(env),
@@ -182,7 +198,8 @@ def test_stdout_carries_only_json_rpc(env: dict[str, str]) -> None:
             if message.get("id") == 7:  # a missing required argument: our tool error, not the SDK's
                 result = message["result"]
                 assert result["isError"] and result["structuredContent"]["error"]["issues"] == [
-                    {"field": "id", "message": "required, missing"}]  # fmt: skip
+                    {"field": "id", "message": "required, missing"}
+                ]
         process.stdin.close()
         rest = process.stdout.read()
         process.wait(timeout=30)
@@ -227,7 +244,9 @@ async def test_sse_connections_share_one_embedded_sandbox(tmp_path: Path) -> Non
         async with Client(sse_client(server.url)) as first:
             hits = await first.call_tool("search_objects", {"query": "Sourdough"})
             object_id = hits.structured_content["results"][0]["id"]
-            added = await first.call_tool("append_blocks", {"id": object_id, "markdown": "- shared marker 4711"})
+            added = await first.call_tool(
+                "append_blocks", {"id": object_id, "markdown": "- shared marker 4711"}
+            )
             assert not added.is_error, text_of(added)
         async with Client(sse_client(server.url), mode="legacy") as second:
             again = await second.call_tool("get_object", {"id": object_id})

@@ -55,18 +55,38 @@ def test_tool_schemas_pass_the_strict_portability_check(inspector: list[str], tm
 @pytest.mark.parametrize("era", ["legacy", "modern"])
 def test_results_and_errors_reach_a_typescript_client(inspector: list[str], tmp_path: Path, era: str) -> None:
     found = run(
-        inspector, tmp_path, "--protocol-era", era, "--method", "tools/call",
-        "--tool-name", "search_objects", "--tool-arg", "query=Meeting", "--format", "json",
-    )  # fmt: skip
+        inspector,
+        tmp_path,
+        "--protocol-era",
+        era,
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "search_objects",
+        "--tool-arg",
+        "query=Meeting",
+        "--format",
+        "json",
+    )
     assert found.returncode == 0, found.stderr
     result = _json(found)["result"]
     assert not result["isError"]
     assert result["structuredContent"]["results"][0]["title"].startswith("Meeting notes")
 
     missing = run(
-        inspector, tmp_path, "--protocol-era", era, "--method", "tools/call",
-        "--tool-name", "get_object", "--tool-arg", f"id={MISSING_ID}", "--format", "json",
-    )  # fmt: skip
+        inspector,
+        tmp_path,
+        "--protocol-era",
+        era,
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "get_object",
+        "--tool-arg",
+        f"id={MISSING_ID}",
+        "--format",
+        "json",
+    )
     # Exit 5 is the Inspector's "the tool returned isError"; a schema rejection would be exit 1.
     assert missing.returncode == 5, missing.stdout + missing.stderr
     result = _json(missing)["result"]

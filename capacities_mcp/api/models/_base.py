@@ -14,15 +14,15 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 from pydantic.alias_generators import to_camel
 
 __all__ = [
+    "BUILTIN_STRUCTURE_IDS",
     "ApiModel",
+    "BuiltinStructureId",
     "RequestModel",
     "ResponseModel",
-    "Uuid",
     "StructureId",
-    "BUILTIN_STRUCTURE_IDS",
-    "BuiltinStructureId",
-    "is_uuid",
+    "Uuid",
     "is_structure_id",
+    "is_uuid",
     "wire",
 ]
 
@@ -34,11 +34,29 @@ _UUID_RE = re.compile(
 )
 
 BuiltinStructureId = Literal[
-    "RootSpace", "User", "UserPersonal", "RootDatabase", "RootQuery", "RootPage",
-    "RootStructure", "RootEntity", "RootBlocksTemplate", "MediaImage", "MediaPDF",
-    "MediaAudio", "MediaVideo", "MediaWebResource", "MediaFile", "MediaTweet", "RootAIChat",
-    "RootSimpleTable", "RootDailyNote", "RootTag", "UtilDate", "RootTask",
-]  # fmt: skip
+    "RootSpace",
+    "User",
+    "UserPersonal",
+    "RootDatabase",
+    "RootQuery",
+    "RootPage",
+    "RootStructure",
+    "RootEntity",
+    "RootBlocksTemplate",
+    "MediaImage",
+    "MediaPDF",
+    "MediaAudio",
+    "MediaVideo",
+    "MediaWebResource",
+    "MediaFile",
+    "MediaTweet",
+    "RootAIChat",
+    "RootSimpleTable",
+    "RootDailyNote",
+    "RootTag",
+    "UtilDate",
+    "RootTask",
+]
 BUILTIN_STRUCTURE_IDS: tuple[str, ...] = BuiltinStructureId.__args__  # type: ignore[attr-defined]
 
 

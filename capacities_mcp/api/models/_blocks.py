@@ -13,32 +13,121 @@ from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 from ._base import ApiModel, RequestModel, ResponseModel
 
 __all__ = [
-    "ColorTheme", "HighlightColor", "DateResolution", "DatePayload", "WritableDatePayload",
-    "TextStyle", "TextToken", "LinkToken", "MathToken", "CodeToken", "UnknownToken", "Token",
-    "WritableTextToken", "WritableLinkToken", "WritableMathToken", "WritableCodeToken",
-    "WritableToken", "ListType", "QuoteLayout", "Hierarchy", "WritableHierarchy", "ListPayload",
-    "WritableListPayload", "TodoPayload", "WritableTodoPayload", "TogglePayload",
-    "WritableTogglePayload", "QuotePayload", "WritableQuotePayload",
-    "Highlight", "WebhighlightsHighlight", "CustomHighlight", "WritableHighlight",
-    "TextBlock", "GroupBlock", "GridBlock", "CodeBlock", "MathBlock", "EntityBlock",
-    "HorizontalLineBlock", "UnsupportedBlock", "UnknownBlock", "Block",
-    "WritableTextBlock", "WritableGroupBlock", "WritableGridBlock", "WritableCodeBlock",
-    "WritableMathBlock", "WritableEntityBlock", "WritableHorizontalLineBlock", "WritableBlock",
-    "HEADING_HIERARCHY", "PARAGRAPH", "exact_union", "lenient_union",
-]  # fmt: skip
+    "HEADING_HIERARCHY",
+    "PARAGRAPH",
+    "Block",
+    "CodeBlock",
+    "CodeToken",
+    "ColorTheme",
+    "CustomHighlight",
+    "DatePayload",
+    "DateResolution",
+    "EntityBlock",
+    "GridBlock",
+    "GroupBlock",
+    "Hierarchy",
+    "Highlight",
+    "HighlightColor",
+    "HorizontalLineBlock",
+    "LinkToken",
+    "ListPayload",
+    "ListType",
+    "MathBlock",
+    "MathToken",
+    "QuoteLayout",
+    "QuotePayload",
+    "TextBlock",
+    "TextStyle",
+    "TextToken",
+    "TodoPayload",
+    "TogglePayload",
+    "Token",
+    "UnknownBlock",
+    "UnknownToken",
+    "UnsupportedBlock",
+    "WebhighlightsHighlight",
+    "WritableBlock",
+    "WritableCodeBlock",
+    "WritableCodeToken",
+    "WritableDatePayload",
+    "WritableEntityBlock",
+    "WritableGridBlock",
+    "WritableGroupBlock",
+    "WritableHierarchy",
+    "WritableHighlight",
+    "WritableHorizontalLineBlock",
+    "WritableLinkToken",
+    "WritableListPayload",
+    "WritableMathBlock",
+    "WritableMathToken",
+    "WritableQuotePayload",
+    "WritableTextBlock",
+    "WritableTextToken",
+    "WritableTodoPayload",
+    "WritableTogglePayload",
+    "WritableToken",
+    "exact_union",
+    "lenient_union",
+]
 
 _COLORS = (
-    "gray", "rose", "pink", "fuchsia", "purple", "violet", "indigo", "blue", "sky", "cyan",
-    "teal", "emerald", "green", "lime", "yellow", "amber", "orange", "red",
-)  # fmt: skip
+    "gray",
+    "rose",
+    "pink",
+    "fuchsia",
+    "purple",
+    "violet",
+    "indigo",
+    "blue",
+    "sky",
+    "cyan",
+    "teal",
+    "emerald",
+    "green",
+    "lime",
+    "yellow",
+    "amber",
+    "orange",
+    "red",
+)
 ColorTheme = Literal[
-    "text-gray", "text-rose", "text-pink", "text-fuchsia", "text-purple", "text-violet",
-    "text-indigo", "text-blue", "text-sky", "text-cyan", "text-teal", "text-emerald",
-    "text-green", "text-lime", "text-yellow", "text-amber", "text-orange", "text-red",
-    "bg-gray", "bg-rose", "bg-pink", "bg-fuchsia", "bg-purple", "bg-violet", "bg-indigo",
-    "bg-blue", "bg-sky", "bg-cyan", "bg-teal", "bg-emerald", "bg-green", "bg-lime", "bg-yellow",
-    "bg-amber", "bg-orange", "bg-red",
-]  # fmt: skip
+    "text-gray",
+    "text-rose",
+    "text-pink",
+    "text-fuchsia",
+    "text-purple",
+    "text-violet",
+    "text-indigo",
+    "text-blue",
+    "text-sky",
+    "text-cyan",
+    "text-teal",
+    "text-emerald",
+    "text-green",
+    "text-lime",
+    "text-yellow",
+    "text-amber",
+    "text-orange",
+    "text-red",
+    "bg-gray",
+    "bg-rose",
+    "bg-pink",
+    "bg-fuchsia",
+    "bg-purple",
+    "bg-violet",
+    "bg-indigo",
+    "bg-blue",
+    "bg-sky",
+    "bg-cyan",
+    "bg-teal",
+    "bg-emerald",
+    "bg-green",
+    "bg-lime",
+    "bg-yellow",
+    "bg-amber",
+    "bg-orange",
+    "bg-red",
+]
 HighlightColor = Literal["yellow", "orange", "green", "red", "purple", "blue"]
 DateResolution = Literal["time", "day"]
 
@@ -139,9 +228,7 @@ class WritableLinkToken(RequestModel):
     @model_validator(mode="after")
     def _exactly_one_target(self) -> WritableLinkToken:
         if _link_target_count(self) != 1:
-            raise ValueError(
-                "Provide exactly one of `url`, `entityId`, or `date` on a LinkToken."
-            )
+            raise ValueError("Provide exactly one of `url`, `entityId`, or `date` on a LinkToken.")
         return self
 
 
@@ -171,7 +258,7 @@ def exact_union(*models: type[ApiModel]) -> Any:
         return f"<{kind}>" if kind in names else None
 
     return Annotated[
-        Union[tuple(Annotated[m, Tag(f"<{n}>")] for m, n in zip(models, names))],
+        Union[tuple(Annotated[m, Tag(f"<{n}>")] for m, n in zip(models, names, strict=True))],  # noqa: UP007 - built at run time
         Discriminator(
             pick,
             custom_error_type="invalid_union_discriminator",
@@ -188,17 +275,17 @@ def lenient_union(fallback: type[ApiModel], *models: type[ApiModel]) -> Any:
         kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
         return f"<{kind}>" if kind in names else "<?>"
 
-    members = [Annotated[m, Tag(f"<{n}>")] for m, n in zip(models, names)]
+    members = [Annotated[m, Tag(f"<{n}>")] for m, n in zip(models, names, strict=False)]
     members.append(Annotated[fallback, Tag("<?>")])
-    return Annotated[Union[tuple(members)], Discriminator(pick)]
+    return Annotated[Union[tuple(members)], Discriminator(pick)]  # noqa: UP007 - built at run time
 
 
 if TYPE_CHECKING:
-    Token = Union[TextToken, LinkToken, MathToken, CodeToken, UnknownToken]
+    Token = TextToken | LinkToken | MathToken | CodeToken | UnknownToken
 else:
     Token = lenient_union(UnknownToken, TextToken, LinkToken, MathToken, CodeToken)
 if TYPE_CHECKING:
-    WritableToken = Union[WritableTextToken, WritableLinkToken, WritableMathToken, WritableCodeToken]
+    WritableToken = WritableTextToken | WritableLinkToken | WritableMathToken | WritableCodeToken
 else:
     WritableToken = exact_union(WritableTextToken, WritableLinkToken, WritableMathToken, WritableCodeToken)
 
@@ -287,7 +374,7 @@ class CustomHighlight(RequestModel):
 
 
 if TYPE_CHECKING:
-    WritableHighlight = Union[WebhighlightsHighlight, CustomHighlight]
+    WritableHighlight = WebhighlightsHighlight | CustomHighlight
 else:
     WritableHighlight = exact_union(WebhighlightsHighlight, CustomHighlight)
 
@@ -372,10 +459,29 @@ class UnknownBlock(ResponseModel):
 
 
 if TYPE_CHECKING:
-    Block = Union[TextBlock, GroupBlock, GridBlock, CodeBlock, MathBlock, EntityBlock, HorizontalLineBlock, UnsupportedBlock, UnknownBlock]
+    Block = (
+        TextBlock
+        | GroupBlock
+        | GridBlock
+        | CodeBlock
+        | MathBlock
+        | EntityBlock
+        | HorizontalLineBlock
+        | UnsupportedBlock
+        | UnknownBlock
+    )
 else:
-    Block = lenient_union(UnknownBlock, TextBlock, GroupBlock, GridBlock, CodeBlock, MathBlock, EntityBlock,
-    HorizontalLineBlock, UnsupportedBlock,)
+    Block = lenient_union(
+        UnknownBlock,
+        TextBlock,
+        GroupBlock,
+        GridBlock,
+        CodeBlock,
+        MathBlock,
+        EntityBlock,
+        HorizontalLineBlock,
+        UnsupportedBlock,
+    )
 
 
 # --- writable blocks ---------------------------------------------------------------------------
@@ -416,9 +522,7 @@ class WritableGridBlock(RequestModel):
 
     @field_validator("columns")
     @classmethod
-    def _at_least_two_columns(
-        cls, columns: list[list[Any]] | None
-    ) -> list[list[Any]] | None:
+    def _at_least_two_columns(cls, columns: list[list[Any]] | None) -> list[list[Any]] | None:
         if columns is not None and len(columns) < 2:
             raise ValueError("GridBlock must include at least two columns.")
         return columns
@@ -454,11 +558,25 @@ class WritableHorizontalLineBlock(RequestModel):
 
 
 if TYPE_CHECKING:
-    WritableBlock = Union[WritableTextBlock, WritableGroupBlock, WritableGridBlock, WritableCodeBlock, WritableMathBlock, WritableEntityBlock, WritableHorizontalLineBlock]
+    WritableBlock = (
+        WritableTextBlock
+        | WritableGroupBlock
+        | WritableGridBlock
+        | WritableCodeBlock
+        | WritableMathBlock
+        | WritableEntityBlock
+        | WritableHorizontalLineBlock
+    )
 else:
-    WritableBlock = exact_union(WritableTextBlock, WritableGroupBlock, WritableGridBlock, WritableCodeBlock,
-    WritableMathBlock, WritableEntityBlock, WritableHorizontalLineBlock,)
+    WritableBlock = exact_union(
+        WritableTextBlock,
+        WritableGroupBlock,
+        WritableGridBlock,
+        WritableCodeBlock,
+        WritableMathBlock,
+        WritableEntityBlock,
+        WritableHorizontalLineBlock,
+    )
 
-for _model in (TextBlock, GroupBlock, GridBlock, WritableTextBlock, WritableGroupBlock,
-               WritableGridBlock):  # fmt: skip
+for _model in (TextBlock, GroupBlock, GridBlock, WritableTextBlock, WritableGroupBlock, WritableGridBlock):
     _model.model_rebuild()

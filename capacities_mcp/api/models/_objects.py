@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
-
-from typing import Annotated
 
 from pydantic import (
     AfterValidator,
@@ -21,16 +19,38 @@ from ._blocks import Block, WritableBlock, exact_union
 from ._properties import PropertyValue, WritablePropertyValue, WritableTextProperty, WritableTitleProperty
 
 __all__ = [
-    "MARKDOWN_MAX_LENGTH", "SEARCH_QUERY_MAX_LENGTH", "SEARCH_LIMIT_MAX", "SEARCH_STRUCTURES_MAX",
     "LIST_PAGE_SIZE_MAX",
-    "FileResource", "ApiObject", "ObjectMarkdown", "ObjectSummary", "SearchResponse",
+    "MARKDOWN_MAX_LENGTH",
+    "SEARCH_LIMIT_MAX",
+    "SEARCH_QUERY_MAX_LENGTH",
+    "SEARCH_STRUCTURES_MAX",
+    "AfterBlock",
+    "ApiObject",
+    "AppendBlocksBody",
+    "CreateObjectBody",
+    "CreateObjectFromUrlBody",
+    "CreateObjectMarkdownBody",
+    "DailyNoteAppendBody",
+    "DeleteBlockParams",
+    "DeleteObjectParams",
+    "FileResource",
+    "GetObjectMarkdownParams",
+    "GetObjectParams",
+    "ListObjectsParams",
     "ObjectListPage",
-    "GetObjectParams", "CreateObjectBody", "UpdateObjectBody", "DeleteObjectParams",
-    "UrlObjectProperties", "CreateObjectFromUrlBody", "GetObjectMarkdownParams",
-    "CreateObjectMarkdownBody", "UpdateObjectMarkdownBody", "SearchObjectsBody",
-    "ListObjectsParams", "PositionEnd", "PositionStart", "PositionAfterBlock", "AfterBlock",
-    "Position", "AppendBlocksBody", "DailyNoteAppendBody", "UpdateBlockBody", "DeleteBlockParams",
-]  # fmt: skip
+    "ObjectMarkdown",
+    "ObjectSummary",
+    "Position",
+    "PositionAfterBlock",
+    "PositionEnd",
+    "PositionStart",
+    "SearchObjectsBody",
+    "SearchResponse",
+    "UpdateBlockBody",
+    "UpdateObjectBody",
+    "UpdateObjectMarkdownBody",
+    "UrlObjectProperties",
+]
 
 MARKDOWN_MAX_LENGTH = 200_000
 SEARCH_QUERY_MAX_LENGTH = 512
@@ -149,8 +169,7 @@ class UpdateObjectBody(RequestModel):
             for name in ("properties", "collections", "blocks", "delete_requested")
         ):
             raise ValueError(
-                "Provide at least one of `properties`, `collections`, `blocks`, or "
-                "`deleteRequested`."
+                "Provide at least one of `properties`, `collections`, `blocks`, or `deleteRequested`."
             )
         return self
 
@@ -228,9 +247,9 @@ class ListObjectsParams(RequestModel):
     """Outside the 1.0.0 contract: `id` is a structure id, tag id or collection id."""
 
     id: str = Field(min_length=1)
-    page_size: Annotated[
-        int | None, BeforeValidator(_int_from_query), Field(gt=0, le=LIST_PAGE_SIZE_MAX)
-    ] = None
+    page_size: Annotated[int | None, BeforeValidator(_int_from_query), Field(gt=0, le=LIST_PAGE_SIZE_MAX)] = (
+        None
+    )
     cursor: str | None = None
 
 
@@ -255,7 +274,7 @@ class PositionAfterBlock(RequestModel):
 
 
 if TYPE_CHECKING:
-    Position = Union[PositionEnd, PositionStart, PositionAfterBlock]
+    Position = PositionEnd | PositionStart | PositionAfterBlock
 else:
     Position = exact_union(PositionEnd, PositionStart, PositionAfterBlock)
 

@@ -10,7 +10,7 @@ readable), while writable payloads drop unknown keys and enforce every rule.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar, Union
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import Field, field_validator
 
@@ -25,23 +25,61 @@ from ._blocks import (
 )
 
 __all__ = [
-    "PROPERTY_VALUE_TYPES", "ALIASES_MAX", "Icon", "WritableIcon", "Value", "WritableValue",
-    "LabelOption", "WritableLabelOption", "EntityTarget", "WritableEntityTarget",
-    "TitleProperty", "TextProperty", "NumberProperty", "BooleanProperty", "UrlProperty",
-    "DateProperty", "LabelProperty", "EntityProperty", "AliasesProperty", "IconProperty",
-    "CreatedAtProperty", "LastUpdatedAtProperty", "RichTextProperty", "UnknownProperty",
+    "ALIASES_MAX",
+    "PROPERTY_VALUE_TYPES",
+    "AliasesProperty",
+    "BooleanProperty",
+    "CreatedAtProperty",
+    "DateProperty",
+    "EntityProperty",
+    "EntityTarget",
+    "Icon",
+    "IconProperty",
+    "LabelOption",
+    "LabelProperty",
+    "LastUpdatedAtProperty",
+    "NumberProperty",
     "PropertyValue",
-    "WritableTitleProperty", "WritableTextProperty", "WritableNumberProperty",
-    "WritableBooleanProperty", "WritableUrlProperty", "WritableDateProperty",
-    "WritableLabelProperty", "WritableEntityProperty", "WritableAliasesProperty",
-    "WritableIconProperty", "WritableCreatedAtProperty", "WritableRichTextProperty",
+    "RichTextProperty",
+    "TextProperty",
+    "TitleProperty",
+    "UnknownProperty",
+    "UrlProperty",
+    "Value",
+    "WritableAliasesProperty",
+    "WritableBooleanProperty",
+    "WritableCreatedAtProperty",
+    "WritableDateProperty",
+    "WritableEntityProperty",
+    "WritableEntityTarget",
+    "WritableIcon",
+    "WritableIconProperty",
+    "WritableLabelOption",
+    "WritableLabelProperty",
+    "WritableNumberProperty",
     "WritablePropertyValue",
-]  # fmt: skip
+    "WritableRichTextProperty",
+    "WritableTextProperty",
+    "WritableTitleProperty",
+    "WritableUrlProperty",
+    "WritableValue",
+]
 
 PROPERTY_VALUE_TYPES = (
-    "title", "text", "number", "boolean", "url", "date", "label", "entity", "aliases", "icon",
-    "createdAt", "lastUpdatedAt", "richText",
-)  # fmt: skip
+    "title",
+    "text",
+    "number",
+    "boolean",
+    "url",
+    "date",
+    "label",
+    "entity",
+    "aliases",
+    "icon",
+    "createdAt",
+    "lastUpdatedAt",
+    "richText",
+)
 ALIASES_MAX = 8
 T = TypeVar("T")
 
@@ -74,9 +112,10 @@ class WritableIcon(RequestModel):
                 )
             if not _PHOSPHOR_RE.match(val):
                 raise ValueError("Invalid icon: expected a Phosphor id such as `ph-star`")
-        elif kind == "emoji":
-            if not val.strip() or len(val) > 16 or any(c.isascii() and c.isalnum() for c in val):
-                raise ValueError("Invalid icon: expected a single emoji")
+        elif kind == "emoji" and (
+            not val.strip() or len(val) > 16 or any(c.isascii() and c.isalnum() for c in val)
+        ):
+            raise ValueError("Invalid icon: expected a single emoji")
         return val
 
 
@@ -195,11 +234,39 @@ class UnknownProperty(ResponseModel):
 
 
 if TYPE_CHECKING:
-    PropertyValue = Union[TitleProperty, TextProperty, NumberProperty, BooleanProperty, UrlProperty, DateProperty, LabelProperty, EntityProperty, AliasesProperty, IconProperty, CreatedAtProperty, LastUpdatedAtProperty, RichTextProperty, UnknownProperty]
+    PropertyValue = (
+        TitleProperty
+        | TextProperty
+        | NumberProperty
+        | BooleanProperty
+        | UrlProperty
+        | DateProperty
+        | LabelProperty
+        | EntityProperty
+        | AliasesProperty
+        | IconProperty
+        | CreatedAtProperty
+        | LastUpdatedAtProperty
+        | RichTextProperty
+        | UnknownProperty
+    )
 else:
-    PropertyValue = lenient_union(UnknownProperty, TitleProperty, TextProperty, NumberProperty, BooleanProperty, UrlProperty,
-    DateProperty, LabelProperty, EntityProperty, AliasesProperty, IconProperty,
-    CreatedAtProperty, LastUpdatedAtProperty, RichTextProperty,)
+    PropertyValue = lenient_union(
+        UnknownProperty,
+        TitleProperty,
+        TextProperty,
+        NumberProperty,
+        BooleanProperty,
+        UrlProperty,
+        DateProperty,
+        LabelProperty,
+        EntityProperty,
+        AliasesProperty,
+        IconProperty,
+        CreatedAtProperty,
+        LastUpdatedAtProperty,
+        RichTextProperty,
+    )
 
 
 # --- writable ----------------------------------------------------------------------------------
@@ -268,9 +335,32 @@ class WritableRichTextProperty(RequestModel):
 
 
 if TYPE_CHECKING:
-    WritablePropertyValue = Union[WritableTitleProperty, WritableTextProperty, WritableNumberProperty, WritableBooleanProperty, WritableUrlProperty, WritableDateProperty, WritableLabelProperty, WritableEntityProperty, WritableAliasesProperty, WritableIconProperty, WritableCreatedAtProperty, WritableRichTextProperty]
+    WritablePropertyValue = (
+        WritableTitleProperty
+        | WritableTextProperty
+        | WritableNumberProperty
+        | WritableBooleanProperty
+        | WritableUrlProperty
+        | WritableDateProperty
+        | WritableLabelProperty
+        | WritableEntityProperty
+        | WritableAliasesProperty
+        | WritableIconProperty
+        | WritableCreatedAtProperty
+        | WritableRichTextProperty
+    )
 else:
-    WritablePropertyValue = exact_union(WritableTitleProperty, WritableTextProperty, WritableNumberProperty, WritableBooleanProperty,
-    WritableUrlProperty, WritableDateProperty, WritableLabelProperty, WritableEntityProperty,
-    WritableAliasesProperty, WritableIconProperty, WritableCreatedAtProperty,
-    WritableRichTextProperty,)
+    WritablePropertyValue = exact_union(
+        WritableTitleProperty,
+        WritableTextProperty,
+        WritableNumberProperty,
+        WritableBooleanProperty,
+        WritableUrlProperty,
+        WritableDateProperty,
+        WritableLabelProperty,
+        WritableEntityProperty,
+        WritableAliasesProperty,
+        WritableIconProperty,
+        WritableCreatedAtProperty,
+        WritableRichTextProperty,
+    )

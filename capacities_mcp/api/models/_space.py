@@ -7,12 +7,23 @@ from typing import Literal
 from ._base import ResponseModel
 from ._properties import Icon, LabelOption
 
-__all__ = ["Space", "PropertyDefinition", "Collection", "Structure", "StructuresResponse"]
+__all__ = ["Collection", "PropertyDefinition", "Space", "Structure", "StructuresResponse"]
 
 PropertyType = Literal[
-    "title", "text", "number", "boolean", "url", "date", "label", "entity", "aliases", "icon",
-    "createdAt", "lastUpdatedAt", "richText",
-]  # fmt: skip
+    "title",
+    "text",
+    "number",
+    "boolean",
+    "url",
+    "date",
+    "label",
+    "entity",
+    "aliases",
+    "icon",
+    "createdAt",
+    "lastUpdatedAt",
+    "richText",
+]
 
 
 class Space(ResponseModel):

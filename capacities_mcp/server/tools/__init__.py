@@ -29,7 +29,9 @@ _BY_TOOLSET: dict[str, tuple[ToolSpec[Any], ...]] = {
 
 SPECS: dict[str, ToolSpec[Any]] = {spec.name: spec for specs in _BY_TOOLSET.values() for spec in specs}
 
-TOOLSETS: dict[str, tuple[str, ...]] = {name: tuple(s.name for s in specs) for name, specs in _BY_TOOLSET.items()}
+TOOLSETS: dict[str, tuple[str, ...]] = {
+    name: tuple(s.name for s in specs) for name, specs in _BY_TOOLSET.items()
+}
 
 ALL_TOOLS: tuple[str, ...] = tuple(SPECS)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,7 +34,7 @@ from .._state import (
     property_lookup_failed,
 )
 
-__all__ = ["parse_date", "to_wire_properties", "title_value"]
+__all__ = ["parse_date", "title_value", "to_wire_properties"]
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _FALSE = {"false", "no", "0", "off"}
@@ -51,8 +51,8 @@ def title_value(title: str) -> dict[str, Any]:
 
 def _iso(moment: datetime) -> str:
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    utc = moment.astimezone(timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
+    utc = moment.astimezone(UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
@@ -160,7 +160,9 @@ def _labels(prop: PropertyDefinition, value: Any) -> list[dict[str, str]]:
         if all(c["id"] != option.id for c in chosen):
             chosen.append({"id": option.id, "name": option.name})
     if len(chosen) > 1 and not prop.multiple:
-        raise _Bad(f'"{prop.name}" takes one option, got {len(chosen)}: ' + ", ".join(c["name"] for c in chosen))
+        raise _Bad(
+            f'"{prop.name}" takes one option, got {len(chosen)}: ' + ", ".join(c["name"] for c in chosen)
+        )
     return chosen
 
 
@@ -177,12 +179,16 @@ async def _entities(state: ServerState, prop: PropertyDefinition, value: Any) ->
             targets.append({"id": ref})
             continue
         allowed = list(prop.allowed_structures or [])[:SEARCH_STRUCTURES_MAX] or None
-        hits = await state.client.objects.search(query=ref[:SEARCH_QUERY_MAX_LENGTH], structure_ids=allowed, limit=20)
+        hits = await state.client.objects.search(
+            query=ref[:SEARCH_QUERY_MAX_LENGTH], structure_ids=allowed, limit=20
+        )
         for hit in hits.results:
             state.titles.remember(hit.id, hit.title, hit.structure_id)
         exact = [h for h in hits.results if h.title.casefold().strip() == ref.casefold()]
         if len(exact) > 1:
-            raise _Bad(f'several objects are titled "{ref}": ' + ", ".join(h.id for h in exact) + "; give the id")
+            raise _Bad(
+                f'several objects are titled "{ref}": ' + ", ".join(h.id for h in exact) + "; give the id"
+            )
         if not exact:
             kinds = ", ".join(prop.allowed_structures or []) or "any structure"
             raise _Bad(

@@ -23,6 +23,7 @@ descriptions and constraints, while the *validation* is ours:
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 from collections.abc import Awaitable, Callable, Mapping
@@ -32,10 +33,16 @@ from typing import Annotated, Any, Generic, TypeVar, get_args, get_origin
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import GetJsonSchemaHandler
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    GetJsonSchemaHandler,
+    PlainValidator,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticUndefined
-from pydantic import BaseModel, ConfigDict, PlainValidator, WithJsonSchema, model_validator
 
 from .._errors import ERROR_PAYLOAD_SCHEMA, tool_error
 from .._state import ServerState
@@ -61,10 +68,8 @@ class ToolInput(BaseModel):
             if info is None or _is_text(info.annotation):
                 continue
             if isinstance(value, str) and value.strip()[:1] in ("[", "{"):
-                try:
+                with contextlib.suppress(ValueError):  # not JSON after all: validation will say why
                     decoded[name] = json.loads(value)
-                except ValueError:
-                    pass  # not JSON after all: validation will say what is wrong
         return decoded
 
 
@@ -72,7 +77,9 @@ class CompactSchema(BaseModel):
     """A model whose JSON schema leaves out pydantic's generated titles (tokens, no meaning)."""
 
     @classmethod
-    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
         schema = handler(core_schema)
         target = handler.resolve_ref_schema(schema)
         target.pop("title", None)
@@ -92,7 +99,9 @@ class ToolOutput(CompactSchema):
     model_config = ConfigDict(extra="forbid")
 
     @classmethod
-    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
         schema = super().__get_pydantic_json_schema__(core_schema, handler)
         target = handler.resolve_ref_schema(schema)
         success_required = target.pop("required", [])
@@ -275,4 +284,3 @@ def register_spec(server: MCPServer[Any], spec: ToolSpec[Any]) -> None:
         description=spec.description,
         annotations=spec.annotations,
     )
-

@@ -18,12 +18,14 @@ __all__ = ["SPECS"]
 
 _SHOWN_BLOCKS = 20
 
-BlockId = Field(min_length=1, max_length=100, description="The block's id (see get_object with format=\"blocks\").")
+BlockId = Field(
+    min_length=1, max_length=100, description='The block\'s id (see get_object with format="blocks").'
+)
 PropertyId = Field(
     default=None,
     max_length=100,
     description="Block property to write to, when the type has several content fields "
-    "(e.g. \"content\", \"notes\"); default: the main content.",
+    '(e.g. "content", "notes"); default: the main content.',
 )
 
 
@@ -40,11 +42,14 @@ class AppendBlocksInput(ToolInput):
     position: Literal["end", "start", "after_block"] = Field(
         default="end", description='Where: "end" (default), "start", or "after_block" (needs after_block_id).'
     )
-    after_block_id: str | None = Field(default=None, max_length=100, description="Insert after this sibling block.")
+    after_block_id: str | None = Field(
+        default=None, max_length=100, description="Insert after this sibling block."
+    )
     parent_block_id: str | None = Field(
-        default=None, max_length=100,
+        default=None,
+        max_length=100,
         description="Nest inside this text block (with position end/start), e.g. sub-items of a list item.",
-    )  # fmt: skip
+    )
     property_id: str | None = PropertyId
 
 
@@ -61,11 +66,15 @@ def _position(args: AppendBlocksInput) -> dict[str, Any] | None:
         position = "after_block"  # an after_block_id says where, even without position
     if position == "after_block":
         if not args.after_block_id:
-            raise ToolInputError('position "after_block" needs after_block_id.',
-                                 issues=[FieldIssue("after_block_id", "required with position after_block")])  # fmt: skip
+            raise ToolInputError(
+                'position "after_block" needs after_block_id.',
+                issues=[FieldIssue("after_block_id", "required with position after_block")],
+            )
         if args.parent_block_id:
-            raise ToolInputError("parent_block_id works with position end or start, not after_block.",
-                                 issues=[FieldIssue("parent_block_id", "not with after_block")])  # fmt: skip
+            raise ToolInputError(
+                "parent_block_id works with position end or start, not after_block.",
+                issues=[FieldIssue("parent_block_id", "not with after_block")],
+            )
         return {"type": "after_block", "after_block": {"id": args.after_block_id}}
     return {"type": position} if position != "end" else None
 
@@ -109,7 +118,9 @@ def _position_kind(position: dict[str, Any] | None) -> str:
     return str(position["type"]) if position is not None else "end"
 
 
-def _container_of(blocks: dict[str, list[Any]], block_id: str, *, as_parent: bool) -> tuple[str, list[Any]] | None:
+def _container_of(
+    blocks: dict[str, list[Any]], block_id: str, *, as_parent: bool
+) -> tuple[str, list[Any]] | None:
     """The children of `block_id` (as_parent) or the sibling list that holds it, with its property."""
 
     def search(items: list[Any]) -> list[Any] | None:
@@ -141,25 +152,39 @@ async def append_blocks(call: ToolCall, args: AppendBlocksInput) -> ToolReply:
     if args.blocks is None:
         before = state.content.block_ids(args.id)
         if before is None:
-            before = frozenset(block_id for _, block_id, _ in block_ids((await client.object.get(args.id)).blocks))
+            before = frozenset(
+                block_id for _, block_id, _ in block_ids((await client.object.get(args.id)).blocks)
+            )
     obj = await client.blocks.append(
-        id=args.id, markdown=args.markdown, blocks=args.blocks, position=position,
-        parent_block_id=args.parent_block_id, property_id=args.property_id,
-    )  # fmt: skip
+        id=args.id,
+        markdown=args.markdown,
+        blocks=args.blocks,
+        position=position,
+        parent_block_id=args.parent_block_id,
+        property_id=args.property_id,
+    )
     state.content.remember(obj)
     title = object_title(obj)
     state.titles.remember(obj.id, title, obj.structure_id)
     found: list[tuple[str, str, Any]] | None
     if before is not None:
-        found = [(prop, block_id, block) for prop, block_id, block in block_ids(obj.blocks) if block_id not in before]
+        found = [
+            (prop, block_id, block)
+            for prop, block_id, block in block_ids(obj.blocks)
+            if block_id not in before
+        ]
     else:
         found = _appended_run(obj.blocks, args, len(args.blocks or ()), _position_kind(position))
     if found is None:
-        text = (f'Appended {len(args.blocks or ())} block(s) to "{title}" `{obj.id}`; their ids are not known: '
-                f'get_object(id="{obj.id}", format="blocks") lists them. Do not append again.')  # fmt: skip
+        text = (
+            f'Appended {len(args.blocks or ())} block(s) to "{title}" `{obj.id}`; their ids are not known: '
+            f'get_object(id="{obj.id}", format="blocks") lists them. Do not append again.'
+        )
         return ToolReply(text, AppendBlocksOutput(id=obj.id, title=title, new_block_ids=[], new_blocks=[]))
-    new = [NewBlock(id=block_id, property_id=prop, summary=block_summary(block, state.titles.title))
-           for prop, block_id, block in found]  # fmt: skip
+    new = [
+        NewBlock(id=block_id, property_id=prop, summary=block_summary(block, state.titles.title))
+        for prop, block_id, block in found
+    ]
     lines = [f'Appended {len(new)} block(s) to "{title}" `{obj.id}`:']
     lines += [f"- {b.id} {b.summary}" for b in new[:_SHOWN_BLOCKS]]
     if len(new) > _SHOWN_BLOCKS:
@@ -180,9 +205,12 @@ APPEND_BLOCKS = ToolSpec(
     output_model=AppendBlocksOutput,
     handler=append_blocks,
     annotations=ToolAnnotations(
-        title="Add content to an object", read_only_hint=False, destructive_hint=False,
-        idempotent_hint=False, open_world_hint=False,
-    ),  # fmt: skip
+        title="Add content to an object",
+        read_only_hint=False,
+        destructive_hint=False,
+        idempotent_hint=False,
+        open_world_hint=False,
+    ),
 )
 
 
@@ -193,9 +221,12 @@ class UpdateBlockInput(ToolInput):
     id: ObjectId
     block_id: str = BlockId
     text: str | None = Field(
-        default=None, max_length=100_000,
-        description="New plain text for a text block; keeps its kind (heading, list item, to-do) and children.",
-    )  # fmt: skip
+        default=None,
+        max_length=100_000,
+        description=(
+            "New plain text for a text block; keeps its kind (heading, list item, to-do) and children."
+        ),
+    )
     block: dict[str, Any] | None = Field(
         default=None,
         description='Full replacement block of the SAME type, e.g. {"type": "TextBlock", "tokens": '
@@ -223,12 +254,21 @@ def _text_replacement(block: Any, text: str) -> dict[str, Any]:
     """The block with new plain-text tokens and every other feature kept."""
     if not isinstance(block, TextBlock):
         raise ToolInputError(
-            f"text only works on text blocks; this is a {getattr(block, 'type', 'block')}. Send `block` instead.",
+            f"text only works on text blocks; this is a {getattr(block, 'type', 'block')}. "
+            "Send `block` instead.",
             issues=[FieldIssue("text", "only for TextBlock")],
         )
-    replacement: dict[str, Any] = {"type": "TextBlock", "tokens": [{"type": "TextToken", "text": text, "style": {}}],
-                                   "hierarchy": block.hierarchy.model_dump(mode="json")}  # fmt: skip
-    for key, value in (("list", block.list_), ("todo", block.todo), ("quote", block.quote), ("toggle", block.toggle)):
+    replacement: dict[str, Any] = {
+        "type": "TextBlock",
+        "tokens": [{"type": "TextToken", "text": text, "style": {}}],
+        "hierarchy": block.hierarchy.model_dump(mode="json"),
+    }
+    for key, value in (
+        ("list", block.list_),
+        ("todo", block.todo),
+        ("quote", block.quote),
+        ("toggle", block.toggle),
+    ):
         if value is not None:
             replacement[key] = value.model_dump(mode="json", by_alias=True)
     return replacement
@@ -237,21 +277,24 @@ def _text_replacement(block: Any, text: str) -> dict[str, Any]:
 async def update_block(call: ToolCall, args: UpdateBlockInput) -> ToolReply:
     state, client = call.state, call.state.client
     if (args.text is None) == (args.block is None):
-        raise ToolInputError("Give text OR block (exactly one).",
-                             issues=[FieldIssue("text|block", "exactly one is required")])  # fmt: skip
+        raise ToolInputError(
+            "Give text OR block (exactly one).", issues=[FieldIssue("text|block", "exactly one is required")]
+        )
     if args.text is not None:
         current = await client.object.get(args.id)
         found = _find(current, args.block_id)
         if found is None:
             raise ToolInputError(
-                f'No block {args.block_id} in this object: get_object(id="{args.id}", format="blocks") lists its blocks.',
+                f"No block {args.block_id} in this object: "
+                f'get_object(id="{args.id}", format="blocks") lists its blocks.',
                 issues=[FieldIssue("block_id", "not in this object")],
             )
         replacement = _text_replacement(found, args.text)
     else:
         replacement = dict(args.block or {})
-    obj = await client.blocks.block.update(id=args.id, block_id=args.block_id, block=replacement,
-                                           property_id=args.property_id)  # fmt: skip
+    obj = await client.blocks.block.update(
+        id=args.id, block_id=args.block_id, block=replacement, property_id=args.property_id
+    )
     state.content.invalidate(args.id)
     title = object_title(obj)
     updated = _find(obj, args.block_id)
@@ -266,15 +309,18 @@ UPDATE_BLOCK = ToolSpec(
     description=(
         "Replace one block of an object in place (its id stays): new plain `text` for a text "
         "block (keeps heading/list/to-do kind and children), or a full `block` of the same type "
-        "(e.g. to tick a to-do). Block ids come from get_object(format=\"blocks\")."
+        '(e.g. to tick a to-do). Block ids come from get_object(format="blocks").'
     ),
     input_model=UpdateBlockInput,
     output_model=BlockOutput,
     handler=update_block,
     annotations=ToolAnnotations(
-        title="Replace one block", read_only_hint=False, destructive_hint=True,
-        idempotent_hint=True, open_world_hint=False,
-    ),  # fmt: skip
+        title="Replace one block",
+        read_only_hint=False,
+        destructive_hint=True,
+        idempotent_hint=True,
+        open_world_hint=False,
+    ),
 )
 
 
@@ -303,9 +349,12 @@ DELETE_BLOCK = ToolSpec(
     output_model=BlockOutput,
     handler=delete_block,
     annotations=ToolAnnotations(
-        title="Delete one block", read_only_hint=False, destructive_hint=True,
-        idempotent_hint=True, open_world_hint=False,
-    ),  # fmt: skip
+        title="Delete one block",
+        read_only_hint=False,
+        destructive_hint=True,
+        idempotent_hint=True,
+        open_world_hint=False,
+    ),
 )
 
 SPECS = (APPEND_BLOCKS, UPDATE_BLOCK, DELETE_BLOCK)

@@ -50,7 +50,9 @@ async def append_to_daily_note(call: ToolCall, args: AppendToDailyNoteInput) -> 
     )
     # Some daily note (its id unknown here) gets new blocks a little later.
     call.state.content.forget_block_ids()
-    which = f"the daily note of {day[:10]}" if day else "today's daily note (today in the account's time zone)"
+    which = (
+        f"the daily note of {day[:10]}" if day else "today's daily note (today in the account's time zone)"
+    )
     text = (
         f"Accepted for {which}. Capacities processes daily-note appends "
         "asynchronously: the entry appears within seconds to minutes, so it may not be visible "
@@ -71,9 +73,12 @@ APPEND_TO_DAILY_NOTE = ToolSpec(
     output_model=AppendToDailyNoteOutput,
     handler=append_to_daily_note,
     annotations=ToolAnnotations(
-        title="Add to a daily note", read_only_hint=False, destructive_hint=False,
-        idempotent_hint=False, open_world_hint=False,
-    ),  # fmt: skip
+        title="Add to a daily note",
+        read_only_hint=False,
+        destructive_hint=False,
+        idempotent_hint=False,
+        open_world_hint=False,
+    ),
 )
 
 SPECS = (APPEND_TO_DAILY_NOTE,)

@@ -43,6 +43,7 @@ __all__ = ["SPECS"]
 _LISTING_TTL = 300.0
 _MAX_TITLE_LISTINGS = 3
 
+
 def _check_id(value: str) -> str:
     value = value.strip()
     if not is_uuid(value):
@@ -56,9 +57,12 @@ def _check_id(value: str) -> str:
 ObjectId = Annotated[
     str,
     AfterValidator(_check_id),
-    Field(description="The object's id (a UUID, as returned by search_objects or list_objects).",
-          min_length=1, max_length=100),
-]  # fmt: skip
+    Field(
+        description="The object's id (a UUID, as returned by search_objects or list_objects).",
+        min_length=1,
+        max_length=100,
+    ),
+]
 
 
 def _remember(state: ServerState, obj: ApiObject) -> str:
@@ -129,7 +133,9 @@ class GetObjectInput(ToolInput):
         "every block's id and kind, for append_blocks(after_block_id), update_block, delete_block.",
     )
     offset: int = Field(
-        default=0, ge=0, description="Character offset to continue long content from (given in the previous result)."
+        default=0,
+        ge=0,
+        description="Character offset to continue long content from (given in the previous result).",
     )
     max_chars: int = Field(
         default=20_000, ge=500, le=60_000, description="Most content characters to return in this call."
@@ -138,7 +144,9 @@ class GetObjectInput(ToolInput):
 
 # What a readable property value can be: text, number, flag, a list (labels, linked objects,
 # aliases) or an object (a date range, an icon); declared so clients know it is JSON, not "any".
-PropertyJson = str | int | float | bool | list[str | int | float | bool | dict[str, Any]] | dict[str, Any] | None
+PropertyJson = (
+    str | int | float | bool | list[str | int | float | bool | dict[str, Any]] | dict[str, Any] | None
+)
 
 
 class PropertyValueOut(CompactSchema):
@@ -187,7 +195,9 @@ async def get_object(call: ToolCall, args: GetObjectInput) -> ToolReply:
         state.content.put(args.id, args.format, title, text)
 
     page = page_text(text, args.offset, args.max_chars)
-    hint = page_hint(page, f'get_object(id="{args.id}"' + (', format="blocks"' if args.format == "blocks" else ""))
+    hint = page_hint(
+        page, f'get_object(id="{args.id}"' + (', format="blocks"' if args.format == "blocks" else "")
+    )
     structure_id = obj.structure_id if obj else None
     structure = await _structure_name(state, structure_id) if structure_id else None
     properties: list[PropertyValueOut] | None = None
@@ -198,23 +208,35 @@ async def get_object(call: ToolCall, args: GetObjectInput) -> ToolReply:
         data, prop_lines = render_properties(obj, definition, state.titles.title)
         properties = [PropertyValueOut(**d) for d in data]
         names = {c.id: c.title for c in definition.collections} if definition else {}
-        where = (" · in collections " + ", ".join(f"{names[c]} [{c}]" if c in names else c for c in obj.collections)
-                 if obj.collections else "")  # fmt: skip
+        where = (
+            " · in collections "
+            + ", ".join(f"{names[c]} [{c}]" if c in names else c for c in obj.collections)
+            if obj.collections
+            else ""
+        )
         lines.append(f"{structure} `{obj.id}`{where}")
         lines.extend(prop_lines)
         if args.format == "blocks" or not text.startswith("# "):
             lines.append(f"\n# {title}")
         lines.append("")
     else:
-        lines.append(f"# {title} (continued: characters {page.offset}–{page.end} of {page.total})\n")
+        lines.append(f"# {title} (continued: characters {page.offset}-{page.end} of {page.total})\n")
     if page.total == 0:
         lines.append("(no content)")
     body = "\n".join(lines) + ("\n" if lines else "") + page.chunk + hint
     data_out = GetObjectOutput(
-        id=args.id, title=title, structure_id=structure_id, structure=structure,
-        collections=obj.collections if obj else None, properties=properties, format=args.format,
-        content=page.chunk, offset=page.offset, next_offset=page.next_offset, total_chars=page.total,
-    )  # fmt: skip
+        id=args.id,
+        title=title,
+        structure_id=structure_id,
+        structure=structure,
+        collections=obj.collections if obj else None,
+        properties=properties,
+        format=args.format,
+        content=page.chunk,
+        offset=page.offset,
+        next_offset=page.next_offset,
+        total_chars=page.total,
+    )
     return ToolReply(body, data_out)
 
 
@@ -223,7 +245,7 @@ GET_OBJECT = ToolSpec(
     title="Read an object",
     description=(
         "Read one object by id: title, type, properties in readable form (label names, dates, "
-        "linked objects as title + id) and its content as Markdown, or with format=\"blocks\" "
+        'linked objects as title + id) and its content as Markdown, or with format="blocks" '
         "as an outline of block ids. Long content comes in pages: the result ends with the "
         "offset to pass for the next page."
     ),
@@ -231,9 +253,12 @@ GET_OBJECT = ToolSpec(
     output_model=GetObjectOutput,
     handler=get_object,
     annotations=ToolAnnotations(
-        title="Read an object", read_only_hint=True, destructive_hint=False,
-        idempotent_hint=True, open_world_hint=False,
-    ),  # fmt: skip
+        title="Read an object",
+        read_only_hint=True,
+        destructive_hint=False,
+        idempotent_hint=True,
+        open_world_hint=False,
+    ),
 )
 
 
@@ -261,7 +286,11 @@ def _ref_lines(refs: list[ObjectRef]) -> list[str]:
 
 
 class SearchObjectsInput(ToolInput):
-    query: str = Field(min_length=1, max_length=SEARCH_QUERY_MAX_LENGTH, description="Words from the title (titles only, not content).")
+    query: str = Field(
+        min_length=1,
+        max_length=SEARCH_QUERY_MAX_LENGTH,
+        description="Words from the title (titles only, not content).",
+    )
     structure: str | list[str] | None = Field(
         default=None,
         description='Only these structures: a name ("Task", "Books") or id, or a list of them.',
@@ -280,7 +309,9 @@ async def search_objects(call: ToolCall, args: SearchObjectsInput) -> ToolReply:
     hits = await state.client.objects.search(query=args.query, structure_ids=structure_ids, limit=args.limit)
     results = _refs(state, hits.results, await _names(state))
     if results:
-        text = f'{len(results)} object(s) with "{args.query}" in the title:\n' + "\n".join(_ref_lines(results))
+        text = f'{len(results)} object(s) with "{args.query}" in the title:\n' + "\n".join(
+            _ref_lines(results)
+        )
     else:
         text = (
             f'No object has "{args.query}" in its title. Search matches titles only: try '
@@ -301,16 +332,23 @@ SEARCH_OBJECTS = ToolSpec(
     output_model=SearchObjectsOutput,
     handler=search_objects,
     annotations=ToolAnnotations(
-        title="Search objects by title", read_only_hint=True, destructive_hint=False,
-        idempotent_hint=True, open_world_hint=False,
-    ),  # fmt: skip
+        title="Search objects by title",
+        read_only_hint=True,
+        destructive_hint=False,
+        idempotent_hint=True,
+        open_world_hint=False,
+    ),
 )
 
 
 class ListObjectsInput(ToolInput):
-    structure: str | None = Field(default=None, description='All objects of this structure: name ("Tasks") or id.')
+    structure: str | None = Field(
+        default=None, description='All objects of this structure: name ("Tasks") or id.'
+    )
     tag: str | None = Field(default=None, description="All objects with this tag: the tag's id or title.")
-    collection: str | None = Field(default=None, description="All objects in this collection: its id or title.")
+    collection: str | None = Field(
+        default=None, description="All objects in this collection: its id or title."
+    )
     page_size: int = Field(default=25, ge=1, le=LIST_PAGE_SIZE_MAX, description="Objects per page (1-100).")
     cursor: str | None = Field(default=None, description="next_cursor from the previous page, to continue.")
 
@@ -324,14 +362,17 @@ class ListObjectsOutput(ToolOutput):
 async def _tag_id(state: ServerState, ref: str) -> str:
     if is_uuid(ref):
         return ref
-    hits = await state.client.objects.search(query=ref[:SEARCH_QUERY_MAX_LENGTH], structure_ids=["RootTag"], limit=20)
+    hits = await state.client.objects.search(
+        query=ref[:SEARCH_QUERY_MAX_LENGTH], structure_ids=["RootTag"], limit=20
+    )
     for hit in hits.results:
         state.titles.remember(hit.id, hit.title, hit.structure_id)
         if hit.title.casefold().strip() == ref.casefold().strip():
             return hit.id
     near = ", ".join(h.title for h in hits.results[:5])
     raise ToolInputError(
-        f'No tag titled "{ref}".' + (f" Similar tags: {near}." if near else "")
+        f'No tag titled "{ref}".'
+        + (f" Similar tags: {near}." if near else "")
         + ' list_objects(structure="Tag") lists all tags.',
         issues=[FieldIssue("tag", "unknown tag")],
     )
@@ -339,8 +380,11 @@ async def _tag_id(state: ServerState, ref: str) -> str:
 
 async def list_objects(call: ToolCall, args: ListObjectsInput) -> ToolReply:
     state, client = call.state, call.state.client
-    given = [(k, v) for k, v in (("structure", args.structure), ("tag", args.tag),
-                                 ("collection", args.collection)) if v]  # fmt: skip
+    given = [
+        (k, v)
+        for k, v in (("structure", args.structure), ("tag", args.tag), ("collection", args.collection))
+        if v
+    ]
     if len(given) != 1:
         raise ToolInputError(
             "Give exactly one of structure, tag or collection"
@@ -368,8 +412,10 @@ async def list_objects(call: ToolCall, args: ListObjectsInput) -> ToolReply:
     lines.extend(_ref_lines(results))
     if next_cursor:
         lines.append(f'More: call list_objects with the same filter and cursor="{next_cursor}".')
-    return ToolReply("\n".join(lines), ListObjectsOutput(results=results, has_more=bool(next_cursor),
-                                                          next_cursor=next_cursor))  # fmt: skip
+    return ToolReply(
+        "\n".join(lines),
+        ListObjectsOutput(results=results, has_more=bool(next_cursor), next_cursor=next_cursor),
+    )
 
 
 LIST_OBJECTS = ToolSpec(
@@ -384,9 +430,12 @@ LIST_OBJECTS = ToolSpec(
     output_model=ListObjectsOutput,
     handler=list_objects,
     annotations=ToolAnnotations(
-        title="List objects", read_only_hint=True, destructive_hint=False,
-        idempotent_hint=True, open_world_hint=False,
-    ),  # fmt: skip
+        title="List objects",
+        read_only_hint=True,
+        destructive_hint=False,
+        idempotent_hint=True,
+        open_world_hint=False,
+    ),
 )
 
 
@@ -395,7 +444,7 @@ LIST_OBJECTS = ToolSpec(
 _PROPERTIES_DESCRIPTION = (
     'Property values by name (or id), e.g. {"Status": "In progress", "Priority": "High", '
     '"Deadline": "2026-12-01", "Rating": 4, "Tags": ["<tag id or title>"]}: label options by '
-    "name, dates as YYYY-MM-DD or ISO date-time (or \"start/end\"), linked objects by id or "
+    'name, dates as YYYY-MM-DD or ISO date-time (or "start/end"), linked objects by id or '
     "exact title, null or [] clears. get_space lists each structure's properties."
 )
 _BLOCKS_DESCRIPTION = (
@@ -407,9 +456,12 @@ _BLOCKS_DESCRIPTION = (
 Blocks = Annotated[list[dict[str, Any]] | None, Field(default=None, description=_BLOCKS_DESCRIPTION)]
 Markdown = Annotated[
     str | None,
-    Field(default=None, max_length=MARKDOWN_MAX_LENGTH,
-          description="Content as Markdown (headings, lists, - [ ] checkboxes, links, code)."),
-]  # fmt: skip
+    Field(
+        default=None,
+        max_length=MARKDOWN_MAX_LENGTH,
+        description="Content as Markdown (headings, lists, - [ ] checkboxes, links, code).",
+    ),
+]
 _PLAIN_TITLE = r"^[^\n#*_`\[\]<>\\|~!]+$"
 
 
@@ -441,11 +493,15 @@ def check_content(markdown: str | None, blocks: list[dict[str, Any]] | None, *, 
     append_to_daily_note); blocks are validated here too, before anything is sent.
     """
     if markdown is not None and blocks is not None:
-        raise ToolInputError("Give the content as markdown OR blocks, not both.",
-                             issues=[FieldIssue("markdown|blocks", "at most one")])  # fmt: skip
+        raise ToolInputError(
+            "Give the content as markdown OR blocks, not both.",
+            issues=[FieldIssue("markdown|blocks", "at most one")],
+        )
     if required and markdown is None and blocks is None:
-        raise ToolInputError("Give the content as markdown OR blocks (exactly one).",
-                             issues=[FieldIssue("markdown|blocks", "exactly one is required")])  # fmt: skip
+        raise ToolInputError(
+            "Give the content as markdown OR blocks (exactly one).",
+            issues=[FieldIssue("markdown|blocks", "exactly one is required")],
+        )
     check_blocks(blocks)
 
 
@@ -471,7 +527,9 @@ async def create_object(call: ToolCall, args: CreateObjectInput) -> ToolReply:
     check_content(args.markdown, args.blocks, required=False)
     structure = await state.space.structure(args.structure)
     if structure.id == "RootDailyNote":
-        raise ToolInputError("Daily notes cannot be created: use append_to_daily_note to write to a day's note.")
+        raise ToolInputError(
+            "Daily notes cannot be created: use append_to_daily_note to write to a day's note."
+        )
     if structure.id == "MediaWebResource":
         raise ToolInputError("Weblinks are created from their URL: use save_weblink.")
     properties = await to_wire_properties(state, structure, args.properties or {})
@@ -479,23 +537,27 @@ async def create_object(call: ToolCall, args: CreateObjectInput) -> ToolReply:
     collections = await _collection_ids(state, args.collections, structure.id) if args.collections else None
     name = structure.title
 
-    simple = (args.markdown and not args.properties and not collections
-              and re.match(_PLAIN_TITLE, args.title))  # fmt: skip
+    simple = args.markdown and not args.properties and not collections and re.match(_PLAIN_TITLE, args.title)
     if simple:
         # One request: POST /object/markdown takes the title from the leading H1.
-        obj = await client.object.markdown.create(structure_id=structure.id,
-                                                  markdown=f"# {args.title}\n\n{args.markdown}")  # fmt: skip
+        obj = await client.object.markdown.create(
+            structure_id=structure.id, markdown=f"# {args.title}\n\n{args.markdown}"
+        )
         if object_title(obj) != args.title:
             obj = await client.object.update(id=obj.id, properties={"title": properties["title"]})
     else:
-        obj = await client.object.create(structure_id=structure.id, properties=properties, collections=collections)
+        obj = await client.object.create(
+            structure_id=structure.id, properties=properties, collections=collections
+        )
         if args.markdown is not None or args.blocks is not None:
             done = f'Created {name} "{args.title}" (id {obj.id})'
             try:
                 await client.blocks.append(id=obj.id, markdown=args.markdown, blocks=args.blocks)
             except Exception as exc:
                 raise PartialWrite(
-                    done, exc, object_id=obj.id,
+                    done,
+                    exc,
+                    object_id=obj.id,
                     next_step=f'Do not create it again: add the content with append_blocks(id="{obj.id}").',
                 ) from exc
     title = _remember(state, obj) or args.title
@@ -516,9 +578,12 @@ CREATE_OBJECT = ToolSpec(
     output_model=WriteOutput,
     handler=create_object,
     annotations=ToolAnnotations(
-        title="Create an object", read_only_hint=False, destructive_hint=False,
-        idempotent_hint=False, open_world_hint=False,
-    ),  # fmt: skip
+        title="Create an object",
+        read_only_hint=False,
+        destructive_hint=False,
+        idempotent_hint=False,
+        open_world_hint=False,
+    ),
 )
 
 
@@ -527,8 +592,12 @@ CREATE_OBJECT = ToolSpec(
 
 class SaveWeblinkInput(ToolInput):
     url: str = Field(min_length=1, max_length=4000, description="The absolute URL (https://...).")
-    title: str | None = Field(default=None, max_length=1000, description="Title; taken from the page when omitted.")
-    description: str | None = Field(default=None, max_length=5000, description="Short description of the page.")
+    title: str | None = Field(
+        default=None, max_length=1000, description="Title; taken from the page when omitted."
+    )
+    description: str | None = Field(
+        default=None, max_length=5000, description="Short description of the page."
+    )
     notes: Markdown
 
 
@@ -549,8 +618,12 @@ async def save_weblink(call: ToolCall, args: SaveWeblinkInput) -> ToolReply:
     title = _remember(state, obj)
     name = await _structure_name(state, obj.structure_id)
     text = f'Saved {args.url} as {name} "{title}" `{obj.id}`.'
-    return ToolReply(text, SaveWeblinkOutput(id=obj.id, title=title, structure_id=obj.structure_id,
-                                             structure=name, url=args.url.strip()))  # fmt: skip
+    return ToolReply(
+        text,
+        SaveWeblinkOutput(
+            id=obj.id, title=title, structure_id=obj.structure_id, structure=name, url=args.url.strip()
+        ),
+    )
 
 
 SAVE_WEBLINK = ToolSpec(
@@ -564,9 +637,12 @@ SAVE_WEBLINK = ToolSpec(
     output_model=SaveWeblinkOutput,
     handler=save_weblink,
     annotations=ToolAnnotations(
-        title="Save a web page", read_only_hint=False, destructive_hint=False,
-        idempotent_hint=False, open_world_hint=True,
-    ),  # fmt: skip
+        title="Save a web page",
+        read_only_hint=False,
+        destructive_hint=False,
+        idempotent_hint=False,
+        open_world_hint=True,
+    ),
 )
 
 
@@ -586,7 +662,6 @@ class UpdateObjectInput(ToolInput):
     restore: bool | None = Field(default=None, description="true restores the object from the trash.")
 
 
-
 class UpdateObjectOutput(WriteOutput):
     changed: list[str]
     in_trash: bool | None
@@ -595,7 +670,9 @@ class UpdateObjectOutput(WriteOutput):
 async def update_object(call: ToolCall, args: UpdateObjectInput) -> ToolReply:
     state, client = call.state, call.state.client
     if args.trash and args.restore:
-        raise ToolInputError("trash and restore cannot both be true.", issues=[FieldIssue("trash|restore", "pick one")])
+        raise ToolInputError(
+            "trash and restore cannot both be true.", issues=[FieldIssue("trash|restore", "pick one")]
+        )
     wants_properties = bool(args.properties) or args.title is not None
     if not (wants_properties or args.collections is not None or args.trash or args.restore):
         raise ToolInputError(
@@ -614,8 +691,9 @@ async def update_object(call: ToolCall, args: UpdateObjectInput) -> ToolReply:
         properties = await to_wire_properties(state, structure, args.properties or {})
         if args.title is not None:
             properties["title"] = title_value(args.title)
-    collections = (await _collection_ids(state, args.collections, structure_id)
-                   if args.collections is not None else None)  # fmt: skip
+    collections = (
+        await _collection_ids(state, args.collections, structure_id) if args.collections is not None else None
+    )
     delete_requested = True if args.trash else (False if args.restore else None)
     obj = await client.object.update(
         id=args.id, properties=properties, collections=collections, delete_requested=delete_requested
@@ -631,10 +709,17 @@ async def update_object(call: ToolCall, args: UpdateObjectInput) -> ToolReply:
         text += " It is in the trash now; update_object(restore=true) brings it back."
     if args.restore:
         text += " Restored from the trash."
-    return ToolReply(text, UpdateObjectOutput(
-        id=obj.id, title=title, structure_id=obj.structure_id, structure=name, changed=changed,
-        in_trash=True if args.trash else (False if args.restore else None),
-    ))  # fmt: skip
+    return ToolReply(
+        text,
+        UpdateObjectOutput(
+            id=obj.id,
+            title=title,
+            structure_id=obj.structure_id,
+            structure=name,
+            changed=changed,
+            in_trash=True if args.trash else (False if args.restore else None),
+        ),
+    )
 
 
 UPDATE_OBJECT = ToolSpec(
@@ -649,9 +734,12 @@ UPDATE_OBJECT = ToolSpec(
     output_model=UpdateObjectOutput,
     handler=update_object,
     annotations=ToolAnnotations(
-        title="Update an object", read_only_hint=False, destructive_hint=True,
-        idempotent_hint=True, open_world_hint=False,
-    ),  # fmt: skip
+        title="Update an object",
+        read_only_hint=False,
+        destructive_hint=True,
+        idempotent_hint=True,
+        open_world_hint=False,
+    ),
 )
 
 
@@ -661,7 +749,9 @@ UPDATE_OBJECT = ToolSpec(
 class ConfirmPermanentDelete(BaseModel):
     """The form the user sees before a permanent delete."""
 
-    confirm: bool = Field(title="Delete permanently", description="Yes, delete it permanently (this cannot be undone)")
+    confirm: bool = Field(
+        title="Delete permanently", description="Yes, delete it permanently (this cannot be undone)"
+    )
 
 
 def _wants_permanent(permanent: Any) -> bool:
@@ -682,8 +772,10 @@ async def confirm_permanent(id: Any, permanent: Any, ctx: Context[Any, Any]) -> 
         return "unsupported"
     title = state_of(ctx).titles.title(str(id))
     what = f'"{title}" ({id})' if title else f"the object {id}"
-    return Elicit(f"Permanently delete {what}? This cannot be undone; it will not go to the trash.",
-                  ConfirmPermanentDelete)  # fmt: skip
+    return Elicit(
+        f"Permanently delete {what}? This cannot be undone; it will not go to the trash.",
+        ConfirmPermanentDelete,
+    )
 
 
 class DeleteObjectInput(ToolInput):
@@ -693,7 +785,6 @@ class DeleteObjectInput(ToolInput):
         description="false (default): move to the trash, restorable with update_object(restore=true). "
         "true: delete for good; only when the user explicitly asked for it.",
     )
-
 
 
 class DeleteObjectOutput(ToolOutput):
@@ -717,10 +808,13 @@ async def delete_object(call: ToolCall, args: DeleteObjectInput) -> ToolReply:
         else:
             confirmation = str(getattr(outcome, "action", "declined"))  # decline / cancel
         if confirmation not in ("confirmed", "unsupported"):
-            text = (f"Not deleted: the user did not confirm the permanent delete ({confirmation}). "
-                    "Nothing was changed; delete_object without permanent moves it to the trash instead.")  # fmt: skip
-            return ToolReply(text, DeleteObjectOutput(id=args.id, deleted=False, permanent=True,
-                                                      confirmation=confirmation))  # fmt: skip
+            text = (
+                f"Not deleted: the user did not confirm the permanent delete ({confirmation}). "
+                "Nothing was changed; delete_object without permanent moves it to the trash instead."
+            )
+            return ToolReply(
+                text, DeleteObjectOutput(id=args.id, deleted=False, permanent=True, confirmation=confirmation)
+            )
     title = state.titles.title(args.id)
     await state.client.object.delete(args.id, hard_delete=args.permanent)
     state.content.invalidate(args.id)
@@ -730,8 +824,10 @@ async def delete_object(call: ToolCall, args: DeleteObjectInput) -> ToolReply:
         state.titles.forget(args.id)
     else:
         text = f"Moved {what} to the trash. update_object(id, restore=true) restores it."
-    return ToolReply(text, DeleteObjectOutput(id=args.id, deleted=True, permanent=args.permanent,
-                                              confirmation=confirmation))  # fmt: skip
+    return ToolReply(
+        text,
+        DeleteObjectOutput(id=args.id, deleted=True, permanent=args.permanent, confirmation=confirmation),
+    )
 
 
 DELETE_OBJECT = ToolSpec(
@@ -746,10 +842,15 @@ DELETE_OBJECT = ToolSpec(
     output_model=DeleteObjectOutput,
     handler=delete_object,
     annotations=ToolAnnotations(
-        title="Delete an object", read_only_hint=False, destructive_hint=True,
-        idempotent_hint=True, open_world_hint=False,
-    ),  # fmt: skip
-    resolved={"confirmation": Annotated[ElicitationResult[ConfirmPermanentDelete], Resolve(confirm_permanent)]},
+        title="Delete an object",
+        read_only_hint=False,
+        destructive_hint=True,
+        idempotent_hint=True,
+        open_world_hint=False,
+    ),
+    resolved={
+        "confirmation": Annotated[ElicitationResult[ConfirmPermanentDelete], Resolve(confirm_permanent)]
+    },
 )
 
 SPECS = (GET_OBJECT, SEARCH_OBJECTS, LIST_OBJECTS, CREATE_OBJECT, SAVE_WEBLINK, UPDATE_OBJECT, DELETE_OBJECT)

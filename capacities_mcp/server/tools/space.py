@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import Field
 from mcp.types import ToolAnnotations
+from pydantic import Field
 
 from .._render import render_space
 from ._registry import CompactSchema, ToolCall, ToolInput, ToolOutput, ToolReply, ToolSpec
@@ -58,11 +58,14 @@ async def get_space(call: ToolCall, args: GetSpaceInput) -> ToolReply:
             plural_name=s.plural_name,
             properties=[
                 PropertyOut(
-                    id=p.id, name=p.name or p.id, type=str(p.type), writable=p.writable,
+                    id=p.id,
+                    name=p.name or p.id,
+                    type=str(p.type),
+                    writable=p.writable,
                     multiple=p.multiple,
                     options=[o.name for o in p.label_set] if p.label_set is not None else None,
                     allowed_structures=p.allowed_structures,
-                )  # fmt: skip
+                )
                 for p in s.property_definitions
             ],
             collections=[CollectionOut(id=c.id, title=c.title) for c in s.collections],
@@ -92,9 +95,12 @@ GET_SPACE = ToolSpec(
     output_model=GetSpaceOutput,
     handler=get_space,
     annotations=ToolAnnotations(
-        title="Get space and structures", read_only_hint=True, destructive_hint=False,
-        idempotent_hint=True, open_world_hint=False,
-    ),  # fmt: skip
+        title="Get space and structures",
+        read_only_hint=True,
+        destructive_hint=False,
+        idempotent_hint=True,
+        open_world_hint=False,
+    ),
 )
 
 SPECS = (GET_SPACE,)
