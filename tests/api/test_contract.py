@@ -20,9 +20,9 @@ from .test_client_requests import CASES, Case
 
 pytestmark = pytest.mark.anyio
 
-# A copy of /work/shared/capacities-openapi-1.0.0.json (the official document), kept with the
-# tests so that they run wherever the repository does.
-OPENAPI_PATH = Path(__file__).with_name("fixtures") / "capacities-openapi-1.0.0.json"
+# The official document, kept with the tests (one copy, tests/fixtures) so they run wherever the
+# repository does.
+OPENAPI_PATH = Path(__file__).parents[1] / "fixtures" / "capacities-openapi-1.0.0.json"
 OPENAPI: dict[str, Any] = json.loads(OPENAPI_PATH.read_text(encoding="utf-8"))
 OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
     (method.upper(), path, op) for path, ops in OPENAPI["paths"].items() for method, op in ops.items()

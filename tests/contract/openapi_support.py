@@ -23,7 +23,7 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped, unus
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-OPENAPI_PATH = Path(__file__).resolve().parent / "openapi-1.0.0.json"
+OPENAPI_PATH = Path(__file__).resolve().parents[1] / "fixtures" / "capacities-openapi-1.0.0.json"
 SPEC_URI = "urn:capacities:openapi-1.0.0"
 DOC: dict[str, Any] = json.loads(OPENAPI_PATH.read_text(encoding="utf-8"))
 

@@ -1,7 +1,7 @@
 """Schema-driven contract test: the sandbox against the official OpenAPI document of API 1.0.0.
 
-For every operation of `openapi-1.0.0.json` (a copy of the official document, kept here as a
-fixture) this sends to a running sandbox
+For every operation of `tests/fixtures/capacities-openapi-1.0.0.json` (a copy of the official
+document) this sends to a running sandbox
 
 * the documented request example, adapted to real ids of the seeded space;
 * bodies / query parameters generated from the request schema with `hypothesis-jsonschema`

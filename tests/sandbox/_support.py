@@ -25,7 +25,7 @@ FAVORITES = "5cd11f44-88f9-448b-9875-af8ff1a5b2b9"
 TO_READ = "6de22f55-99fa-4a9c-8986-b09fa6c3c3ca"
 PAGED_BOOKS = 205
 
-OPENAPI = Path("/work/shared/capacities-openapi-1.0.0.json")
+OPENAPI = Path(__file__).resolve().parents[1] / "fixtures" / "capacities-openapi-1.0.0.json"
 
 _TITLE = {"id": "title", "name": "Title", "type": "title", "writable": True}
 _CREATED = {"id": "createdAt", "name": "Created", "type": "createdAt", "writable": True}
