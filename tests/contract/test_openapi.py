@@ -37,22 +37,24 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped, unus
 
 from capacities_mcp.api import ROUTES
 from capacities_mcp.sandbox import SandboxConfig, SandboxServer
-
-from .openapi_support import (
+from tests.helpers_openapi import (
     DOC,
-    ERROR_SCHEMA,
     OPERATIONS,
     OPERATIONS_BY_KEY,
-    RATELIMIT_HEADER,
-    SCOPE_ERROR_SCHEMA,
-    STATUS_CODES,
     Operation,
-    generation_schema,
     request_validator,
     resolve,
     response_validator,
-    schema_errors,
     validator_at,
+)
+
+from .openapi_support import (
+    ERROR_SCHEMA,
+    RATELIMIT_HEADER,
+    SCOPE_ERROR_SCHEMA,
+    STATUS_CODES,
+    generation_schema,
+    schema_errors,
     wrong_type_value,
     zod_refinements_hold,
 )

@@ -7,7 +7,6 @@ read-only property, collections, and enough objects of one structure to need thr
 
 from __future__ import annotations
 
-import json
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import httpx2
 
 from capacities_mcp.sandbox import SandboxStore, store_from_seed
 from capacities_mcp.sandbox._seed import SeedObject, SeedSpace
+from tests.helpers_openapi import OPERATIONS_BY_KEY, validator_at
 
 SPACE_ID = "0f6a5d1e-8c1b-4c3a-9a53-2d0c51b7e001"
 BOOK = "4ba6e5c6-3f31-45f2-93a0-27a8b2d91551"
@@ -24,8 +24,6 @@ BOOK_NOTES = "2b460909-3c4b-443e-91eb-315c1baf419c"
 FAVORITES = "5cd11f44-88f9-448b-9875-af8ff1a5b2b9"
 TO_READ = "6de22f55-99fa-4a9c-8986-b09fa6c3c3ca"
 PAGED_BOOKS = 205
-
-OPENAPI = Path(__file__).resolve().parents[1] / "fixtures" / "capacities-openapi-1.0.0.json"
 
 _TITLE = {"id": "title", "name": "Title", "type": "title", "writable": True}
 _CREATED = {"id": "createdAt", "name": "Created", "type": "createdAt", "writable": True}
@@ -231,29 +229,8 @@ def error_of(response: httpx2.Response) -> tuple[int, str, str]:
 # --- OpenAPI conformance ---------------------------------------------------------------------------
 
 
-def _jsonschema(node: Any) -> Any:
-    """OpenAPI 3.0 schema -> JSON Schema: `nullable` becomes a union with null."""
-    if isinstance(node, list):
-        return [_jsonschema(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: _jsonschema(v) for k, v in node.items() if k not in ("nullable", "example")}
-    if node.get("nullable"):
-        return {"anyOf": [out, {"type": "null"}]}
-    return out
-
-
-_VALIDATORS: dict[tuple[str, str], Any] = {}
-
-
 def assert_conforms(method: str, path: str, body: Any) -> None:
     """The response body validates against the official OpenAPI document's 200 schema."""
-    import jsonschema  # type: ignore[import-untyped]
-
-    key = (method.lower(), path)
-    if key not in _VALIDATORS:
-        doc = _jsonschema(json.loads(OPENAPI.read_text()))
-        schema = doc["paths"][path][key[0]]["responses"]["200"]["content"]["application/json"]["schema"]
-        root = {**schema, "components": doc["components"]}
-        _VALIDATORS[key] = jsonschema.validators.validator_for(root)(root)
-    _VALIDATORS[key].validate(body)
+    pointer = OPERATIONS_BY_KEY[f"{method.upper()} {path}"].response_pointer
+    assert pointer is not None, f"{method} {path} documents no JSON response"
+    validator_at(pointer).validate(body)
