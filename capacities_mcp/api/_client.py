@@ -9,8 +9,10 @@ for the route's rate-limit quota, add the bearer token, send, then handle what c
   not processed, so this is safe for writes too.
 * connection failed before the request was sent: retried for every method.
 * timeout, dropped connection or 5xx: retried with backoff and jitter for reads only. Writes
-  (create, append, update, delete) are never retried, since a write that reached the server may
-  have been applied; the error says so (`CapacitiesConnectionError.maybe_applied`).
+  (create, append, update, delete) are never resent once they may have reached the API.
+* every error raised for a write says whether it may have been applied (`maybe_applied`): true
+  after a 5xx, an unreadable answer, a dropped connection or a timeout; false only when nothing
+  can have changed.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import json
 import random
 import time
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, cast
 
@@ -28,7 +31,7 @@ from pydantic import BaseModel, ValidationError
 
 from .. import __version__
 from ._auth import OAuthCredential, OAuthTokenManager, OAuthTokens
-from ._errors import CAP_UNKNOWN, CapacitiesApiError, CapacitiesConnectionError
+from ._errors import CAP_UNKNOWN, CapacitiesApiError, CapacitiesConnectionError, CapacitiesError
 from ._ratelimit import RateLimiter, parse_rate_limit, parse_retry_after
 from ._routes import ROUTES_BY_NAME, Route
 from ._validation import CapacitiesValidationError, issues_from
@@ -54,10 +57,53 @@ _BACKOFF_CAP = 8.0  # seconds
 
 Input = BaseModel | Mapping[str, Any] | None
 
-# Raised by httpx2 when nothing was sent: always safe to try again.
+# Raised by httpx2 when nothing was sent: always safe to try again. Any other request error
+# (read timeout, dropped connection, a body cut short) may come after the API got the request.
 _NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
-# Raised when the request may have reached the server.
-_MAYBE_SENT = (httpx2.TimeoutException, httpx2.NetworkError, httpx2.RemoteProtocolError)
+# Answers in which the API itself refused the request, so nothing changed (with its error body).
+_REFUSED_STATUSES = frozenset({400, 401, 403, 404, 413})
+
+
+def _may_have_reached_the_api(exc: CapacitiesError) -> bool:
+    """False only for failures proven to have changed nothing; anything unsure counts as reached.
+
+    Proven: never sent (connection refused, connect timeout), a 429 (ours or the API's), the API's
+    own refusal (400/401/403/404/413 with its error body), bad input, a failed sign-in. Not
+    proven: any 5xx (503 with Retry-After too), a 2xx whose body is unreadable, a dropped
+    connection or a read timeout after sending, any other status or body.
+    """
+    if isinstance(exc, CapacitiesConnectionError):
+        return exc.request_sent
+    if isinstance(exc, CapacitiesApiError):
+        refused = exc.status in _REFUSED_STATUSES and exc.api_error_body
+        return not (exc.status == 429 or refused)
+    return False  # validation and OAuth errors: raised before this request was sent
+
+
+@dataclass(frozen=True)
+class _Outgoing:
+    """A request ready to send (everything but the token, which may change on refresh)."""
+
+    url: str
+    query: dict[str, str] | None
+    body: bytes | None
+    headers: dict[str, str]
+
+    @classmethod
+    def build(cls, base_url: str, route: Route, model: BaseModel | None) -> _Outgoing:
+        query: dict[str, str] | None = None
+        body: bytes | None = None
+        headers: dict[str, str] = {}
+        if route.params is not None and model is not None:
+            query = {
+                key: ("true" if value is True else "false" if value is False else str(value))
+                for key, value in wire(model).items()
+                if value is not None
+            }
+        if route.body is not None and model is not None:
+            body = json.dumps(wire(model), ensure_ascii=False).encode()
+            headers["Content-Type"] = "application/json"
+        return cls(base_url + route.path, query, body, headers)
 
 
 class _Transport:
@@ -125,32 +171,60 @@ class _Transport:
 
     async def call(self, route: Route, given: Input = None, fields: Mapping[str, Any] = {}) -> Any:
         model = self.validate(route, given, fields)
-        query: dict[str, str] | None = None
-        body: bytes | None = None
-        headers: dict[str, str] = {}
-        if route.params is not None and model is not None:
-            query = {
-                key: ("true" if value is True else "false" if value is False else str(value))
-                for key, value in wire(model).items()
-                if value is not None
-            }
-        if route.body is not None and model is not None:
-            body = json.dumps(wire(model), ensure_ascii=False).encode()
-            headers["Content-Type"] = "application/json"
-        response = await self._send(route, query, body, headers)
-        return self._parse(route, response)
+        return await self._exchange(route, _Outgoing.build(self.base_url, route, model))
 
-    async def _send(
-        self,
-        route: Route,
-        query: dict[str, str] | None,
-        body: bytes | None,
-        headers: dict[str, str],
-    ) -> httpx2.Response:
-        deadline = time.monotonic() + self.max_rate_limit_wait
+    # The request path, outermost first. Each layer has one job and calls the next:
+    # _exchange (parse; judge maybe_applied) -> _send_with_retries (resend what is safe to resend)
+    # -> _send_authenticated (token, OAuth refresh) -> _send_within_quota (rate-limit waits, 429s)
+    # -> _send_once (one HTTP exchange). Every resend goes through the quota.
+
+    async def _exchange(self, route: Route, outgoing: _Outgoing) -> Any:
+        """Send and parse: the one place that decides whether a failed write may have applied."""
+        try:
+            response = await self._send_with_retries(route, outgoing)
+            return self._parse(route, response)
+        except CapacitiesError as exc:
+            exc.maybe_applied = not route.idempotent and _may_have_reached_the_api(exc)
+            raise
+
+    async def _send_with_retries(self, route: Route, outgoing: _Outgoing) -> httpx2.Response:
+        """Send again only what cannot apply twice: a request that never left, or a read."""
+        quota_deadline = time.monotonic() + self.max_rate_limit_wait
         attempt = 0
-        refreshed = False
-        url = self.base_url + route.path
+        while True:
+            try:
+                response = await self._send_authenticated(route, outgoing, quota_deadline)
+            except CapacitiesConnectionError as exc:
+                if attempt >= self.max_retries or (exc.request_sent and not route.idempotent):
+                    raise
+                attempt += 1
+                await anyio.sleep(self._backoff(attempt))
+                continue
+            if response.status_code >= 500 and route.idempotent and attempt < self.max_retries:
+                attempt += 1
+                # A 503 may say when to come back; honour it, but never beyond the backoff cap.
+                hinted = parse_retry_after(response.headers) or 0.0
+                await anyio.sleep(min(_BACKOFF_CAP, max(self._backoff(attempt), hinted)))
+                continue
+            if not response.is_success:
+                raise self._error(response, route, retry_after=parse_retry_after(response.headers))
+            return response
+
+    async def _send_authenticated(
+        self, route: Route, outgoing: _Outgoing, deadline: float
+    ) -> httpx2.Response:
+        """Send with the bearer token; on a 401 with OAuth, refresh once and send again."""
+        token = await self.token()
+        response = await self._send_within_quota(route, outgoing, token, deadline)
+        if response.status_code == 401 and self.oauth is not None:
+            await self.oauth.refresh(stale_access_token=token)
+            response = await self._send_within_quota(route, outgoing, await self.token(), deadline)
+        return response
+
+    async def _send_within_quota(
+        self, route: Route, outgoing: _Outgoing, token: str, deadline: float
+    ) -> httpx2.Response:
+        """Wait for the route's quota (until `deadline`) and sit out 429s; nothing else."""
         while True:
             too_long = await self.limiter.acquire(route.key, deadline)
             if too_long is not None:
@@ -161,64 +235,39 @@ class _Transport:
                     retry_after=too_long,
                     route=route.name,
                 )
-            token = await self.token()
-            try:
-                response = await self.http.request(
-                    route.method,
-                    url,
-                    params=query,
-                    content=body,
-                    headers={**headers, "Authorization": f"Bearer {token}"},
-                )
-            except _NOT_SENT as exc:
-                if attempt < self.max_retries:
-                    attempt += 1
-                    await anyio.sleep(self._backoff(attempt))
-                    continue
-                raise CapacitiesConnectionError(
-                    f"Could not reach the Capacities API at {self.base_url} "
-                    f"({type(exc).__name__}); nothing was sent",
-                    maybe_applied=False,
-                    route=route.name,
-                ) from exc
-            except _MAYBE_SENT as exc:
-                if route.is_read and attempt < self.max_retries:
-                    attempt += 1
-                    await anyio.sleep(self._backoff(attempt))
-                    continue
-                raise CapacitiesConnectionError(
-                    f"No answer from the Capacities API ({type(exc).__name__})"
-                    + (
-                        "; the write may or may not have been applied: check before retrying"
-                        if not route.is_read
-                        else ""
-                    ),
-                    maybe_applied=not route.is_read,
-                    route=route.name,
-                ) from exc
-
+            response = await self._send_once(route, outgoing, token)
             self.limiter.update(route.key, parse_rate_limit(response.headers))
-            status = response.status_code
-            if status == 401 and self.oauth is not None and not refreshed:
-                refreshed = True
-                await self.oauth.refresh(stale_access_token=token)
-                continue
-            if status == 429:
-                wait = self._retry_after(response)
-                self.limiter.exhaust(route.key, wait)
-                if time.monotonic() + wait <= deadline:
-                    await anyio.sleep(wait)
-                    continue
+            if response.status_code != 429:
+                return response
+            wait = self._retry_after(response)
+            self.limiter.exhaust(route.key, wait)
+            if time.monotonic() + wait > deadline:
                 raise self._error(response, route, retry_after=wait)
-            if status >= 500 and route.is_read and attempt < self.max_retries:
-                attempt += 1
-                # A 503 may say when to come back; honour it, but never beyond the backoff cap.
-                hinted = parse_retry_after(response.headers) or 0.0
-                await anyio.sleep(min(_BACKOFF_CAP, max(self._backoff(attempt), hinted)))
-                continue
-            if status >= 400:
-                raise self._error(response, route, retry_after=parse_retry_after(response.headers))
-            return response
+            await anyio.sleep(wait)
+
+    async def _send_once(self, route: Route, outgoing: _Outgoing, token: str) -> httpx2.Response:
+        """One HTTP exchange; transport failures say whether the request can have left."""
+        try:
+            return await self.http.request(
+                route.method,
+                outgoing.url,
+                params=outgoing.query,
+                content=outgoing.body,
+                headers={**outgoing.headers, "Authorization": f"Bearer {token}"},
+            )
+        except _NOT_SENT as exc:
+            raise CapacitiesConnectionError(
+                f"Could not reach the Capacities API at {self.base_url} "
+                f"({type(exc).__name__}); nothing was sent",
+                request_sent=False,
+                route=route.name,
+            ) from exc
+        except httpx2.RequestError as exc:
+            raise CapacitiesConnectionError(
+                f"No answer from the Capacities API ({type(exc).__name__})",
+                request_sent=True,
+                route=route.name,
+            ) from exc
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with jitter: between half and all of base*2^(attempt-1), capped."""

@@ -29,6 +29,15 @@ ERROR_CODES = (
 CAP_UNKNOWN = "cap_unknown"
 
 
+def _is_api_error_body(parsed: Any) -> bool:
+    """The API's documented error document: a known `code` and a `message`."""
+    return (
+        isinstance(parsed, Mapping)
+        and parsed.get("code") in ERROR_CODES
+        and isinstance(parsed.get("message"), str)
+    )
+
+
 def code_for_status(status: int) -> str:
     """The code the official SDK infers when the body names none."""
     if status == 401:
@@ -48,8 +57,23 @@ def code_for_status(status: int) -> str:
     return CAP_UNKNOWN
 
 
+_MAYBE_APPLIED_NOTE = "; the write may or may not have been applied: check before retrying"
+
+
 class CapacitiesError(Exception):
-    """Base of every error this package raises about the Capacities API."""
+    """Base of every error this package raises about the Capacities API.
+
+    `maybe_applied` is true when the request was a write that may have taken effect despite the
+    error (it reached, or may have reached, the API): check before sending it again. False means
+    proven unchanged (never sent, a 429, an API error answer, bad input) or a read. The client
+    sets it in one place for every error it raises (`_Transport._exchange`).
+    """
+
+    maybe_applied: bool = False
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return text + _MAYBE_APPLIED_NOTE if self.maybe_applied else text
 
 
 class CapacitiesApiError(CapacitiesError):
@@ -57,6 +81,8 @@ class CapacitiesApiError(CapacitiesError):
 
     `code` is one of `ERROR_CODES` or `cap_unknown`; `retry_after` is in seconds when the API (or
     our own rate limiter) said when to try again; `missing_scopes` lists the scopes a 403 named.
+    `api_error_body` is true when the body was the API's own error document (`code` + `message`):
+    the API itself refused, as opposed to a proxy's page or a body cut short.
     """
 
     def __init__(
@@ -68,6 +94,8 @@ class CapacitiesApiError(CapacitiesError):
         *,
         retry_after: float | None = None,
         route: str | None = None,
+        api_error_body: bool = False,
+        maybe_applied: bool = False,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -76,6 +104,8 @@ class CapacitiesApiError(CapacitiesError):
         self.details = details
         self.retry_after = retry_after
         self.route = route
+        self.api_error_body = api_error_body
+        self.maybe_applied = maybe_applied
 
     @property
     def scope_details(self) -> dict[str, Any] | None:
@@ -106,6 +136,7 @@ class CapacitiesApiError(CapacitiesError):
         code = CAP_UNKNOWN
         message = body.strip() or reason
         details: Any = None
+        api_error_body = False
         if body:
             try:
                 parsed = json.loads(body)
@@ -121,6 +152,7 @@ class CapacitiesApiError(CapacitiesError):
                         retry_after=retry_after,
                         route=route,
                     )
+                api_error_body = _is_api_error_body(parsed)
                 if isinstance(parsed, Mapping):
                     if isinstance(parsed.get("message"), str):
                         message = parsed["message"]
@@ -132,7 +164,15 @@ class CapacitiesApiError(CapacitiesError):
                     code = "cap_rate_limit_exceeded"
         else:
             code = code_for_status(status)
-        return cls(status, code, message, details, retry_after=retry_after, route=route)
+        return cls(
+            status,
+            code,
+            message,
+            details,
+            retry_after=retry_after,
+            route=route,
+            api_error_body=api_error_body,
+        )
 
     def __repr__(self) -> str:
         return f"CapacitiesApiError(status={self.status}, code={self.code!r}, message={self.message!r})"
@@ -141,13 +181,20 @@ class CapacitiesApiError(CapacitiesError):
 class CapacitiesConnectionError(CapacitiesApiError):
     """The API could not be reached, or did not answer in time (status 0).
 
-    `maybe_applied` is true when a write was sent but no answer came: it may or may not have
-    taken effect, so check before sending it again.
+    `request_sent` is false only when the request provably never left (connection refused,
+    connect timeout): then nothing can have changed. For a write, `maybe_applied` follows.
     """
 
-    def __init__(self, message: str, *, maybe_applied: bool, route: str | None = None) -> None:
-        super().__init__(0, "cap_connection_error", message, route=route)
-        self.maybe_applied = maybe_applied
+    def __init__(
+        self,
+        message: str,
+        *,
+        request_sent: bool = True,
+        maybe_applied: bool = False,
+        route: str | None = None,
+    ) -> None:
+        super().__init__(0, "cap_connection_error", message, route=route, maybe_applied=maybe_applied)
+        self.request_sent = request_sent
 
 
 class CapacitiesOAuthError(CapacitiesError):

@@ -65,11 +65,18 @@ class Route:
 
     @property
     def is_read(self) -> bool:
-        """Reads may be retried after a timeout or 5xx; writes never are (they could apply twice).
-
-        Search is a POST but changes nothing.
-        """
+        """Changes nothing: the GETs, and search (a POST)."""
         return self.scope == "api:read"
+
+    @property
+    def idempotent(self) -> bool:
+        """Sending it twice does what sending it once does: only the reads.
+
+        Every write counts as not idempotent, PATCH and DELETE included: an update appends blocks,
+        a delete may meet a restore. So a write is never resent once it may have reached the API,
+        and its errors say whether it may have been applied (`maybe_applied`).
+        """
+        return self.is_read
 
     @property
     def request_model(self) -> type[BaseModel] | None:

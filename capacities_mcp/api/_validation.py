@@ -8,6 +8,7 @@ so a model reading the error sees one familiar form whichever side caught it.
 
 from __future__ import annotations
 
+import json
 import re
 import types
 import typing
@@ -19,21 +20,55 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from . import models as _models
+from ._errors import CapacitiesError
 
 __all__ = ["CapacitiesValidationError", "Issue", "format_issues", "issues_from"]
 
 _TAG = re.compile(r"^<.*>$")
 _IDENT = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 _SCALAR_TAGS = {"int", "float", "str", "bool", "none"}
+_PLAIN = re.compile(r'^[^.\[\]"]+$')  # a name `field` writes bare (spaces too: "Due date")
+_FIELD_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
 @dataclass(frozen=True)
 class Issue:
-    """One problem: where (`path`, wire names) and what (`message`)."""
+    """One problem: where (`path`, wire names) and what (`message`).
+
+    The one vocabulary for input problems, whoever finds them (client, sandbox, MCP tools):
+    `dotted_path` is zod's spelling (`blocks[0]["my-key"]`), `field` a plainer one for tool
+    arguments, and `Issue.at` builds an issue from such a field name.
+    """
 
     path: tuple[str | int, ...]
     message: str
     hint: str | None = None  # beyond zod's words: what would have been accepted
+
+    @classmethod
+    def at(cls, field: str, message: str, *, hint: str | None = None) -> Issue:
+        """An issue at a field given in dotted form: `properties.Status`, `blocks[2].type`.
+
+        A name that is not a path (`markdown|blocks`, `(arguments)`) stays one segment.
+        """
+        path: list[str | int] = []
+        for name, index in _FIELD_PART.findall(field):
+            path.append(int(index) if index else name)
+        if not path and field:
+            path.append(field)
+        return cls(tuple(path), message, hint)
+
+    @property
+    def field(self) -> str:
+        """The path for people: `properties.Status`, `blocks[2].type`; `(input)` for the whole."""
+        out = ""
+        for part in self.path:
+            if isinstance(part, int):
+                out += f"[{part}]"
+            elif _PLAIN.match(part):
+                out += f".{part}" if out else part
+            else:
+                out += f"[{json.dumps(part, ensure_ascii=False)}]"
+        return out or "(input)"
 
     @property
     def dotted_path(self) -> str:
@@ -231,8 +266,12 @@ def format_issues(issues: Sequence[Issue], *, hints: bool = False) -> str:
     return "\n".join(lines)
 
 
-class CapacitiesValidationError(ValueError):
-    """Input rejected before any request was sent; names each field and the rule it broke."""
+class CapacitiesValidationError(CapacitiesError, ValueError):
+    """Input rejected before any request was sent; names each field and the rule it broke.
+
+    Part of the `CapacitiesError` family (nothing was sent, so `maybe_applied` stays false) and
+    still a `ValueError`, as before.
+    """
 
     code = "cap_invalid_input"
 
