@@ -15,6 +15,8 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
+from .._environment import ENV_API_TOKEN, ENV_API_URL, ENV_TOKEN_STORE
+
 if TYPE_CHECKING:
     from ._store import SecretStorage, StoredCredentials, TokenStore
 
@@ -30,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_argument(
         "--store",
         metavar="PATH",
-        help="credentials file (default: $CAPACITIES_MCP_TOKEN_STORE, else "
+        help=f"credentials file (default: ${ENV_TOKEN_STORE}, else "
         "<user config dir>/capacities-mcp/credentials.json)",
     )
 
@@ -51,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     login.add_argument(
         "--api-url",
         default=None,
-        help="API base URL (default: $CAPACITIES_API_URL, else https://api.capacities.io)",
+        help=f"API base URL (default: ${ENV_API_URL}, else https://api.capacities.io)",
     )
     login.add_argument(
         "--timeout",
@@ -161,8 +163,8 @@ async def _login(args: argparse.Namespace, store: TokenStore) -> int:
         storage=storage,
     )
     _err(f"Signed in to {_space(stored)} ({stored.base_url}); credentials stored in {store.path}.")
-    if os.environ.get("CAPACITIES_API_TOKEN"):
-        _err("Note: CAPACITIES_API_TOKEN is set, and the server uses it instead of this sign-in.")
+    if os.environ.get(ENV_API_TOKEN):
+        _err(f"Note: {ENV_API_TOKEN} is set, and the server uses it instead of this sign-in.")
     return EXIT_OK
 
 
@@ -170,8 +172,8 @@ async def _status(store: TokenStore) -> int:
     from ..api import CapacitiesApiError, CapacitiesClient, CapacitiesError, CapacitiesOAuthError
 
     stored = store.read()
-    if os.environ.get("CAPACITIES_API_TOKEN"):
-        print("CAPACITIES_API_TOKEN is set: the server uses that token, not the stored credentials.")
+    if os.environ.get(ENV_API_TOKEN):
+        print(f"{ENV_API_TOKEN} is set: the server uses that token, not the stored credentials.")
     if stored is None:
         print(f"Not signed in (no credentials at {store.path}).")
         print("Run `capacities-mcp auth login` to sign in.")

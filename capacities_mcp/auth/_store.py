@@ -30,15 +30,14 @@ import anyio
 import anyio.to_thread
 from filelock import FileLock, Timeout
 
+from .._environment import ENV_API_URL, ENV_TOKEN_STORE
 from .._files import atomic_write, fsync_dir
 from ..api import DEFAULT_BASE_URL, CapacitiesOAuthError, OAuthCredential, OAuthTokens
 
 __all__ = [
-    "API_URL_ENV",
     "APP_NAME",
     "DEFAULT_API_URL",
     "DEFAULT_CLIENT_ID",
-    "STORE_ENV",
     "CredentialKind",
     "SecretStorage",
     "StoredCredentials",
@@ -52,8 +51,6 @@ __all__ = [
 APP_NAME = "capacities-mcp"
 DEFAULT_API_URL = DEFAULT_BASE_URL
 DEFAULT_CLIENT_ID = "capacities-mcp"
-STORE_ENV = "CAPACITIES_MCP_TOKEN_STORE"
-API_URL_ENV = "CAPACITIES_API_URL"
 FORMAT_VERSION = 1
 LOGIN_HINT = "run `capacities-mcp auth login` to sign in again"
 
@@ -75,7 +72,7 @@ class TokenStoreError(Exception):
 
 def default_api_url() -> str:
     """`CAPACITIES_API_URL` when set (sandbox, staging), else the real API."""
-    return normalize_base_url(os.environ.get(API_URL_ENV) or DEFAULT_API_URL)
+    return normalize_base_url(os.environ.get(ENV_API_URL) or DEFAULT_API_URL)
 
 
 def normalize_base_url(url: str) -> str:
@@ -85,7 +82,7 @@ def normalize_base_url(url: str) -> str:
 
 def default_store_path() -> Path:
     """`CAPACITIES_MCP_TOKEN_STORE` when set, else `<user config dir>/credentials.json`."""
-    override = os.environ.get(STORE_ENV)
+    override = os.environ.get(ENV_TOKEN_STORE)
     if override:
         return Path(override).expanduser()
     import platformdirs  # only needed for the default location
@@ -230,7 +227,7 @@ class TokenStore:
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         # Only the default app directory is ours to tighten; an explicit path may sit in a
         # shared directory (e.g. /tmp) whose mode we must not touch.
-        self._owns_dir = path is None and not os.environ.get(STORE_ENV)
+        self._owns_dir = path is None and not os.environ.get(ENV_TOKEN_STORE)
 
     def __repr__(self) -> str:
         return f"TokenStore({str(self.path)!r})"

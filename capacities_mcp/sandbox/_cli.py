@@ -13,6 +13,8 @@ import sys
 import threading
 from types import FrameType
 
+from capacities_mcp._environment import ENV_API_TOKEN, ENV_API_URL, ENV_SANDBOX_READ_ONLY_TOKEN
+
 __all__ = ["add_arguments", "run"]
 
 
@@ -85,11 +87,11 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     lines = [
         f"Capacities sandbox running at {sandbox.base_url}",
-        f"CAPACITIES_API_URL={sandbox.base_url}",
-        f"CAPACITIES_API_TOKEN={sandbox.api_token}",
+        f"{ENV_API_URL}={sandbox.base_url}",
+        f"{ENV_API_TOKEN}={sandbox.api_token}",
     ]
     if args.read_only_token:
-        lines.append(f"CAPACITIES_READ_ONLY_TOKEN={sandbox.mint_token(('api:read',))}")
+        lines.append(f"{ENV_SANDBOX_READ_ONLY_TOKEN}={sandbox.mint_token(('api:read',))}")
     lines.append(f"OAuth client id: {sandbox.oauth_client_id} (redirect URIs: http://127.0.0.1:<port>/...)")
     if config.data_file is not None:
         lines.append(f"Data file: {config.data_file}")

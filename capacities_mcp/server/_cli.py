@@ -10,25 +10,24 @@ from __future__ import annotations
 import argparse
 import sys
 
+from capacities_mcp._environment import DESCRIPTIONS
+
 __all__ = ["add_arguments", "run"]
 
-_ENV_HELP = """\
-environment:
-  CAPACITIES_API_TOKEN        personal API token (cap-api-...) of your space
-  CAPACITIES_API_URL          API base URL (default https://api.capacities.io)
-  CAPACITIES_API_VERSION      API version header (default 1.0.0)
-  CAPACITIES_MCP_HTTP_TOKEN   bearer token HTTP clients must send (required off loopback)
-  CAPACITIES_MCP_READ_ONLY    "true" = same as --read-only
-  CAPACITIES_MCP_TOKEN_STORE  file of the credentials stored by 'capacities-mcp auth login'
-  CAPACITIES_MCP_PROMPTS_DIR  extra directory of prompt templates (*.md)
 
-Without credentials (or with --sandbox) an embedded sandbox with demo data is started.
-"""
+def _environment_help() -> str:
+    """The `serve --help` epilog: every variable the server reads, from the one list of them."""
+    width = max(map(len, DESCRIPTIONS)) + 2
+    lines = [f"  {name:<{width}}{meaning}" for name, meaning in DESCRIPTIONS.items()]
+    return (
+        "environment:\n" + "\n".join(lines) + "\n\n"
+        "Without credentials (or with --sandbox) an embedded sandbox with demo data is started.\n"
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.epilog = _ENV_HELP
+    parser.epilog = _environment_help()
     parser.add_argument(
         "--transport",
         choices=("stdio", "http", "sse"),
@@ -58,6 +57,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="use an embedded local sandbox with demo data instead of your Capacities space",
     )
     parser.add_argument("--read-only", action="store_true", help="register only tools that never write")
+    parser.add_argument(
+        "--structured-output",
+        action="store_true",
+        help="tools publish outputSchema and send structuredContent beside the Markdown text "
+        "(for programs; models read the text)",
+    )
     parser.add_argument(
         "--tools", action="append", metavar="NAME[,NAME...]", help="register only these tools"
     )

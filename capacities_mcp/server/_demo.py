@@ -18,6 +18,8 @@ import textwrap
 import time
 from typing import TYPE_CHECKING, Any
 
+from capacities_mcp._environment import ENV_API_TOKEN, ENV_API_URL
+
 if TYPE_CHECKING:
     from mcp import Client
 
@@ -119,8 +121,8 @@ async def _demo(args: argparse.Namespace) -> int:
             command=sys.executable,
             args=["-m", "capacities_mcp", "serve", "--log-level", "DEBUG" if args.server_log else "WARNING"],
             env={
-                "CAPACITIES_API_URL": sandbox.base_url,
-                "CAPACITIES_API_TOKEN": sandbox.api_token,
+                ENV_API_URL: sandbox.base_url,
+                ENV_API_TOKEN: sandbox.api_token,
                 "PYTHONPATH": _package_parent(),  # the subprocess runs this very code
             },
         )

@@ -38,6 +38,8 @@ import yaml
 from mcp.server.mcpserver.prompts.base import Message, Prompt, PromptArgument
 from mcp.shared.exceptions import MCPError
 
+from capacities_mcp._environment import ENV_PROMPTS_DIR
+
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
 
@@ -51,8 +53,6 @@ __all__ = [
     "render_template",
     "shipped_prompts_dir",
 ]
-
-ENV_PROMPTS_DIR = "CAPACITIES_MCP_PROMPTS_DIR"
 
 _log = logging.getLogger("capacities_mcp.server")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")

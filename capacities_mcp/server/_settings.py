@@ -20,16 +20,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from capacities_mcp._environment import (
+    ENV_API_TOKEN,
+    ENV_API_URL,
+    ENV_API_VERSION,
+    ENV_HTTP_TOKEN,
+    ENV_READ_ONLY,
+    ENV_STRUCTURED_OUTPUT,
+)
+
 if TYPE_CHECKING:
     from capacities_mcp.api import CapacitiesClient
 
 __all__ = [
-    "ENV_API_TOKEN",
-    "ENV_API_URL",
-    "ENV_API_VERSION",
-    "ENV_HTTP_TOKEN",
-    "ENV_READ_ONLY",
-    "ENV_TOKEN_STORE",
     "Settings",
     "SettingsError",
     "Transport",
@@ -37,13 +40,6 @@ __all__ = [
     "resolve_settings",
 ]
 
-ENV_API_TOKEN = "CAPACITIES_API_TOKEN"
-ENV_API_URL = "CAPACITIES_API_URL"
-ENV_API_VERSION = "CAPACITIES_API_VERSION"
-ENV_HTTP_TOKEN = "CAPACITIES_MCP_HTTP_TOKEN"
-ENV_TOKEN_STORE = "CAPACITIES_MCP_TOKEN_STORE"  # read by capacities_mcp.auth, listed for the docs
-# For hosts that can set env but not flags (the .mcpb bundle's "Read-only" checkbox).
-ENV_READ_ONLY = "CAPACITIES_MCP_READ_ONLY"
 _TRUE = ("1", "true", "yes", "on")
 
 Transport = Literal["stdio", "http", "sse"]
@@ -87,6 +83,7 @@ class Settings:
     use_sandbox: bool = False
     sandbox_reason: str | None = None
     read_only: bool = False
+    structured_output: bool = False
     tools: tuple[str, ...] | None = None
     toolsets: tuple[str, ...] | None = None
     transport: Transport = "stdio"
@@ -226,6 +223,8 @@ def resolve_settings(args: argparse.Namespace, environ: Mapping[str, str] | None
         sandbox_reason=sandbox_reason,
         read_only=bool(getattr(args, "read_only", False))
         or (env.get(ENV_READ_ONLY) or "").strip().lower() in _TRUE,
+        structured_output=bool(getattr(args, "structured_output", False))
+        or (env.get(ENV_STRUCTURED_OUTPUT) or "").strip().lower() in _TRUE,
         tools=_split_names(getattr(args, "tools", None)),
         toolsets=_split_names(getattr(args, "toolsets", None)),
         transport=transport,

@@ -1,0 +1,45 @@
+"""Every `CAPACITIES_*` environment variable, named once.
+
+MCP hosts configure servers through `env` (a token on the command line would show in `ps`), so
+these names are part of the user-facing interface: the help text, the README and every module
+that reads one import them from here, and a renamed variable cannot drift between them. No
+imports, so any layer (and the start-up path) can use it for free.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DESCRIPTIONS",
+    "ENV_API_TOKEN",
+    "ENV_API_URL",
+    "ENV_API_VERSION",
+    "ENV_HTTP_TOKEN",
+    "ENV_PROMPTS_DIR",
+    "ENV_READ_ONLY",
+    "ENV_SANDBOX_READ_ONLY_TOKEN",
+    "ENV_STRUCTURED_OUTPUT",
+    "ENV_TOKEN_STORE",
+]
+
+ENV_API_TOKEN = "CAPACITIES_API_TOKEN"
+ENV_API_URL = "CAPACITIES_API_URL"
+ENV_API_VERSION = "CAPACITIES_API_VERSION"
+ENV_HTTP_TOKEN = "CAPACITIES_MCP_HTTP_TOKEN"
+ENV_READ_ONLY = "CAPACITIES_MCP_READ_ONLY"
+ENV_STRUCTURED_OUTPUT = "CAPACITIES_MCP_STRUCTURED_OUTPUT"
+ENV_TOKEN_STORE = "CAPACITIES_MCP_TOKEN_STORE"
+ENV_PROMPTS_DIR = "CAPACITIES_MCP_PROMPTS_DIR"
+# Never read: `capacities-mcp sandbox --read-only-token` prints it as a ready shell assignment.
+ENV_SANDBOX_READ_ONLY_TOKEN = "CAPACITIES_READ_ONLY_TOKEN"
+
+# What each variable the server reads means, one line each (the `serve --help` epilog).
+DESCRIPTIONS: dict[str, str] = {
+    ENV_API_TOKEN: "personal API token (cap-api-...) of your space",
+    ENV_API_URL: "API base URL (default https://api.capacities.io)",
+    ENV_API_VERSION: "API version header (default 1.0.0)",
+    ENV_HTTP_TOKEN: "bearer token HTTP clients must send (required off loopback)",
+    ENV_READ_ONLY: '"true" = same as --read-only (for hosts that set env but not flags)',
+    ENV_STRUCTURED_OUTPUT: '"true" = same as --structured-output',
+    ENV_TOKEN_STORE: "file of the credentials stored by 'capacities-mcp auth login'",
+    ENV_PROMPTS_DIR: "extra directory of prompt templates (*.md)",
+}
