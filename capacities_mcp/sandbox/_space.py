@@ -16,10 +16,9 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from ..api import format_issues, issues_from
-from ..api.models import WritableBlock
 from ._clock import Clock
 from ._content import (
     DATE_ONLY as _DATE_ONLY,
@@ -54,7 +53,6 @@ _NOT_UPDATABLE = ("MediaWebResource",)
 _CANNOT_UPDATE = "This object type cannot be updated via this endpoint."
 _DEFAULT_DEFINITIONS = [{"id": "title", "name": "", "type": "title", "writable": True}]
 _SIMPLE_VALUE_TYPES = ("title", "text", "number", "boolean", "url", "aliases", "createdAt", "icon")
-_BLOCKS_ADAPTER: TypeAdapter[list[Any]] = TypeAdapter(list[WritableBlock])
 
 
 class SpaceService:
@@ -427,12 +425,21 @@ class SpaceService:
         return readable_blocks(body["blocks"])
 
     def blocks_from_markdown(self, markdown: str) -> list[Obj]:
-        """Markdown as readable blocks with ids; `[[Name]]` links to an existing object's id."""
+        """Markdown as readable blocks with ids; `[[Name]]` links to an existing object's id.
+
+        The parser's output is writable by construction (its tests check it against the block
+        models), so it is not validated again: that took longer than parsing for large documents.
+        """
         from ._markdown import markdown_to_blocks
 
+        titles: dict[str, str] | None = None
+
         def resolve(name: str) -> str | None:
-            found = self.store.find_by_title(name)
-            return found["id"] if found is not None else None
+            # One index per document, not a scan of the space per link.
+            nonlocal titles
+            if titles is None:
+                titles = self._ids_by_title()
+            return titles.get(name.strip().casefold())
 
         prefix = self.store.object_url("")
 
@@ -444,8 +451,14 @@ class SpaceService:
             return object_id if self.store.get_object(object_id) is not None else None
 
         writable = markdown_to_blocks(markdown, resolve_link=resolve, resolve_url=resolve_url)
-        checked = [_wire(block) for block in _BLOCKS_ADAPTER.validate_python(writable)]
-        return readable_blocks(checked)
+        return readable_blocks(writable)
+
+    def _ids_by_title(self) -> dict[str, str]:
+        """Live objects by folded title; the first created wins, as in `find_by_title`."""
+        ids: dict[str, str] = {}
+        for obj in self.store.live_objects():
+            ids.setdefault(self.store.title_of(obj).strip().casefold(), obj["id"])
+        return ids
 
     def create_from_markdown(self, structure_id: str, markdown: str) -> Obj:
         from ._markdown import split_title
@@ -665,10 +678,6 @@ class SpaceService:
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def _wire(model: Any) -> Obj:
-    return model.to_wire()  # type: ignore[no-any-return]
 
 
 def _as_list(raw: Any) -> list[Any]:
