@@ -8,8 +8,9 @@ Between a client and a real sandbox, it reproduces what no in-process fake can: 
 the request and the answer was lost on the way back. Faults (`FAULTS`), for the requests that
 `breaks(method, path)` selects (by default the writes):
 
-* after forwarding: `drop` (close without an answer), `502` (an HTML page), `503` (the API's
-  error body, `Retry-After: 1`), `504` (empty), `truncated_200` (half the body, with a matching
+* after forwarding: `drop` (close without an answer), `stall` (no answer for `stall_seconds`,
+  past the client's read timeout), `502` (an HTML page), `503` (the API's error body,
+  `Retry-After: 1`), `504` (empty), `truncated_200` (half the body, with a matching
   Content-Length: unreadable JSON), `cut_200` (full Content-Length, half the body, then close);
 * without forwarding, so provably nothing changed: `refuse_400` (the API's invalid-input error)
   and `refuse_429` (the API's rate-limit error, `Retry-After: 0.05`).
@@ -27,10 +28,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
-AFTER_FORWARDING = ("drop", "502", "503", "504", "truncated_200", "cut_200")
+AFTER_FORWARDING = ("drop", "stall", "502", "503", "504", "truncated_200", "cut_200")
 WITHOUT_FORWARDING = ("refuse_400", "refuse_429")
 FAULTS = AFTER_FORWARDING + WITHOUT_FORWARDING
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
@@ -54,6 +55,8 @@ class _Answer:
     reason: str
     headers: list[tuple[str, str]]
     body: bytes
+    cut_in_half: bool = False  # declare the whole body, send half, close
+    silent_for: float = 0.0  # say nothing for this long, then close
 
 
 def _is_write(method: str, path: str) -> bool:
@@ -74,8 +77,10 @@ class FaultyProxy:
         self._upstream = (parts.hostname, parts.port)
         self.breaks = breaks
         self.fault: str | None = None
+        self.stall_seconds = 2.0
         self.forwarded: list[ProxiedRequest] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
+        self._in_flight = 0
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.proxy = self
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -97,9 +102,23 @@ class FaultyProxy:
         self._thread.join(timeout=5)
 
     def forwarded_with(self, marker: str) -> int:
-        """How many requests whose body contains `marker` reached the upstream."""
+        """How many requests whose body contains `marker` reached the upstream.
+
+        First waits for connections still being handled (a client that timed out does not wait
+        for its request to be forwarded; the test must).
+        """
         with self._lock:
+            assert self._lock.wait_for(lambda: self._in_flight == 0, timeout=30), "proxy stuck"
             return sum(marker.encode() in request.body for request in self.forwarded)
+
+    def _arrived(self) -> None:
+        with self._lock:
+            self._in_flight += 1
+
+    def _settled(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            self._lock.notify_all()
 
     def answer(self, request: ProxiedRequest) -> _Answer | None:
         """What the client gets for `request`; None: the connection is closed without an answer."""
@@ -111,9 +130,9 @@ class FaultyProxy:
                 429, "Too Many Requests", "cap_rate_limit_exceeded", "Rate limit", **{"Retry-After": "0.05"}
             )
         upstream = self._forward(request)
-        if fault is None:
-            return upstream
-        return _break(fault, upstream)
+        if fault == "stall":
+            return _Answer(0, "", [], b"", silent_for=self.stall_seconds)
+        return _break(fault, upstream) if fault is not None else upstream
 
     def _forward(self, request: ProxiedRequest) -> _Answer:
         connection = http.client.HTTPConnection(*self._upstream, timeout=30)
@@ -146,7 +165,7 @@ def _break(fault: str, upstream: _Answer) -> _Answer | None:
             upstream.status, upstream.reason, upstream.headers, upstream.body[: len(upstream.body) // 2]
         )
     if fault == "cut_200":
-        return _Answer(upstream.status, upstream.reason, upstream.headers, upstream.body)
+        return _Answer(upstream.status, upstream.reason, upstream.headers, upstream.body, cut_in_half=True)
     raise AssertionError(f"unknown fault {fault!r}; known: {', '.join(FAULTS)}")
 
 
@@ -155,20 +174,26 @@ class _Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     proxy: FaultyProxy
 
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.proxy._arrived()  # on accept, before the handler thread even starts
+        super().process_request(request, client_address)
+
 
 class _Handler(socketserver.StreamRequestHandler):
     server: _Server
 
     def handle(self) -> None:
-        request = _read_request(self.rfile)
-        if request is None:
-            return
-        proxy = self.server.proxy
-        answer = proxy.answer(request)
+        try:
+            request = _read_request(self.rfile)
+            answer = self.server.proxy.answer(request) if request is not None else None
+        finally:
+            self.server.proxy._settled()
         if answer is None:
             return  # closing the socket is the whole answer
-        cut = proxy.fault == "cut_200" and proxy.breaks(request.method, request.path)
-        _write_answer(self.wfile, answer, cut_in_half=cut)
+        if answer.silent_for:
+            threading.Event().wait(answer.silent_for)
+            return
+        _write_answer(self.wfile, answer)
 
 
 def _read_request(stream: BinaryIO) -> ProxiedRequest | None:
@@ -187,10 +212,10 @@ def _read_request(stream: BinaryIO) -> ProxiedRequest | None:
     return ProxiedRequest(method, target, headers, stream.read(length) if length else b"")
 
 
-def _write_answer(stream: BinaryIO, answer: _Answer, *, cut_in_half: bool) -> None:
+def _write_answer(stream: BinaryIO, answer: _Answer) -> None:
     head = [f"HTTP/1.1 {answer.status} {answer.reason}"]
     head += [f"{name}: {value}" for name, value in answer.headers]
     head += [f"Content-Length: {len(answer.body)}", "Connection: close", "", ""]
-    body = answer.body[: len(answer.body) // 2] if cut_in_half else answer.body
+    body = answer.body[: len(answer.body) // 2] if answer.cut_in_half else answer.body
     stream.write("\r\n".join(head).encode("latin-1") + body)
     stream.flush()

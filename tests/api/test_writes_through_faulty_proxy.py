@@ -22,6 +22,7 @@ from capacities_mcp.sandbox import SandboxConfig, SandboxServer
 from tests.helpers_faulty_proxy import AFTER_FORWARDING, WITHOUT_FORWARDING, FaultyProxy
 
 WRITES_PER_KIND = 4
+STALLED_READ_TIMEOUT = 0.3  # the proxy stalls for 2 s
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ async def _write_through(scene: Scene, fault: str | None, kind: str) -> list[Out
         max_retries=3,  # a write resent after it may have applied would show up doubled
         backoff_base=0.01,
         max_rate_limit_wait=0.3,
-        timeout=10,
+        timeout=STALLED_READ_TIMEOUT if fault == "stall" else 10,
     ) as client:
         for _ in range(WRITES_PER_KIND):
             marker = f"marker-{uuid.uuid4().hex}"
@@ -121,7 +122,8 @@ async def _write_through(scene: Scene, fault: str | None, kind: str) -> list[Out
                 error = exc
             finally:
                 scene.proxy.fault = None
-            outcomes.append(Outcome(applied(scene, marker), scene.proxy.forwarded_with(marker), error))
+            forwarded = scene.proxy.forwarded_with(marker)  # (waits for the proxy to settle)
+            outcomes.append(Outcome(applied(scene, marker), forwarded, error))
     return outcomes
 
 
