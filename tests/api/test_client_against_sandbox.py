@@ -32,8 +32,6 @@ from capacities_mcp.api.models import (
 )
 from capacities_mcp.sandbox import SandboxConfig, SandboxServer
 
-pytestmark = pytest.mark.anyio
-
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[SandboxServer]:

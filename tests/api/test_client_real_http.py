@@ -30,8 +30,6 @@ from capacities_mcp.api import (
 
 from .helpers import OBJECT_ID
 
-pytestmark = pytest.mark.anyio
-
 OBJ = {
     "id": OBJECT_ID,
     "structureId": "RootPage",

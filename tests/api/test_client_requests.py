@@ -58,9 +58,6 @@ from .helpers import (
     summary,
 )
 
-# Marked here (not only by tests/conftest.py) so that parametrized async tests keep their params.
-pytestmark = pytest.mark.anyio
-
 SPACE = {
     "id": "ac7abb59-b1fd-4102-b549-78e5443610ac",
     "title": "Notes",

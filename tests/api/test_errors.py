@@ -16,8 +16,6 @@ from capacities_mcp.api import (
 
 from .helpers import OBJECT_ID, FakeApi, error, make_client, ok
 
-pytestmark = pytest.mark.anyio
-
 
 def test_the_eight_wire_codes() -> None:
     assert set(ERROR_CODES) == {

@@ -23,8 +23,6 @@ from capacities_mcp.api import (
 
 from .helpers import BASE_URL, FakeApi, Sent, make_client, ok
 
-pytestmark = pytest.mark.anyio
-
 SPACE = {"id": "ac7abb59-b1fd-4102-b549-78e5443610ac", "title": "Notes"}
 
 

@@ -20,8 +20,6 @@ from capacities_mcp.api import (
 
 from .helpers import OBJECT_ID, FakeApi, make_client, ok
 
-pytestmark = pytest.mark.anyio
-
 SPACE = {"id": "ac7abb59-b1fd-4102-b549-78e5443610ac", "title": "Notes"}
 OBJ = {"id": OBJECT_ID, "structureId": "RootPage", "collections": [], "properties": {}}
 EPS = 0.02  # timer slack

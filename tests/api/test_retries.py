@@ -13,8 +13,6 @@ from capacities_mcp.api import CapacitiesApiError, CapacitiesClient, CapacitiesC
 
 from .helpers import BLOCK_ID, OBJECT_ID, FakeApi, make_client, object_payload, ok, raiser
 
-pytestmark = pytest.mark.anyio
-
 Call = Callable[[CapacitiesClient], Awaitable[Any]]
 OBJ = object_payload()
 SEARCH: dict[str, Any] = {"results": []}

@@ -19,8 +19,6 @@ from capacities_mcp.api import (
 
 from .helpers import API_TOKEN, FakeApi, make_client, raiser
 
-pytestmark = pytest.mark.anyio
-
 ACCESS = "eyJ-SECRET-ACCESS-token"
 REFRESH = "SECRET-REFRESH-token"
 SECRETS = (API_TOKEN, ACCESS, REFRESH, "at-NEW-SECRET", "rt-NEW-SECRET")

@@ -17,8 +17,6 @@ from capacities_mcp.api.models import (
 
 from .helpers import BLOCK_ID, OBJECT_ID, FakeApi, make_client, object_payload, ok
 
-pytestmark = pytest.mark.anyio
-
 U = OBJECT_ID
 TEXT = {"type": "TextBlock", "tokens": [{"type": "TextToken", "text": "x"}]}
 

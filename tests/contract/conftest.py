@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.node_packages import ensure_node_packages
+from tests.helpers_node import ensure_node_packages
 
 CONTRACT_DIR = Path(__file__).resolve().parent
 NODE_DIR = CONTRACT_DIR / "node"

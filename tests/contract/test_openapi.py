@@ -48,7 +48,7 @@ from tests.helpers_openapi import (
     validator_at,
 )
 
-from .openapi_support import (
+from .helpers import (
     ERROR_SCHEMA,
     RATELIMIT_HEADER,
     SCOPE_ERROR_SCHEMA,

@@ -8,7 +8,7 @@ import pytest
 
 from capacities_mcp.sandbox import SandboxConfig, SandboxServer
 
-from ._support import Api, fixture_store
+from .helpers import Api, fixture_store
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from typing import Any
 
 from capacities_mcp.sandbox import SandboxConfig, SandboxServer
 
-from ._support import BOOK, BOOK_NOTES, IDS, Api, assert_conforms, error_of, fixture_store
+from .helpers import BOOK, BOOK_NOTES, IDS, Api, assert_conforms, error_of, fixture_store
 
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 

@@ -10,10 +10,7 @@ import pytest
 from capacities_mcp.api import CapacitiesApiError, CapacitiesClient, CapacitiesConnectionError
 from capacities_mcp.sandbox import Faults, SandboxServer
 
-from ._support import IDS, Api, error_of
-
-# Async tests run on asyncio only (the root conftest marks them too late for anyio to see).
-pytestmark = pytest.mark.anyio
+from .helpers import IDS, Api, error_of
 
 
 @pytest.fixture(autouse=True)

@@ -19,9 +19,6 @@ import pytest
 from capacities_mcp.api import CapacitiesApiError, CapacitiesClient, OAuthCredential, OAuthTokens
 from capacities_mcp.sandbox import SandboxConfig, SandboxServer, is_loopback_redirect
 
-# Async tests run on asyncio only (the root conftest marks them too late for anyio to see).
-pytestmark = pytest.mark.anyio
-
 REDIRECT = "http://127.0.0.1:53682/callback"
 
 

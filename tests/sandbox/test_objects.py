@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 from capacities_mcp.api import CapacitiesApiError, CapacitiesClient
 from capacities_mcp.sandbox import SandboxServer
 
-from ._support import (
+from .helpers import (
     BOOK,
     BOOK_NOTES,
     FAVORITES,
@@ -19,9 +17,6 @@ from ._support import (
     assert_conforms,
     error_of,
 )
-
-# Async tests run on asyncio only (the root conftest marks them too late for anyio to see).
-pytestmark = pytest.mark.anyio
 
 MISSING = "7d2e7f8a-4c3b-4e1d-9f0a-123456789abc"
 

@@ -14,7 +14,7 @@ from capacities_mcp.sandbox import SandboxConfig, SandboxServer, SandboxStore
 from capacities_mcp.sandbox import _store as store_module
 from capacities_mcp.sandbox._store import DataFileInUseError
 
-from ._support import IDS, Api, error_of, fixture_store
+from .helpers import IDS, Api, error_of, fixture_store
 
 
 def _client(sandbox: SandboxServer, token: str) -> Api:

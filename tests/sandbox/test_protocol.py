@@ -14,10 +14,7 @@ import pytest
 from capacities_mcp.api import ROUTES, CapacitiesApiError, CapacitiesClient, parse_rate_limit
 from capacities_mcp.sandbox import FixedWindowLimiter, SandboxConfig, SandboxServer
 
-from ._support import IDS, Api, error_of, fixture_store
-
-# Async tests run on asyncio only (the root conftest marks them too late for anyio to see).
-pytestmark = pytest.mark.anyio
+from .helpers import IDS, Api, error_of, fixture_store
 
 RATE_LIMIT = re.compile(r"^limit=(\d+), remaining=(\d+), reset=(\d+)$")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._support import BOOK, FAVORITES, IDS, PAGED_BOOKS, TO_READ, Api, assert_conforms, error_of
+from .helpers import BOOK, FAVORITES, IDS, PAGED_BOOKS, TO_READ, Api, assert_conforms, error_of
 
 
 def test_search_orders_by_relevance(api: Api) -> None:

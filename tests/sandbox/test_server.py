@@ -20,10 +20,7 @@ import pytest
 from capacities_mcp.api import ROUTES_BY_NAME
 from capacities_mcp.sandbox import SandboxConfig, SandboxServer, SandboxStore, create_app
 
-from ._support import Api, assert_conforms
-
-# Async tests run on asyncio only (the root conftest marks them too late for anyio to see).
-pytestmark = pytest.mark.anyio
+from .helpers import Api, assert_conforms
 
 
 def _start_cli(*args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:

@@ -8,7 +8,7 @@ import pytest
 
 from capacities_mcp.sandbox import SandboxServer
 
-from .test_tools_support import running_sandbox
+from .helpers import running_sandbox
 
 
 @pytest.fixture(scope="module")

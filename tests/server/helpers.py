@@ -1,8 +1,9 @@
 """Helpers for the tool tests (no tests here): a sandbox, a tool server on it, an MCP client.
 
-The server under test is a minimal `MCPServer` with only `register_tools`, its lifespan holding a
+The server under test is a minimal `ToolServer` with only `register_tools`, its lifespan holding a
 real `CapacitiesClient` that talks HTTP to a seeded sandbox, so every test goes through the whole
-path: MCP client → tool → API client → HTTP → sandbox, and back.
+path: MCP client → tool → API client → HTTP → sandbox, and back. Structured output is on by
+default here (tests read `structured_content`); `structured_output=False` gives what models get.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from mcp.types import CallToolResult, TextContent
 from capacities_mcp.api import CapacitiesClient, OAuthCredential
 from capacities_mcp.sandbox import Clock, SandboxConfig, SandboxServer
 from capacities_mcp.server._state import ServerState, SpaceCache
-from capacities_mcp.server.tools import register_tools
+from capacities_mcp.server.tools import ToolServer, register_tools
 
 MODES = ("auto", "legacy")
 
@@ -57,7 +58,8 @@ def tool_server(
     tools: Collection[str] | None = None,
     toolsets: Collection[str] | None = None,
     space_ttl: float = 300,
-) -> tuple[MCPServer[ServerState], list[str]]:
+    structured_output: bool = True,
+) -> tuple[ToolServer, list[str]]:
     """A fresh MCP server with the selected tools, its client pointed at `sandbox`."""
     options = {"max_retries": 0, "max_rate_limit_wait": 0.0, "timeout": 10.0, **(client_options or {})}
 
@@ -75,8 +77,10 @@ def tool_server(
         async with client:
             yield ServerState(client=client, space=SpaceCache(client, ttl=space_ttl))
 
-    server: MCPServer[ServerState] = MCPServer("capacities-test", lifespan=lifespan)
-    names = register_tools(server, read_only=read_only, tools=tools, toolsets=toolsets)
+    server = ToolServer("capacities-test", lifespan=lifespan)
+    names = register_tools(
+        server, read_only=read_only, tools=tools, toolsets=toolsets, structured_output=structured_output
+    )
     return server, names
 
 

@@ -19,9 +19,6 @@ from capacities_mcp.server._app import SANDBOX_NOTE, build_app
 from capacities_mcp.server._settings import Settings
 from capacities_mcp.server.tools import READ_ONLY_TOOLS, TOOLSETS
 
-# Marked here, not only by tests/conftest.py, so parametrized async tests keep their params.
-pytestmark = pytest.mark.anyio
-
 MODES = ["auto", "legacy"]
 ALL_TOOLS = {name for names in TOOLSETS.values() for name in names}
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from capacities_mcp import __version__
 from capacities_mcp.server.tools import TOOLSETS
-from tests.node_packages import ensure_node_packages
+from tests.helpers_node import ensure_node_packages
 
-from .test_app_support import REPO_ROOT
+from .helpers_process import REPO_ROOT
 
 MANIFEST = json.loads((REPO_ROOT / "manifest.json").read_text())
 TOP_LEVEL = {

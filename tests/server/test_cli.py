@@ -13,7 +13,7 @@ from capacities_mcp.cli import build_parser
 from capacities_mcp.server._logging import RedactSecrets
 from capacities_mcp.server._settings import Settings, SettingsError, is_loopback, resolve_settings
 
-from .test_app_support import base_env, run_cli
+from .helpers_process import base_env, run_cli
 
 TOKEN = "cap-api-SECRET-token-for-tests-0123456789"
 

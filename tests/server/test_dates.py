@@ -17,11 +17,12 @@ from typing import Any, NamedTuple
 
 import pytest
 from mcp import Client
+from mcp.server.mcpserver import MCPServer
 
 from capacities_mcp.sandbox import Clock, SandboxServer
 from capacities_mcp.server._prompts import load_prompt_specs, register_prompts, render_template
 
-from .test_tools_support import connect, running_sandbox, text_of, tool_server
+from .helpers import connect, running_sandbox, text_of, tool_server
 
 DAY = dt.timedelta(days=1)
 
@@ -69,9 +70,19 @@ def _use_time_zone(monkeypatch: pytest.MonkeyPatch, zone: TimeZone) -> None:
 
 
 @pytest.fixture(scope="module", params=list(INSTANTS.values()), ids=list(INSTANTS))
-def sandbox(request: pytest.FixtureRequest) -> Iterator[SandboxServer]:
+def instant(request: pytest.FixtureRequest) -> Instant:
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def today(instant: Instant) -> dt.date:
+    """The UTC date at the pinned instant (the nearest midnight is 30 minutes of test time away)."""
+    return instant.at.date()
+
+
+@pytest.fixture(scope="module")
+def sandbox(instant: Instant) -> Iterator[SandboxServer]:
     """One demo sandbox per instant, seeded (and then serving) with its clock pinned there."""
-    instant: Instant = request.param
     with pytest.MonkeyPatch.context() as monkeypatch:
         _use_time_zone(monkeypatch, instant.seeded_in)
         with running_sandbox(clock=Clock.starting_at(instant.at)) as server:
@@ -81,17 +92,20 @@ def sandbox(request: pytest.FixtureRequest) -> Iterator[SandboxServer]:
     time.tzset()
 
 
+@pytest.fixture(scope="module")
+def server(sandbox: SandboxServer) -> MCPServer[Any]:
+    """Every tool and prompt, on the instant's sandbox (each test connects its own client)."""
+    server, names = tool_server(sandbox)
+    assert "plan_week" in register_prompts(server, available_tools=names)
+    return server
+
+
 @pytest.fixture(params=TIME_ZONES, ids=[zone.name for zone in TIME_ZONES])
 def process_time_zone(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[TimeZone]:
     _use_time_zone(monkeypatch, request.param)
     yield request.param
     monkeypatch.undo()
     time.tzset()
-
-
-def _today(sandbox: SandboxServer) -> dt.date:
-    """The sandbox's today: the UTC date of its pinned clock (a test never runs past midnight)."""
-    return sandbox.config.clock.today()
 
 
 def _note_title(day: dt.date) -> str:
@@ -107,18 +121,19 @@ async def _listed(client: Client, structure: str) -> dict[str, str]:
     return {ref["title"]: ref["id"] for ref in data["results"]}
 
 
-async def _daily_note_text(client: Client, day: dt.date) -> str:
-    notes = await _listed(client, "Daily note")
+def _week_ending(today: dt.date) -> set[str]:
+    return {_note_title(today - days * DAY) for days in range(7)}
+
+
+async def _daily_note_text(client: Client, notes: dict[str, str], day: dt.date) -> str:
     result = await client.call_tool("get_object", {"id": notes[_note_title(day)]})
     assert not result.is_error, text_of(result)
     return text_of(result)
 
 
 async def test_task_dates_count_from_the_clocks_today(
-    sandbox: SandboxServer, process_time_zone: TimeZone
+    server: MCPServer[Any], today: dt.date, process_time_zone: TimeZone
 ) -> None:
-    today = _today(sandbox)
-    server, _ = tool_server(sandbox)
     async with connect(server, "legacy") as client:
         tasks = await _listed(client, "Task")
         for title, (name, days) in TASK_DATES.items():
@@ -131,71 +146,62 @@ async def test_task_dates_count_from_the_clocks_today(
 
 
 async def test_daily_notes_are_the_week_ending_today(
-    sandbox: SandboxServer, process_time_zone: TimeZone
+    server: MCPServer[Any], today: dt.date, process_time_zone: TimeZone
 ) -> None:
-    today = _today(sandbox)
-    server, _ = tool_server(sandbox)
     async with connect(server, "legacy") as client:
         notes = await _listed(client, "Daily note")
-    assert set(notes) == {_note_title(today - days * DAY) for days in range(7)}
+    assert set(notes) == _week_ending(today)
 
 
 async def test_append_to_daily_note_of_a_given_day(
-    sandbox: SandboxServer, process_time_zone: TimeZone
+    server: MCPServer[Any], today: dt.date, process_time_zone: TimeZone
 ) -> None:
     """Yesterday: 28 February on the leap day, last year's 31 December on New Year's Day."""
-    yesterday = _today(sandbox) - DAY
+    yesterday = today - DAY
     entry = f"Dated entry, process in {process_time_zone.name}"
-    server, _ = tool_server(sandbox)
     async with connect(server, "legacy") as client:
         result = await client.call_tool(
             "append_to_daily_note", {"markdown": entry, "date": yesterday.isoformat(), "no_timestamp": True}
         )
         assert not result.is_error, text_of(result)
-        assert result.structured_content == {"date": yesterday.isoformat(), "accepted": True}
-        assert entry in await _daily_note_text(client, yesterday)
-        # Still one note per day of the week: the entry created no note for a shifted day.
-        assert set(await _listed(client, "Daily note")) == {
-            _note_title(_today(sandbox) - days * DAY) for days in range(7)
-        }
+        notes = await _listed(client, "Daily note")
+        text = await _daily_note_text(client, notes, yesterday)
+    assert result.structured_content == {"date": yesterday.isoformat(), "accepted": True}
+    assert entry in text
+    assert set(notes) == _week_ending(today)  # no note for a shifted day
 
 
 async def test_append_to_daily_note_without_a_day_lands_on_the_clocks_today(
-    sandbox: SandboxServer, process_time_zone: TimeZone
+    sandbox: SandboxServer, server: MCPServer[Any], today: dt.date, process_time_zone: TimeZone
 ) -> None:
-    today = _today(sandbox)
     entry = f"Undated entry, process in {process_time_zone.name}"
-    server, _ = tool_server(sandbox)
     async with connect(server, "legacy") as client:
         before = sandbox.config.clock.now()
         result = await client.call_tool("append_to_daily_note", {"markdown": entry})
         after = sandbox.config.clock.now()
         assert not result.is_error, text_of(result)
-        assert result.structured_content == {"date": "today", "accepted": True}
-        text = await _daily_note_text(client, today)
-        assert set(await _listed(client, "Daily note")) == {
-            _note_title(today - days * DAY) for days in range(7)
-        }
+        notes = await _listed(client, "Daily note")
+        text = await _daily_note_text(client, notes, today)
+    assert result.structured_content == {"date": "today", "accepted": True}
+    assert set(notes) == _week_ending(today)  # no note for the process's local day
     # The entry, under a time heading in UTC (the clock's time, not the process's local time).
     stamps = {f"### {moment:%H:%M}\n\n{entry}" for moment in (before, after)}
     assert any(stamp in text for stamp in stamps), text
 
 
 async def test_plan_week_prompt_carries_no_date_of_its_own(
-    sandbox: SandboxServer, process_time_zone: TimeZone
+    server: MCPServer[Any], today: dt.date, process_time_zone: TimeZone
 ) -> None:
     """The prompt leaves "this week" to the model and the tools, so no clock can make it stale."""
-    today = _today(sandbox)
+    day = today.isoformat()
     spec = next(spec for spec in load_prompt_specs() if spec.name == "plan_week")
-    server, names = tool_server(sandbox)
-    assert "plan_week" in register_prompts(server, available_tools=names)
     async with connect(server, "legacy") as client:
         default = await client.get_prompt("plan_week", {})
-        given = await client.get_prompt("plan_week", {"week_of": f"the week of {today.isoformat()}"})
+        given = await client.get_prompt("plan_week", {"week_of": f"the week of {day}"})
     default_text = default.messages[0].content.text  # type: ignore[union-attr]
     given_text = given.messages[0].content.text  # type: ignore[union-attr]
     assert default_text == render_template(spec, {})
     assert "Help me plan the current week" in default_text
     assert re.findall(r"\d{4}-\d{2}-\d{2}", default_text) == []
-    assert f"Help me plan the week of {today.isoformat()} from the open tasks" in given_text
-    assert re.findall(r"\d{4}-\d{2}-\d{2}", given_text) == [today.isoformat()]
+    assert f"Help me plan the week of {day} from the open tasks" in given_text
+    assert re.findall(r"\d{4}-\d{2}-\d{2}", given_text) == [day]

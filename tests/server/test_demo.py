@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .test_app_support import base_env, run_cli
+from .helpers_process import base_env, run_cli
 
 
 def test_demo_walks_through_the_tools(tmp_path: Path) -> None:

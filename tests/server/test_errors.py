@@ -29,7 +29,7 @@ from capacities_mcp.server._errors import PartialWrite, ToolInputError, describe
 from capacities_mcp.server._state import LookupFailed
 from capacities_mcp.server.tools._registry import ToolInput, ToolOutput, ToolSpec, register_spec
 
-from .test_tools_support import (
+from .helpers import (
     MISSING_ID,
     MODES,
     TASK_ID,
@@ -42,7 +42,6 @@ from .test_tools_support import (
     tool_server,
 )
 
-pytestmark = pytest.mark.anyio
 each_mode = pytest.mark.parametrize("mode", MODES)
 
 

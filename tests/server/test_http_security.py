@@ -15,10 +15,7 @@ from capacities_mcp.sandbox import SandboxServer
 from capacities_mcp.server._http import HttpGuard, transport_security
 from capacities_mcp.server._settings import Settings
 
-from .test_app_support import ServerProcess, http_server, run_cli, sandbox_env
-
-# Marked here, not only by tests/conftest.py, so parametrized async tests keep their params.
-pytestmark = pytest.mark.anyio
+from .helpers_process import ServerProcess, http_server, run_cli, sandbox_env
 
 HTTP_TOKEN = "test-http-token-7f3a9c0e5b1d4e2f"
 INIT = {

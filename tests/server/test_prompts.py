@@ -21,10 +21,7 @@ from capacities_mcp.server._prompts import (
 from capacities_mcp.server._settings import Settings
 from capacities_mcp.server.tools import TOOLSETS
 
-from .test_app_support import REPO_ROOT
-
-# Marked here, not only by tests/conftest.py, so parametrized async tests keep their params.
-pytestmark = pytest.mark.anyio
+from .helpers_process import REPO_ROOT
 
 MODES = ["auto", "legacy"]
 ALL_TOOLS = {name for names in TOOLSETS.values() for name in names}

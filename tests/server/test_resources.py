@@ -11,9 +11,6 @@ from capacities_mcp.sandbox import SandboxServer
 from capacities_mcp.server._app import build_app
 from capacities_mcp.server._settings import Settings
 
-# Marked here, not only by tests/conftest.py, so parametrized async tests keep their params.
-pytestmark = pytest.mark.anyio
-
 MODES = ["auto", "legacy"]
 MISSING_ID = "00000000-0000-4000-8000-000000000000"
 

@@ -14,7 +14,7 @@ from mcp.types import ElicitResult
 from capacities_mcp.sandbox import SandboxServer
 from capacities_mcp.server.tools import ALL_TOOLS, READ_ONLY_TOOLS, TOOLSETS, register_tools
 
-from .test_tools_support import (
+from .helpers import (
     LONG_NOTE_ID,
     MODES,
     TASK_ID,
@@ -26,7 +26,6 @@ from .test_tools_support import (
     tool_server,
 )
 
-pytestmark = pytest.mark.anyio
 each_mode = pytest.mark.parametrize("mode", MODES)
 
 
@@ -68,7 +67,10 @@ async def test_read_only_and_subsets(sandbox: SandboxServer) -> None:
         listed = {t.name for t in (await client.list_tools()).tools}
         assert listed == READ_ONLY_TOOLS
         result = await client.call_tool("create_object", {"structure": "Page", "title": "x"})
-        assert result.is_error and "Unknown tool" in text_of(result)
+        assert result.is_error and "this server is read-only (started with --read-only)" in text_of(result)
+        assert error_of(result)["code"] == "unknown_tool"
+        result = await client.call_tool("no_such_tool", {})
+        assert result.is_error and "Unknown tool: no_such_tool" in text_of(result)
 
     _, names = tool_server(sandbox, toolsets=["blocks", "daily_notes"])
     assert names == ["append_blocks", "update_block", "delete_block", "append_to_daily_note"]

@@ -23,8 +23,6 @@ from capacities_mcp.server._state import (
 )
 from capacities_mcp.server.tools._properties import parse_date, to_wire_properties
 
-pytestmark = pytest.mark.anyio
-
 
 @pytest.fixture
 async def state(sandbox: SandboxServer) -> AsyncIterator[ServerState]:

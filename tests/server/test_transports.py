@@ -24,7 +24,7 @@ from capacities_mcp.sandbox import SandboxServer
 from capacities_mcp.server._app import SANDBOX_NOTE
 from capacities_mcp.server.tools import READ_ONLY_TOOLS, TOOLSETS
 
-from .test_app_support import (
+from .helpers_process import (
     ServerProcess,
     base_env,
     full_env,
@@ -32,9 +32,6 @@ from .test_app_support import (
     sandbox_env,
     stdio_params,
 )
-
-# Marked here, not only by tests/conftest.py, so parametrized async tests keep their params.
-pytestmark = pytest.mark.anyio
 
 MODES = ["auto", "legacy"]
 ALL_TOOLS = {name for names in TOOLSETS.values() for name in names}

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.node_packages import ensure_node_packages
+from tests.helpers_node import ensure_node_packages
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
 INSPECTOR = "@modelcontextprotocol/inspector"
