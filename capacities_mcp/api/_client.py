@@ -34,7 +34,7 @@ from ._auth import OAuthCredential, OAuthTokenManager, OAuthTokens
 from ._errors import CAP_UNKNOWN, CapacitiesApiError, CapacitiesConnectionError, CapacitiesError
 from ._ratelimit import RateLimiter, parse_rate_limit, parse_retry_after
 from ._routes import ROUTES_BY_NAME, Route
-from ._validation import CapacitiesValidationError, issues_from
+from ._validation import CapacitiesValidationError, Issue, issues_from
 from .models import (
     ApiObject,
     ObjectListPage,
@@ -425,7 +425,8 @@ class ObjectsApi(_Namespace):
 
     async def _page(self, kind: str, id: str, page_size: int | None, cursor: str | None) -> ObjectListPage:
         if kind not in _LISTING_ROUTES:
-            raise ValueError(f"kind must be one of {', '.join(_LISTING_ROUTES)}, not {kind!r}")
+            wanted = f"kind must be one of {', '.join(_LISTING_ROUTES)}, not {kind!r}"
+            raise CapacitiesValidationError([Issue(("kind",), wanted)], what="listing")
         return cast(
             ObjectListPage,
             await self._call(_LISTING_ROUTES[kind], id=id, page_size=page_size, cursor=cursor),

@@ -197,3 +197,12 @@ def test_the_flag_is_on_every_error_class() -> None:
         assert error.maybe_applied is False
         error.maybe_applied = True
         assert str(error).endswith("the write may or may not have been applied: check before retrying")
+
+
+async def test_an_unknown_listing_kind_is_refused_before_sending() -> None:
+    api = FakeApi()
+    async with make_client(api) as client:
+        with pytest.raises(CapacitiesValidationError) as caught:
+            await client.objects.iterate("folder", OBJECT_ID).__anext__()
+    assert [issue.field for issue in caught.value.issues] == ["kind"]
+    assert caught.value.maybe_applied is False and api.sent == []
