@@ -175,7 +175,10 @@ class CapacitiesApiError(CapacitiesError):
         )
 
     def __repr__(self) -> str:
-        return f"CapacitiesApiError(status={self.status}, code={self.code!r}, message={self.message!r})"
+        return (
+            f"{type(self).__name__}(status={self.status}, code={self.code!r}, message={self.message!r}, "
+            f"maybe_applied={self.maybe_applied})"
+        )
 
 
 class CapacitiesConnectionError(CapacitiesApiError):
