@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from pydantic import BaseModel, ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -34,7 +35,7 @@ from ._errors import SandboxApiError, invalid_input, not_found
 from ._faults import Faults
 from ._oauth import OAUTH_CLIENT_ID, OAuthProvider, OAuthSettings
 from ._ratelimit import FixedWindowLimiter, RateDecision
-from ._space import SpaceService, store_from_seed
+from ._space import ParsedMarkdown, SpaceService, markdown_document_body, store_from_seed
 from ._store import PERSONAL_TOKEN_PREFIX, SandboxStore, TokenGrant, hash_token
 from ._wire import WireJSONResponse, parse_json
 
@@ -322,13 +323,66 @@ async def _request_input(request: Request, route: Route, limit: int) -> dict[str
     if route.body is None:
         return {}
     raw = await _read_body(request, limit)
+    # Large bodies (thousands of blocks) take a while to read and validate: off the event loop.
+    return await anyio.to_thread.run_sync(_body_input, route.body, raw)
+
+
+def _body_input(model: type[BaseModel], raw: bytes) -> dict[str, Any]:
     if not raw.strip():
         raise invalid_input("Invalid input: expected object, received undefined")
     try:
         data = parse_json(raw)
     except ValueError:  # UnicodeDecodeError included
         raise invalid_input("Invalid JSON body") from None
-    return _validate(route.body, data, strict=True)
+    return _validate(model, data, strict=True)
+
+
+# Routes whose Markdown becomes blocks, and which part of the request that is.
+_MARKDOWN_TO_PARSE: dict[str, Callable[[dict[str, Any]], str | None]] = {
+    "object.markdown.create": lambda body: markdown_document_body(body["markdown"]),
+    "object.create_from_url": lambda body: body.get("markdown"),
+    "blocks.append": lambda body: body.get("markdown"),
+    "blocks.daily_note.append": lambda body: body.get("markdown"),
+}
+
+
+async def _parse_markdown_ahead(
+    runtime: SandboxRuntime, route: Route, data: dict[str, Any]
+) -> ParsedMarkdown | None:
+    """Parse a request's Markdown in a worker thread, before the store lock is taken.
+
+    Parsing is the costly part of a large write; done here, other requests (reads and writes)
+    are served meanwhile instead of queueing behind the lock.
+    """
+    text_of = _MARKDOWN_TO_PARSE.get(route.name)
+    text = text_of(data) if text_of is not None else None
+    if not text:
+        return None
+    blocks = await anyio.to_thread.run_sync(runtime.service.parse_markdown, text)
+    return ParsedMarkdown(text, blocks)
+
+
+def _answer(
+    runtime: SandboxRuntime,
+    route: Route,
+    handler: Handler,
+    data: dict[str, Any],
+    parsed: ParsedMarkdown | None,
+    headers: dict[str, str],
+) -> Response:
+    """Run the route's handler under the store lock (in a worker thread) and render its answer.
+
+    The answer is rendered under the lock too, so it is a snapshot.
+    """
+    with runtime.service.markdown_parsed_ahead(parsed), runtime.store.lock:
+        result = handler(runtime, data)
+        if route.response is ApiObject:  # stored objects carry internal fields
+            result = runtime.store.public(result)
+        if route.scope == "api:write":
+            runtime.store.save()
+        if result is None:
+            return Response(status_code=200, headers=headers)
+        return WireJSONResponse(result, headers=headers)
 
 
 def _api_endpoint(runtime: SandboxRuntime, route: Route | None) -> Callable[[Request], Awaitable[Response]]:
@@ -356,7 +410,7 @@ def _api_endpoint(runtime: SandboxRuntime, route: Route | None) -> Callable[[Req
             runtime.check_version(request.headers.get(API_VERSION_HEADER))
             if route is None or handler is None:
                 raise not_found(f"Route {request.method} {request.url.path} not found")
-            grant = runtime.authenticate(token)
+            grant = await anyio.to_thread.run_sync(runtime.authenticate, token)
             if grant is None:
                 raise SandboxApiError(
                     401, "cap_not_authenticated", "Missing, invalid, expired or revoked bearer token"
@@ -369,15 +423,10 @@ def _api_endpoint(runtime: SandboxRuntime, route: Route | None) -> Callable[[Req
                     {"missingScopes": [route.scope]},
                 )
             data = await _request_input(request, route, runtime.config.max_body_bytes)
-            with runtime.store.lock:  # the answer is rendered under the lock: a snapshot
-                result = handler(runtime, data)
-                if route.response is ApiObject:  # stored objects carry internal fields
-                    result = runtime.store.public(result)
-                if route.scope == "api:write":
-                    runtime.store.save()
-                if result is None:
-                    return Response(status_code=200, headers=headers)
-                return WireJSONResponse(result, headers=headers)
+            parsed = await _parse_markdown_ahead(runtime, route, data)
+            # The store lock and the work under it stay off the event loop: one large write must
+            # not stall every other connection.
+            return await anyio.to_thread.run_sync(_answer, runtime, route, handler, data, parsed, headers)
         except SandboxApiError as error:
             return _error_response(error, headers)
         except Exception:  # a sandbox bug (or a failed save) still answers like the API

@@ -43,6 +43,7 @@ __all__ = [
     "markdown_to_blocks",
     "split_front_matter",
     "split_title",
+    "strip_front_matter",
     "tokens_to_markdown",
     "tokens_to_plain_text",
 ]
@@ -416,6 +417,12 @@ def _front_matter_span(markdown: str) -> tuple[int, int, int] | None:
     elif markdown.startswith("\n", body_start):
         body_start += 1
     return opening.end(), closing.start(), body_start
+
+
+def strip_front_matter(markdown: str) -> str:
+    """The document without its leading front matter block (its YAML is not read)."""
+    span = _front_matter_span(markdown)
+    return markdown[span[2] :] if span is not None else markdown
 
 
 def split_front_matter(markdown: str) -> tuple[dict[str, Any], str]:

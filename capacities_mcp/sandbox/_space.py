@@ -12,7 +12,10 @@ import binascii
 import datetime as dt
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +45,14 @@ from ._store import SandboxStore
 if TYPE_CHECKING:
     from ._seed import SeedSpace
 
-__all__ = ["DAILY_NOTE_BLOCKS", "LIST_PAGE_SIZE", "SpaceService", "store_from_seed"]
+__all__ = [
+    "DAILY_NOTE_BLOCKS",
+    "LIST_PAGE_SIZE",
+    "ParsedMarkdown",
+    "SpaceService",
+    "markdown_document_body",
+    "store_from_seed",
+]
 
 Obj = dict[str, Any]
 DAILY_NOTE_BLOCKS = "RootDailyNote_notes"
@@ -53,6 +63,17 @@ _NOT_UPDATABLE = ("MediaWebResource",)
 _CANNOT_UPDATE = "This object type cannot be updated via this endpoint."
 _DEFAULT_DEFINITIONS = [{"id": "title", "name": "", "type": "title", "writable": True}]
 _SIMPLE_VALUE_TYPES = ("title", "text", "number", "boolean", "url", "aliases", "createdAt", "icon")
+
+
+@dataclass(frozen=True)
+class ParsedMarkdown:
+    """A request's Markdown, parsed before the store lock was taken (see `parse_markdown`)."""
+
+    text: str
+    blocks: list[Obj]
+
+
+_PARSED_AHEAD: ContextVar[ParsedMarkdown | None] = ContextVar("sandbox_parsed_markdown", default=None)
 
 
 class SpaceService:
@@ -424,11 +445,35 @@ class SpaceService:
             return self.blocks_from_markdown(body["markdown"])
         return readable_blocks(body["blocks"])
 
+    @staticmethod
+    @contextmanager
+    def markdown_parsed_ahead(parsed: ParsedMarkdown | None) -> Iterator[None]:
+        """While inside, `blocks_from_markdown(parsed.text)` hands out `parsed.blocks`."""
+        token = _PARSED_AHEAD.set(parsed)
+        try:
+            yield
+        finally:
+            _PARSED_AHEAD.reset(token)
+
     def blocks_from_markdown(self, markdown: str) -> list[Obj]:
         """Markdown as readable blocks with ids; `[[Name]]` links to an existing object's id.
 
-        The parser's output is writable by construction (its tests check it against the block
-        models), so it is not validated again: that took longer than parsing for large documents.
+        Uses the blocks parsed ahead for this text (see `markdown_parsed_ahead`), once.
+        """
+        ahead = _PARSED_AHEAD.get()
+        if ahead is not None and ahead.text == markdown:
+            _PARSED_AHEAD.set(None)
+            return ahead.blocks
+        return self.parse_markdown(markdown)
+
+    def parse_markdown(self, markdown: str) -> list[Obj]:
+        """Markdown as readable blocks; safe to call without holding `store.lock`.
+
+        Parsing a large document takes CPU time, so the app does it before taking the lock
+        (other requests go on meanwhile); link lookups take the lock for a moment each, and see
+        the space as it is while the document is parsed. The parser's output is writable by
+        construction (its tests check it against the block models), so it is not validated
+        again: that took longer than parsing itself for large documents.
         """
         from ._markdown import markdown_to_blocks
 
@@ -438,7 +483,8 @@ class SpaceService:
             # One index per document, not a scan of the space per link.
             nonlocal titles
             if titles is None:
-                titles = self._ids_by_title()
+                with self.store.lock:
+                    titles = self._ids_by_title()
             return titles.get(name.strip().casefold())
 
         prefix = self.store.object_url("")
@@ -448,10 +494,11 @@ class SpaceService:
             if not url.startswith(prefix):
                 return None
             object_id = url[len(prefix) :]
-            return object_id if self.store.get_object(object_id) is not None else None
+            with self.store.lock:
+                known = self.store.get_object(object_id) is not None
+            return object_id if known else None
 
-        writable = markdown_to_blocks(markdown, resolve_link=resolve, resolve_url=resolve_url)
-        return readable_blocks(writable)
+        return readable_blocks(markdown_to_blocks(markdown, resolve_link=resolve, resolve_url=resolve_url))
 
     def _ids_by_title(self) -> dict[str, str]:
         """Live objects by folded title; the first created wins, as in `find_by_title`."""
@@ -678,6 +725,13 @@ class SpaceService:
 
 
 # --- helpers -----------------------------------------------------------------------------------
+
+
+def markdown_document_body(markdown: str) -> str:
+    """What `create_from_markdown` turns into blocks: no front matter, no leading `# Title`."""
+    from ._markdown import split_title, strip_front_matter
+
+    return split_title(strip_front_matter(markdown))[1]
 
 
 def _as_list(raw: Any) -> list[Any]:
