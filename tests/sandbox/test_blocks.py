@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import time
 from typing import Any
@@ -315,12 +314,13 @@ def test_daily_note_append_creates_note_with_time_heading(api: Api, sandbox: San
 
 
 def test_daily_note_defaults_to_today_and_rejects_bad_input(api: Api, sandbox: SandboxServer) -> None:
-    today = dt.datetime.now(dt.UTC).date().isoformat()
+    before = sandbox.config.clock.today()
     assert (
         api.post("/blocks/daily-note/append", {"noTimeStamp": True, "markdown": "today entry"}).status_code
         == 200
     )
-    note = _daily_note(sandbox, today)
+    after = sandbox.config.clock.today()  # the sandbox's day may have turned over meanwhile
+    note = _daily_note(sandbox, after.isoformat()) or _daily_note(sandbox, before.isoformat())
     assert note is not None and _texts(note["blocks"]["RootDailyNote_notes"])[-1] == "today entry"
     assert (
         "→ at date"
