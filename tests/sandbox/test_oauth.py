@@ -4,13 +4,10 @@ reuse detection, revocation and expiry."""
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
-import re
 import secrets
 import time
 from collections.abc import Iterator
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2
@@ -19,75 +16,7 @@ import pytest
 from capacities_mcp.api import CapacitiesApiError, CapacitiesClient, OAuthCredential, OAuthTokens
 from capacities_mcp.sandbox import SandboxConfig, SandboxServer, is_loopback_redirect
 
-REDIRECT = "http://127.0.0.1:53682/callback"
-
-
-def _pkce() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
-    return verifier, challenge
-
-
-class Flow:
-    """Drives the browser side and the token endpoint of one sandbox."""
-
-    def __init__(self, sandbox: SandboxServer) -> None:
-        self.sandbox = sandbox
-        self.http = httpx2.Client(base_url=sandbox.base_url, follow_redirects=False, timeout=10)
-
-    def authorize_params(self, challenge: str, **overrides: str | None) -> dict[str, str]:
-        params: dict[str, str | None] = {
-            "response_type": "code",
-            "client_id": self.sandbox.oauth_client_id,
-            "redirect_uri": REDIRECT,
-            "scope": "api:read api:write offline_access",
-            "resource": self.sandbox.base_url,
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-            "state": "xyz-state",
-        }
-        params.update(overrides)
-        return {k: v for k, v in params.items() if v is not None}
-
-    def consent(self, params: dict[str, str], decision: str = "approve") -> httpx2.Response:
-        page = self.http.get("/oauth/authorize", params=params)
-        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html"), page.text
-        assert "Approve" in page.text and "Deny" in page.text
-        request_id = re.search(r'name="request_id" value="([^"]+)"', page.text)
-        assert request_id is not None
-        return self.http.post(
-            "/oauth/authorize", data={"request_id": request_id.group(1), "decision": decision}
-        )
-
-    def code(self, challenge: str, **overrides: str | None) -> str:
-        answer = self.consent(self.authorize_params(challenge, **overrides))
-        assert answer.status_code == 302, answer.text
-        query = parse_qs(urlsplit(answer.headers["location"]).query)
-        assert query["state"] == [overrides.get("state", "xyz-state")]
-        return query["code"][0]
-
-    def token(self, **form: str) -> httpx2.Response:
-        return self.http.post("/oauth/token", data={"client_id": self.sandbox.oauth_client_id, **form})
-
-    def exchange(self, code: str, verifier: str) -> httpx2.Response:
-        return self.token(
-            grant_type="authorization_code", code=code, code_verifier=verifier, redirect_uri=REDIRECT
-        )
-
-    def login(self, scope: str = "api:read api:write offline_access") -> dict[str, Any]:
-        verifier, challenge = _pkce()
-        response = self.exchange(self.code(challenge, scope=scope), verifier)
-        assert response.status_code == 200, response.text
-        return response.json()  # type: ignore[no-any-return]
-
-    def refresh(self, refresh_token: str) -> httpx2.Response:
-        return self.token(grant_type="refresh_token", refresh_token=refresh_token)
-
-    def api_status(self, access_token: str, path: str = "/space") -> int:
-        return self.http.get(path, headers={"Authorization": f"Bearer {access_token}"}).status_code
-
-    def close(self) -> None:
-        self.http.close()
+from .helpers_oauth import REDIRECT, Flow, pkce
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +81,7 @@ def test_reuse_detection_off_keeps_the_grant() -> None:
     with SandboxServer(SandboxConfig(seed=False, reuse_detection=False, auto_approve=True)) as sandbox:
         flow = Flow(sandbox)
         try:
-            verifier, challenge = _pkce()
+            verifier, challenge = pkce()
             redirect = flow.http.get("/oauth/authorize", params=flow.authorize_params(challenge))
             assert redirect.status_code == 302  # auto-approve: no consent page
             code = parse_qs(urlsplit(redirect.headers["location"]).query)["code"][0]
@@ -166,7 +95,7 @@ def test_reuse_detection_off_keeps_the_grant() -> None:
 
 
 def test_codes_are_single_use_and_pkce_checked(flow: Flow) -> None:
-    verifier, challenge = _pkce()
+    verifier, challenge = pkce()
     code = flow.code(challenge)
     wrong = flow.exchange(code, secrets.token_urlsafe(48))
     assert wrong.status_code == 400 and _error(wrong) == "invalid_grant"
@@ -211,7 +140,7 @@ def test_codes_are_single_use_and_pkce_checked(flow: Flow) -> None:
 def test_authorize_errors_redirect_with_state(
     flow: Flow, override: dict[str, str | None], error: str
 ) -> None:
-    _, challenge = _pkce()
+    _, challenge = pkce()
     response = flow.http.get("/oauth/authorize", params=flow.authorize_params(challenge, **override))
     assert response.status_code == 302
     location = urlsplit(response.headers["location"])
@@ -221,7 +150,7 @@ def test_authorize_errors_redirect_with_state(
 
 
 def test_authorize_errors_that_must_not_redirect(flow: Flow) -> None:
-    _, challenge = _pkce()
+    _, challenge = pkce()
     for override, status, error in (
         ({"client_id": "someone-else"}, 401, "invalid_client"),
         ({"client_id": None}, 400, "invalid_request"),
@@ -243,7 +172,7 @@ def test_redirect_allow_list() -> None:
 
 
 def test_deny_and_stale_consent(flow: Flow) -> None:
-    _, challenge = _pkce()
+    _, challenge = pkce()
     denied = flow.consent(flow.authorize_params(challenge), decision="deny")
     assert denied.status_code == 302
     query = parse_qs(urlsplit(denied.headers["location"]).query)
@@ -328,7 +257,7 @@ def test_access_tokens_expire_and_client_refreshes() -> None:
     with SandboxServer(config) as sandbox:
         flow = Flow(sandbox)
         try:
-            verifier, challenge = _pkce()
+            verifier, challenge = pkce()
             location = flow.http.get("/oauth/authorize", params=flow.authorize_params(challenge)).headers[
                 "location"
             ]
@@ -371,7 +300,7 @@ async def test_typed_client_refreshes_on_401(flow: Flow) -> None:
 
 def test_resource_may_use_localhost_form(flow: Flow) -> None:
     port = urlsplit(flow.sandbox.base_url).port
-    _verifier, challenge = _pkce()
+    _verifier, challenge = pkce()
     with httpx2.Client(base_url=f"http://localhost:{port}", follow_redirects=False) as http:
         params = flow.authorize_params(challenge, resource=f"http://localhost:{port}")
         page = http.get("/oauth/authorize", params=params)

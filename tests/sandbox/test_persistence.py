@@ -15,6 +15,7 @@ from capacities_mcp.sandbox import _store as store_module
 from capacities_mcp.sandbox._store import DataFileInUseError
 
 from .helpers import IDS, Api, error_of, fixture_store
+from .helpers_oauth import REDIRECT, Flow, pkce
 
 
 def _client(sandbox: SandboxServer, token: str) -> Api:
@@ -68,13 +69,11 @@ def test_state_and_credentials_survive_a_restart(tmp_path: Path) -> None:
 
 
 def test_oauth_grants_survive_a_restart(tmp_path: Path) -> None:
-    from .test_oauth import REDIRECT, Flow, _pkce
-
     data = tmp_path / "oauth.json"
     config = SandboxConfig(data_file=data, seed=False, auto_approve=True)
     with SandboxServer(config) as first:
         flow = Flow(first)
-        verifier, challenge = _pkce()
+        verifier, challenge = pkce()
         location = flow.http.get("/oauth/authorize", params=flow.authorize_params(challenge)).headers[
             "location"
         ]
