@@ -118,6 +118,32 @@ def gemini_accepts_null(schema: Mapping[str, Any]) -> bool:
     return any(gemini_accepts_null(branch) for branch in schema.get("any_of") or [])
 
 
+def property_paths(schema: Any, path: str = "") -> Iterator[str]:
+    """Dotted names of every declared property, at any depth (union branches merged)."""
+    if not isinstance(schema, Mapping):
+        return
+    for name, sub in (schema.get("properties") or {}).items():
+        yield f"{path}.{name}"
+        yield from property_paths(sub, f"{path}.{name}")
+    for key in ("anyOf", "oneOf", "allOf", "any_of", "one_of"):
+        for branch in schema.get(key) or []:
+            yield from property_paths(branch, path)
+    yield from property_paths(schema.get("items"), f"{path}[]")
+
+
+def check_converted(original: Mapping[str, Any], converted: Mapping[str, Any]) -> list[str]:
+    """What a strict converter's output must keep: properties, closed objects, nullable optionals."""
+    problems = [f"open: {where}" for where in open_objects(converted)]
+    lost = set(property_paths(original)) - set(property_paths(converted))
+    if lost:
+        problems.append(f"properties lost: {sorted(lost)}")
+    for name in optional_parameters(original):
+        prop = (converted.get("properties") or {}).get(name)
+        if prop is None or not accepts_null(prop, converted):
+            problems.append(f"optional '{name}' does not accept null")
+    return problems
+
+
 # --- servers ------------------------------------------------------------------------------------
 
 

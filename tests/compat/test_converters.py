@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -31,10 +31,12 @@ from .helpers import (
     CONFIGURATIONS,
     SERVER_COMMAND,
     accepts_null,
+    check_converted,
     gemini_accepts_null,
     list_tools,
     open_objects,
     optional_parameters,
+    property_paths,
     server_args,
 )
 
@@ -45,32 +47,6 @@ ToolJson = dict[str, Any]
 def tools_by_configuration() -> dict[str, list[ToolJson]]:
     """tools/list of each configuration, listed once for the module."""
     return {name: anyio.run(list_tools, args) for name, args in CONFIGURATIONS.items()}
-
-
-def _property_paths(schema: Any, path: str = "") -> Iterator[str]:
-    """Dotted names of every declared property, at any depth (union branches merged)."""
-    if not isinstance(schema, Mapping):
-        return
-    for name, sub in (schema.get("properties") or {}).items():
-        yield f"{path}.{name}"
-        yield from _property_paths(sub, f"{path}.{name}")
-    for key in ("anyOf", "oneOf", "allOf", "any_of", "one_of"):
-        for branch in schema.get(key) or []:
-            yield from _property_paths(branch, path)
-    yield from _property_paths(schema.get("items"), f"{path}[]")
-
-
-def _check_converted(original: Mapping[str, Any], converted: Mapping[str, Any]) -> list[str]:
-    """What a strict converter's output must keep: properties, closed objects, nullable optionals."""
-    problems = [f"open: {where}" for where in open_objects(converted)]
-    lost = set(_property_paths(original)) - set(_property_paths(converted))
-    if lost:
-        problems.append(f"properties lost: {sorted(lost)}")
-    for name in optional_parameters(original):
-        prop = (converted.get("properties") or {}).get(name)
-        if prop is None or not accepts_null(prop, converted):
-            problems.append(f"optional '{name}' does not accept null")
-    return problems
 
 
 def _each_tool(tools: list[ToolJson], check: Callable[[ToolJson], list[str]]) -> list[str]:
@@ -121,7 +97,7 @@ def test_openai_agents_strict_conversion(
             Tool.model_validate(tool), server, convert_schemas_to_strict=True
         )
         problems = [] if function_tool.strict_json_schema else ["fell back to a non-strict schema"]
-        return problems + _check_converted(tool["inputSchema"], function_tool.params_json_schema)
+        return problems + check_converted(tool["inputSchema"], function_tool.params_json_schema)
 
     assert not (problems := _each_tool(tools_by_configuration[configuration], check)), _report(problems)
 
@@ -155,7 +131,7 @@ def _gemini_problems(tool: ToolJson) -> list[str]:
         prop = (converted.get("properties") or {}).get(name)
         if prop is None or not gemini_accepts_null(prop):
             problems.append(f"optional '{name}' is not nullable for Gemini")
-    lost = set(_property_paths(tool["inputSchema"])) - set(_property_paths(converted))
+    lost = set(property_paths(tool["inputSchema"])) - set(property_paths(converted))
     return problems + ([f"properties lost: {sorted(lost)}"] if lost else [])
 
 
@@ -195,7 +171,7 @@ def test_langchain_strict_openai_tool(
             response_format="content_and_artifact",
         )
         function = convert_to_openai_tool(lc_tool, strict=True)["function"]
-        return _check_converted(tool["inputSchema"], function["parameters"])
+        return check_converted(tool["inputSchema"], function["parameters"])
 
     assert not (problems := _each_tool(tools_by_configuration[configuration], check)), _report(problems)
 
@@ -211,8 +187,8 @@ def test_pydantic_ai_openai_transformer(
         schema = tool["inputSchema"]
         default = OpenAIJsonSchemaTransformer(copy.deepcopy(schema), strict=None).walk()
         strict = OpenAIJsonSchemaTransformer(copy.deepcopy(schema), strict=True).walk()
-        return [f"as is: {p}" for p in _check_converted(schema, default)] + [
-            f"strict: {p}" for p in _check_converted(schema, strict)
+        return [f"as is: {p}" for p in check_converted(schema, default)] + [
+            f"strict: {p}" for p in check_converted(schema, strict)
         ]
 
     assert not (problems := _each_tool(tools_by_configuration[configuration], check)), _report(problems)
@@ -224,7 +200,7 @@ def test_pydantic_ai_google_transformer(
 ) -> None:
     def check(tool: ToolJson) -> list[str]:
         converted = GoogleJsonSchemaTransformer(copy.deepcopy(tool["inputSchema"])).walk()
-        return _check_converted(tool["inputSchema"], converted)
+        return check_converted(tool["inputSchema"], converted)
 
     assert not (problems := _each_tool(tools_by_configuration[configuration], check)), _report(problems)
 
