@@ -8,6 +8,8 @@ every larger size.
 
 from __future__ import annotations
 
+import gc
+import json
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -16,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from capacities_mcp.api.models import ApiObject, collector_paused
 from capacities_mcp.sandbox import SandboxServer, SandboxStore
 from capacities_mcp.sandbox import _markdown as markdown_module
 from capacities_mcp.sandbox._content import readable_blocks
@@ -131,6 +134,32 @@ def test_a_large_document_round_trips() -> None:
     assert len(blocks) == 2_000 + 200
     rendered = blocks_to_markdown(readable_blocks(blocks), entity_link=lambda _: None)
     assert markdown_to_blocks(rendered) == blocks
+
+
+def test_a_large_object_parses_the_same_with_the_collector_paused(
+    service: SpaceService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large API answers are parsed with the garbage collector paused: same models, collector back on."""
+    obj = service.new_object("RootPage", title="Big")
+    obj["blocks"]["content"] = service.parse_markdown(_todos(3_000))
+    body = json.dumps(service.store.public(obj)).encode()
+    pauses: list[bool] = []
+    disable = gc.disable
+    monkeypatch.setattr(gc, "disable", lambda: (pauses.append(True), disable())[1])
+    parsed = ApiObject.model_validate_json(body)
+    assert pauses == [True]
+    assert gc.isenabled()
+    assert parsed == ApiObject.model_validate(json.loads(body))
+    ApiObject.model_validate_json(json.dumps(service.store.public({**obj, "blocks": {}})))
+    assert pauses == [True]  # a small answer is parsed as it is
+
+
+def test_the_collector_stays_as_another_pause_left_it() -> None:
+    with collector_paused():
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the outer pause still holds
+    assert gc.isenabled()
 
 
 # --- the event loop stays free ---------------------------------------------------------------------
