@@ -45,7 +45,8 @@ MIXED_CHARS = 200_000
 
 
 def todos(items: int) -> str:
-    return "".join(f"- [ ] task {i}\n" if i % 4 else f"- [x] done {i}\n" for i in range(items))
+    """Eight characters an item, as in the report: 25,000 items are exactly 200,000 characters."""
+    return "".join("- [ ] a\n" if i % 4 else "- [x] b\n" for i in range(items))
 
 
 def mixed_document(chars: int = MIXED_CHARS) -> str:
