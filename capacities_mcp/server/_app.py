@@ -31,7 +31,7 @@ from ._logging import reclaim_uvicorn_loggers
 from ._settings import Settings
 from ._state import ServerState, SpaceCache
 from .tools import READ_ONLY_TOOLS as _READ_ONLY_NAMES
-from .tools import register_tools, select_tools
+from .tools import ToolServer, register_tools, select_tools
 
 if TYPE_CHECKING:
     from capacities_mcp.sandbox import SandboxServer
@@ -192,7 +192,7 @@ def server_instructions(settings: Settings, tool_names: tuple[str, ...]) -> str:
     return "\n".join(lines)
 
 
-class CapacitiesMCPServer(MCPServer[ServerState]):
+class CapacitiesMCPServer(ToolServer):
     """`MCPServer` with a proper error for an unknown prompt name.
 
     The SDK answers an unknown prompt with JSON-RPC code 0 (and, in memory, a bare "Internal
@@ -233,7 +233,7 @@ def build_app(settings: Settings) -> App:
     toolsets = list(settings.toolsets) if settings.toolsets is not None else None
     # The instructions depend on which tools are registered, so the selection comes first.
     selected = tuple(select_tools(read_only=read_only, tools=tools, toolsets=toolsets))
-    server: MCPServer[ServerState] = CapacitiesMCPServer(
+    server = CapacitiesMCPServer(
         SERVER_NAME,
         title="Capacities",
         version=__version__,
@@ -241,7 +241,15 @@ def build_app(settings: Settings) -> App:
         instructions=server_instructions(settings, selected),
         lifespan=lifespan,
     )
-    tool_names = tuple(register_tools(server, read_only=read_only, tools=tools, toolsets=toolsets))
+    tool_names = tuple(
+        register_tools(
+            server,
+            read_only=read_only,
+            tools=tools,
+            toolsets=toolsets,
+            structured_output=settings.structured_output,
+        )
+    )
     prompt_names = tuple(register_prompts(server, available_tools=tool_names))
     register_resources(server, lambda: runtime.state)
 

@@ -87,14 +87,13 @@ async def _call(
 
 
 def _first_hit(result: Any) -> tuple[str, str]:
-    """(id, title) of the first search hit, from the structured result (or the text)."""
-    data = result.structured_content or {}
-    for key in ("results", "objects", "hits", "items"):
-        items = data.get(key)
-        if isinstance(items, list) and items:
-            first = items[0]
-            return str(first["id"]), str(first.get("title", ""))
-    raise RuntimeError("the search found nothing to open")
+    """(id, title) of the first search hit, read off the text as the model reads it."""
+    import re
+
+    found = re.search(r"^- (.*) — .* `([0-9a-f-]{36})`$", _result_text(result), re.MULTILINE)
+    if found is None:
+        raise RuntimeError("the search found nothing to open")
+    return found.group(2), found.group(1)
 
 
 async def _demo(args: argparse.Namespace) -> int:

@@ -34,6 +34,7 @@ from capacities_mcp.api import (
     CapacitiesConnectionError,
     CapacitiesOAuthError,
     CapacitiesValidationError,
+    Issue,
 )
 
 from ._logging import redact
@@ -41,12 +42,12 @@ from ._state import LookupFailed
 
 __all__ = [
     "ErrorInfo",
-    "FieldIssue",
     "PartialWrite",
     "ToolInputError",
+    "argument_issues",
     "describe",
     "error_result",
-    "issues_from_validation",
+    "issue_lines",
     "redact",
     "tool_error",
 ]
@@ -67,14 +68,6 @@ def _clean_api_message(message: str) -> str:
     return redact(text)
 
 
-@dataclass(frozen=True)
-class FieldIssue:
-    """One input problem: which field (dotted path) and which rule it broke."""
-
-    field: str
-    message: str
-
-
 class ToolInputError(Exception):
     """The arguments make sense to the schema but not to the space (unknown option, ...)."""
 
@@ -82,13 +75,15 @@ class ToolInputError(Exception):
         self,
         message: str,
         *,
-        issues: Sequence[FieldIssue] = (),
+        issues: Sequence[Issue] = (),
         code: str = "invalid_arguments",
+        next_step: str = "",
     ) -> None:
         super().__init__(message)
         self.message = message
         self.issues = list(issues)
         self.code = code
+        self.next_step = next_step
 
 
 class PartialWrite(Exception):
@@ -102,20 +97,21 @@ class PartialWrite(Exception):
         self.next_step = next_step
 
 
-# The JSON schema of `ErrorInfo.payload()["error"]`. Every tool's output schema admits
-# `{"error": <this>}` beside its success shape (see tools/_registry.py): clients built on the
-# TypeScript SDK validate an error result's structured content against the output schema too,
-# and would otherwise turn our error into a protocol error the model never reads.
+# The JSON schema of `ErrorInfo.payload()["error"]`. With `--structured-output`, every tool's
+# output schema admits `{"error": <this>}` beside its success shape (see tools/_registry.py):
+# clients built on the TypeScript SDK validate an error result's structured content against the
+# output schema too, and would otherwise turn our error into a protocol error the model never reads.
 ERROR_PAYLOAD_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "description": "Why the call failed; the text content says what to do next.",
+    "description": "Why the call failed and what to do next.",
     "properties": {
         "code": {"type": "string", "description": "cap_* code of the API, or a local one"},
         "status": {
             "anyOf": [{"type": "integer"}, {"type": "null"}],
             "description": "HTTP status (0: no answer)",
         },
-        "message": {"type": "string"},
+        "message": {"type": "string", "description": "what happened"},
+        "next_step": {"type": "string", "description": "what to do now"},
         "retry_after": {
             "anyOf": [{"type": "number"}, {"type": "null"}],
             "description": "seconds to wait first",
@@ -129,33 +125,45 @@ ERROR_PAYLOAD_SCHEMA: dict[str, Any] = {
                 "type": "object",
                 "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
                 "required": ["field", "message"],
+                "additionalProperties": False,
             },
         },
     },
-    "required": ["code", "status", "message", "retry_after", "missing_scopes"],
+    "required": ["code", "status", "message", "next_step", "retry_after", "missing_scopes"],
     "additionalProperties": False,
 }
 
 
 @dataclass(frozen=True)
 class ErrorInfo:
-    """What the model reads (`text`) and what a program reads (`payload`)."""
+    """What went wrong (`what`) and what to do (`next_step`): the model reads both as `text`, a
+    program (or a framework that passes only structured content) finds both in `payload`."""
 
-    text: str
+    what: str
+    next_step: str
     code: str
     status: int | None = None
     message: str = ""
     retry_after: float | None = None
     missing_scopes: tuple[str, ...] = ()
     maybe_applied: bool | None = None
-    issues: tuple[FieldIssue, ...] = ()
+    issues: tuple[Issue, ...] = ()
     object_id: str | None = None
+
+    @property
+    def text(self) -> str:
+        what = self.what.rstrip()
+        if not self.next_step:
+            return what
+        joiner = "\n" if "\n" in what else " "  # advice after a list of issues goes on its own line
+        return f"{what}{joiner}{self.next_step}"
 
     def payload(self) -> dict[str, Any]:
         error: dict[str, Any] = {
             "code": self.code,
             "status": self.status,
-            "message": self.message,
+            "message": self.message or self.what,
+            "next_step": self.next_step,
             "retry_after": self.retry_after,
             "missing_scopes": list(self.missing_scopes),
         }
@@ -173,107 +181,129 @@ def _seconds(value: float) -> str:
 
 
 def _retry_hint(retry_after: float | None, fallback: str = "in about a minute") -> str:
-    return f"retry after {_seconds(retry_after)}" if retry_after is not None else f"retry {fallback}"
+    return f"Retry after {_seconds(retry_after)}" if retry_after is not None else f"Retry {fallback}"
+
+
+_CHECK_FIRST = (
+    "The write may or may not have been applied: check with get_object before retrying, so "
+    "nothing is added twice."
+)
+
+
+def _api_advice(exc: CapacitiesApiError, said: str) -> tuple[str, str]:
+    """(what happened, what to do) for an answer of the API, by its code."""
+    code, status = exc.code, exc.status
+    if code == "cap_not_found":
+        return (
+            f"Not found (404, cap_not_found){said}. No object (or block) with this id is visible: "
+            "it may be mistyped, in the trash or deleted.",
+            "Find the object with search_objects or list_objects, and block ids with "
+            'get_object(format="blocks").',
+        )
+    if code == "cap_scope_insufficient":
+        need = ", ".join(exc.missing_scopes) or "a scope this request needs"
+        return (
+            f"Permission denied (403, cap_scope_insufficient): this token lacks {need}{said}. "
+            "It cannot change the space.",
+            "Tell the user; writing needs a token with api:write (Capacities → Settings → Capacities "
+            "API) or signing in again with write access.",
+        )
+    if code == "cap_not_authenticated":
+        return (
+            f"Capacities rejected the credentials (401, cap_not_authenticated){said}. The token is "
+            "invalid, expired or revoked.",
+            "Set a new CAPACITIES_API_TOKEN or sign in again: capacities-mcp auth login.",
+        )
+    if code == "cap_rate_limit_exceeded":
+        return (
+            f"Rate limited by Capacities (429, cap_rate_limit_exceeded){said}. Nothing was changed.",
+            f"{_retry_hint(exc.retry_after)}; do not retry at once.",
+        )
+    if code == "cap_invalid_input" and status == 413:
+        return (
+            f"The request is too large for Capacities (413){said}. Nothing was changed.",
+            "Split the content into smaller parts (for example several append_blocks calls).",
+        )
+    if code == "cap_invalid_input":
+        return (
+            f"Capacities rejected the input (400, cap_invalid_input){said}. Nothing was changed.",
+            "Fix the fields named above and call again; get_space lists the valid properties and options.",
+        )
+    if code == "cap_service_unavailable":
+        return (
+            f"Capacities is temporarily unavailable ({status}, cap_service_unavailable){said}.",
+            f"{_retry_hint(exc.retry_after)}.",
+        )
+    if code == "cap_server_error":
+        return f"Capacities had a server error ({status}, cap_server_error){said}.", "Retry shortly."
+    if code == "cap_object_creation_quota_reached":
+        return (
+            f"The space has reached its plan's object-creation quota{said}. No new objects can be created.",
+            "Tell the user (existing objects can still be edited).",
+        )
+    return (
+        f"Unexpected answer from Capacities (status {status}, {code}){said}.",
+        "Retry once; if it persists, tell the user.",
+    )
 
 
 def _describe_api(exc: CapacitiesApiError) -> ErrorInfo:
     message = _clean_api_message(exc.message or "")
-    code, status = exc.code, exc.status
     said = f": {message}" if message else ""
+    maybe_applied = bool(getattr(exc, "maybe_applied", False))
     if isinstance(exc, CapacitiesConnectionError):
-        if exc.maybe_applied:
-            text = (
-                f"No answer from Capacities{said}. The write may or may not have been applied: "
-                "check with get_object before retrying, so nothing is added twice."
-            )
+        if maybe_applied:
+            what, advice = f"No answer from Capacities{said}.", _CHECK_FIRST
         else:
-            text = (
-                f"Could not reach the Capacities API{said}. Nothing was changed. Check the "
-                "network or the API URL, then retry."
-            )
-        return ErrorInfo(text, code, status, message, maybe_applied=exc.maybe_applied)
-    scopes = tuple(exc.missing_scopes)
-    if code == "cap_not_found":
-        text = (
-            f"Not found (404, cap_not_found){said}. No object (or block) with this id is visible: "
-            "it may be mistyped, in the trash or deleted. Find the object with search_objects "
-            'or list_objects, and block ids with get_object(format="blocks").'
-        )
-    elif code == "cap_scope_insufficient":
-        need = ", ".join(scopes) or "a scope this request needs"
-        text = (
-            f"Permission denied (403, cap_scope_insufficient): this token lacks {need}{said}. "
-            "It cannot change the space. Tell the user; writing needs a token with api:write "
-            "(Capacities → Settings → Capacities API) or signing in again with write access."
-        )
-    elif code == "cap_not_authenticated":
-        text = (
-            f"Capacities rejected the credentials (401, cap_not_authenticated){said}. The token "
-            "is invalid, expired or revoked: set a new CAPACITIES_API_TOKEN or sign in again: "
-            "capacities-mcp auth login."
-        )
-    elif code == "cap_rate_limit_exceeded":
-        text = (
-            f"Rate limited by Capacities (429, cap_rate_limit_exceeded){said}. "
-            f"{_retry_hint(exc.retry_after).capitalize()}; do not retry at once."
-        )
-    elif code == "cap_invalid_input" and status == 413:
-        text = (
-            f"The request is too large for Capacities (413){said}. Split the content into "
-            "smaller parts (for example several append_blocks calls)."
-        )
-    elif code == "cap_invalid_input":
-        text = (
-            f"Capacities rejected the input (400, cap_invalid_input){said}. Fix the fields named "
-            "above and call again; get_space lists the valid properties and options."
-        )
-    elif code == "cap_service_unavailable":
-        text = (
-            f"Capacities is temporarily unavailable ({status}, cap_service_unavailable){said}. "
-            f"{_retry_hint(exc.retry_after).capitalize()}."
-        )
-    elif code == "cap_server_error":
-        text = (
-            f"Capacities had a server error ({status}, cap_server_error){said}. Retry shortly; "
-            "after a failed write, check with get_object first."
-        )
-    elif code == "cap_object_creation_quota_reached":
-        text = (
-            f"The space has reached its plan's object-creation quota{said}. No new objects can "
-            "be created; tell the user (existing objects can still be edited)."
-        )
+            what = f"Could not reach the Capacities API{said}. Nothing was changed."
+            advice = "Check the network or the API URL, then retry."
     else:
-        text = (
-            f"Unexpected answer from Capacities (status {status}, {code}){said}. Retry once; if "
-            "it persists, tell the user."
-        )
-    return ErrorInfo(text, code, status, message, exc.retry_after, scopes)
+        what, advice = _api_advice(exc, said)
+        if maybe_applied:
+            what = what.replace(" Nothing was changed.", "")
+            advice = f"{_CHECK_FIRST} {advice}"
+    return ErrorInfo(
+        what,
+        advice,
+        exc.code,
+        exc.status,
+        message,
+        exc.retry_after,
+        tuple(exc.missing_scopes),
+        maybe_applied=maybe_applied if maybe_applied or isinstance(exc, CapacitiesConnectionError) else False,
+    )
 
 
-def _issue_lines(issues: Sequence[FieldIssue]) -> str:
+def issue_lines(issues: Sequence[Issue]) -> str:
+    """Issues as the model reads them: one `- field: rule` line each."""
     return "\n".join(f"- {i.field}: {i.message}" for i in issues)
 
 
 def _describe_validation(exc: CapacitiesValidationError) -> ErrorInfo:
-    issues = tuple(FieldIssue(i.dotted_path or "(input)", i.message) for i in exc.issues)
-    lines = _issue_lines(issues)
-    text = f"Invalid input, nothing was sent to Capacities:\n{lines}\nFix these fields and call again."
-    return ErrorInfo(redact(text), "cap_invalid_input", None, redact(str(exc)), issues=issues)
+    issues = tuple(exc.issues)
+    what = redact(f"Invalid input, nothing was sent to Capacities:\n{issue_lines(issues)}\n")
+    return ErrorInfo(
+        what, "Fix these fields and call again.", "cap_invalid_input", None, redact(str(exc)), issues=issues
+    )
 
 
-def issues_from_validation(error: ValidationError, prefix: str = "") -> list[FieldIssue]:
-    """pydantic errors as `field: rule (got <value>)`, with short, token-free values."""
-    issues: list[FieldIssue] = []
+def argument_issues(error: ValidationError) -> list[Issue]:
+    """pydantic errors of a tool's arguments as issues: `field: rule (got <value>)`, short and
+    token-free. (The API client words its issues as zod does, for parity with the real API; tool
+    arguments keep pydantic's plainer rules, which models already know.)"""
+    issues: list[Issue] = []
     for detail in error.errors(include_url=False):
-        loc = [str(p) for p in detail["loc"] if not (isinstance(p, str) and p.startswith("<"))]
-        path = ".".join([prefix, *loc] if prefix else loc) or "(arguments)"
-        message = "required, missing" if detail["type"] == "missing" else detail["msg"]
+        path = tuple(p for p in detail["loc"] if not (isinstance(p, str) and p.startswith("<")))
+        kind = detail["type"]
+        message = {"missing": "required, missing", "extra_forbidden": "unknown field"}.get(
+            kind, detail["msg"]
+        )
         for lead in ("Value error, ", "Assertion failed, "):
             message = message.removeprefix(lead)
-        if detail["type"] not in ("missing", "value_error", "assertion_error") and "input" in detail:
+        if kind not in ("missing", "extra_forbidden", "value_error", "assertion_error") and "input" in detail:
             shown = repr(detail["input"])
             message += f" (got {shown[:60] + '…' if len(shown) > 60 else shown})"
-        issues.append(FieldIssue(path, redact(message)))
+        issues.append(Issue(path or ("(arguments)",), redact(message)))
     return issues
 
 
@@ -283,40 +313,49 @@ def describe(exc: BaseException, *, tool: str) -> ErrorInfo:
         inner = describe(exc.cause, tool=tool)
         return replace(
             inner,
-            text=f"{exc.done}, but the next step failed. {inner.text} {exc.next_step}",
+            what=f"{exc.done}, but the next step failed. {inner.what}",
+            next_step=f"{inner.next_step} {exc.next_step}",
             object_id=exc.object_id,
         )
     if isinstance(exc, CapacitiesApiError):
         return _describe_api(exc)
     if isinstance(exc, CapacitiesOAuthError):
         detail = f" ({exc.error})" if exc.error else ""
-        text = (
-            f"Signing in to Capacities failed{detail}: {redact(exc.message)}. Nothing was sent. "
-            "Sign in again: capacities-mcp auth login (or set CAPACITIES_API_TOKEN), then retry."
+        return ErrorInfo(
+            f"Signing in to Capacities failed{detail}: {redact(exc.message)}. Nothing was sent.",
+            "Sign in again: capacities-mcp auth login (or set CAPACITIES_API_TOKEN), then retry.",
+            "oauth_error",
+            exc.status,
+            redact(exc.message),
         )
-        return ErrorInfo(text, "oauth_error", exc.status, redact(exc.message))
     if isinstance(exc, CapacitiesValidationError):
         return _describe_validation(exc)
     if isinstance(exc, ToolInputError):
-        text = redact(exc.message)
-        if exc.issues:
-            text += "\n" + _issue_lines(exc.issues)
-        return ErrorInfo(text, exc.code, None, redact(exc.message), issues=tuple(exc.issues))
+        what = redact(exc.message) + ("\n" + issue_lines(exc.issues) if exc.issues else "")
+        return ErrorInfo(what, exc.next_step, exc.code, None, redact(exc.message), issues=tuple(exc.issues))
     if isinstance(exc, LookupFailed):
-        found: tuple[FieldIssue, ...] = (FieldIssue(exc.field, exc.message),) if exc.field else ()
-        return ErrorInfo(redact(exc.message), "not_found_in_space", None, redact(exc.message), issues=found)
+        found: tuple[Issue, ...] = (Issue.at(exc.field, exc.message),) if exc.field else ()
+        message = redact(exc.message)
+        return ErrorInfo(message, "", "not_found_in_space", None, message, issues=found)
     if isinstance(exc, ValidationError):
-        issues = tuple(issues_from_validation(exc))
-        lines = _issue_lines(issues)
-        text = f"Invalid arguments for {tool}:\n{lines}\nFix these and call again."
-        return ErrorInfo(text, "invalid_arguments", None, f"invalid arguments for {tool}", issues=issues)
+        issues = tuple(argument_issues(exc))
+        return ErrorInfo(
+            f"Invalid arguments for {tool}:\n{issue_lines(issues)}\n",
+            "Fix these and call again.",
+            "invalid_arguments",
+            None,
+            f"invalid arguments for {tool}",
+            issues=issues,
+        )
     _log.error("tool %s failed unexpectedly", tool, exc_info=exc)
-    text = (
-        f"Internal error in {tool} ({type(exc).__name__}); the details are in the server log. "
+    return ErrorInfo(
+        f"Internal error in {tool} ({type(exc).__name__}); the details are in the server log.",
         "Nothing more is known about whether a write happened: check with get_object before "
-        "retrying a write. Other tools keep working."
+        "retrying a write. Other tools keep working.",
+        "internal_error",
+        None,
+        f"internal error ({type(exc).__name__})",
     )
-    return ErrorInfo(text, "internal_error", None, f"internal error ({type(exc).__name__})")
 
 
 def error_result(info: ErrorInfo) -> CallToolResult:

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from mcp.types import ToolAnnotations
 
 from capacities_mcp.api import (
     CapacitiesApiError,
@@ -27,7 +26,8 @@ from capacities_mcp.api import (
 from capacities_mcp.sandbox import SandboxServer
 from capacities_mcp.server._errors import PartialWrite, ToolInputError, describe, redact, tool_error
 from capacities_mcp.server._state import LookupFailed
-from capacities_mcp.server.tools._registry import ToolInput, ToolOutput, ToolSpec, register_spec
+from capacities_mcp.server.tools import ToolCatalog
+from capacities_mcp.server.tools._registry import ToolInput, ToolOutput, ToolSpec, hints
 
 from .helpers import (
     MISSING_ID,
@@ -134,12 +134,28 @@ async def test_service_unavailable_and_server_error(faulty: SandboxServer, mode:
         faulty.faults.status = 503
         unavailable = await client.call_tool("get_object", {"id": TASK_ID})
         faulty.faults.status = 500
-        broken = await client.call_tool("create_object", {"structure": "Page", "title": "x"})
+        broken_read = await client.call_tool("create_object", {"structure": "Page", "title": "x"})
+        faulty.faults.reset()
+        assert not (await client.call_tool("get_space", {})).is_error  # structures cached now
+        faulty.faults.status = 500
+        broken_write = await client.call_tool("create_object", {"structure": "Page", "title": "x"})
         faulty.faults.reset()
         fine = await client.call_tool("get_object", {"id": TASK_ID})
     assert error_of(unavailable)["code"] == "cap_service_unavailable"
     assert error_of(unavailable)["status"] == 503 and "temporarily unavailable" in text_of(unavailable)
-    assert error_of(broken)["code"] == "cap_server_error" and "check with get_object" in text_of(broken)
+    assert error_of(unavailable)["maybe_applied"] is False  # a read changes nothing
+    # The 500 answered the structure lookup (a read) before anything was written ...
+    assert (
+        error_of(broken_read)["code"] == "cap_server_error"
+        and error_of(broken_read)["maybe_applied"] is False
+    )
+    # ... and here the write itself: it may have landed, so the model checks before retrying.
+    assert (
+        error_of(broken_write)["code"] == "cap_server_error"
+        and error_of(broken_write)["maybe_applied"] is True
+    )
+    assert "check with get_object" in text_of(broken_write)
+    assert "check with get_object" in error_of(broken_write)["next_step"]
     assert not fine.is_error
 
 
@@ -264,15 +280,30 @@ BAD_CALLS: list[tuple[str, dict[str, Any], str, str]] = [
         "create_object",
         {"structure": "Page", "title": "x", "properties": '{"broken json'},
         "properties",
-        "valid dictionary",
+        "valid list",
     ),
     (
-        "create_object",
-        {"structure": "Page", "title": "x", "markdown": "a", "blocks": [{"type": "HorizontalLineBlock"}]},
+        "append_blocks",
+        {"id": TASK_ID, "markdown": "a", "blocks": [{"kind": "divider"}]},
         "markdown|blocks",
         "at most one",
     ),
-    ("create_object", {"structure": "Page", "title": "x", "blocks": [{"type": "Nope"}]}, "blocks[0]", "type"),
+    ("append_blocks", {"id": TASK_ID, "blocks": [{"kind": "Nope"}]}, "blocks[0].kind", "Input should be"),
+    (
+        "append_blocks",
+        {"id": TASK_ID, "blocks": [{"kind": "text", "type": "x"}]},
+        "blocks[0].type",
+        "unknown field",
+    ),
+    (
+        "append_blocks",
+        {"id": TASK_ID, "blocks": [{"kind": "text", "depth": 1}]},
+        "blocks[0].depth",
+        "depth 1",
+    ),
+    ("append_blocks", {"id": TASK_ID, "blocks": [{"kind": "bullet", "color": "blue"}]}, "blocks[0]", "color"),
+    ("create_object", {"structure": "Page", "title": "x", "blocks": []}, "blocks", "Unknown argument"),
+    ("save_weblink", {"url": "https://example.com", "tags": ["x"]}, "tags", "It takes: url, title"),
     ("create_object", {"structure": "Daily note", "title": "x"}, "", "append_to_daily_note"),
     (
         "create_object",
@@ -287,10 +318,10 @@ BAD_CALLS: list[tuple[str, dict[str, Any], str, str]] = [
         "after_block_id",
         "required",
     ),
-    ("append_blocks", {"id": TASK_ID, "blocks": '[{"type": "CodeBlock"}]'}, "blocks[0].lang", "expected"),
+    ("append_blocks", {"id": TASK_ID, "blocks": '[{"kind": "code"}]'}, "blocks[0]", 'kind "code" needs text'),
     ("update_object", {"id": TASK_ID}, "(arguments)", "at least one change"),
     ("update_object", {"id": TASK_ID, "trash": True, "restore": True}, "trash|restore", "pick one"),
-    ("update_block", {"id": TASK_ID, "block_id": "x"}, "text|block", "exactly one"),
+    ("update_block", {"id": TASK_ID, "block_id": "x"}, "text|done", "Nothing to change"),
     ("append_to_daily_note", {"markdown": "x", "date": "29/11/2026"}, "date", "not an ISO date"),
     ("save_weblink", {"url": "not a url"}, "url", "URL"),
 ]
@@ -364,20 +395,17 @@ async def test_unexpected_exception_is_generic_logged_and_survivable(
     sandbox: SandboxServer, mode: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     server, _ = tool_server(sandbox, tools=["get_space"])
-    register_spec(
-        server,
-        ToolSpec(
-            name="explode",
-            title="Explode",
-            description="Always crashes.",
-            input_model=_Nothing,
-            output_model=ToolOutput,
-            handler=_explode,
-            annotations=ToolAnnotations(
-                read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
-            ),
-        ),
+    explode = ToolSpec(
+        name="explode",
+        title="Explode",
+        description="Always crashes.",
+        input_model=_Nothing,
+        output_model=ToolOutput,
+        handler=_explode,
+        annotations=hints(read_only=True, idempotent=True),
     )
+    assert server.catalog is not None
+    server.catalog = ToolCatalog([*server.catalog.specs.values(), explode])
     caplog.set_level(logging.ERROR, logger="capacities_mcp.server.tools")
     async with connect(server, mode) as client:
         result = await client.call_tool("explode", {})
@@ -404,8 +432,10 @@ def test_rate_limit_text_and_payload() -> None:
             "code": "cap_rate_limit_exceeded",
             "status": 429,
             "message": "Rate limit exceeded",
+            "next_step": "Retry after 12 s; do not retry at once.",
             "retry_after": 11.6,
             "missing_scopes": [],
+            "maybe_applied": False,
         }
     }
 
@@ -491,7 +521,7 @@ def test_welcome_id_is_a_real_seed_object(sandbox: SandboxServer) -> None:
 @each_mode
 async def test_too_large_payload_is_413_with_split_hint(sandbox: SandboxServer, mode: str) -> None:
     server, _ = tool_server(sandbox)
-    block = {"type": "TextBlock", "tokens": [{"type": "TextToken", "text": "y" * 1000}]}
+    block = {"kind": "text", "text": "y" * 1000}
     async with connect(server, mode) as client:
         result = await client.call_tool("append_blocks", {"id": WELCOME_ID, "blocks": [block] * 1500})
         alive = await client.call_tool("get_space", {})

@@ -267,22 +267,16 @@ async def test_create_custom_type_with_collection_number_and_rich_text(
             {
                 "structure": "Books",
                 "title": "The Pragmatic Programmer",
-                "properties": {
-                    "Rating": 4,
-                    "Genre": ["Software", "Non-fiction"],
-                    "Status": "Reading",
-                    "Published": "1999-10-20",
-                    "Summary": "Tips for craft",
-                    "Author": "Andrew Hunt",
-                },
-                "collections": ["Reading list"],
-                "blocks": [
-                    {
-                        "type": "TextBlock",
-                        "tokens": [{"type": "TextToken", "text": "Chapter notes"}],
-                        "hierarchy": {"key": "H2", "val": 2},
-                    }
+                "properties": [
+                    {"property": "Rating", "value": 4},
+                    {"property": "Genre", "value": ["Software", "Non-fiction"]},
+                    {"property": "Status", "value": "Reading"},
+                    {"property": "Published", "value": "1999-10-20"},
+                    {"property": "Summary", "value": "Tips for craft"},
+                    {"property": "Author", "value": "Andrew Hunt"},
                 ],
+                "collections": ["Reading list"],
+                "markdown": "## Chapter notes",
             },
         )
         assert not created.is_error, text_of(created)
@@ -331,7 +325,7 @@ async def test_append_blocks_returns_new_ids_at_positions(sandbox: SandboxServer
         )
         after = await client.call_tool(
             "append_blocks",
-            {"id": page["id"], "after_block_id": new[0], "blocks": [{"type": "HorizontalLineBlock"}]},
+            {"id": page["id"], "after_block_id": new[0], "blocks": [{"kind": "divider"}]},
         )
         assert not start.is_error and not after.is_error, text_of(after)
         assert len(after.structured_content["new_block_ids"]) == 1
@@ -344,11 +338,8 @@ async def test_append_blocks_returns_new_ids_at_positions(sandbox: SandboxServer
     assert "divider" in outline["content"]
 
 
-def _text_block(text: str, children: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    block: dict[str, Any] = {"type": "TextBlock", "tokens": [{"type": "TextToken", "text": text}]}
-    if children:
-        block["blocks"] = children
-    return block
+def _text_block(text: str, depth: int = 0) -> dict[str, Any]:
+    return {"kind": "text", "text": text, "depth": depth}
 
 
 async def test_append_structured_blocks_spends_one_request_and_names_exactly_the_new_ones(
@@ -370,7 +361,7 @@ async def test_append_structured_blocks_spends_one_request_and_names_exactly_the
                 "append_blocks",
                 {
                     "id": page["id"],
-                    "blocks": [_text_block("end-a", [_text_block("end-a-child")]), _text_block("end-b")],
+                    "blocks": [_text_block("end-a"), _text_block("end-a-child", 1), _text_block("end-b")],
                 },
             )
         requests = [r.getMessage() for r in caplog.records if r.name == "httpx2"]
@@ -486,11 +477,7 @@ async def test_update_and_delete_block(sandbox: SandboxServer, mode: str) -> Non
             {
                 "id": page["id"],
                 "block_id": second,
-                "block": {
-                    "type": "TextBlock",
-                    "tokens": [{"type": "TextToken", "text": "call mum"}],
-                    "todo": {"isDone": True},
-                },
+                "done": True,
             },
         )
         assert not ticked.is_error, text_of(ticked)
@@ -720,17 +707,14 @@ async def test_json_string_nested_arguments_are_accepted(sandbox: SandboxServer,
             {
                 "structure": "Task",
                 "title": f"From a JSON-happy client {mode}",
-                "properties": json.dumps({"Status": "Done"}),
-                "blocks": json.dumps(
-                    [{"type": "TextBlock", "tokens": [{"type": "TextToken", "text": "body"}]}]
-                ),
+                "properties": json.dumps([{"property": "Status", "value": "Done"}]),
                 "collections": "[]",
             },
         )
         assert not created.is_error, text_of(created)
         page_id = created.structured_content["id"]
         appended = await client.call_tool(
-            "append_blocks", {"id": page_id, "blocks": '[{"type": "HorizontalLineBlock"}]'}
+            "append_blocks", {"id": page_id, "blocks": '[{"kind": "divider"}]'}
         )
         limited = await client.call_tool(
             "search_objects", {"query": f"JSON-happy client {mode}", "limit": "5", "structure": '["Task"]'}

@@ -212,7 +212,9 @@ def test_appended_run_is_found_by_position_or_not_at_all() -> None:
     obj = "739718bc-3246-56f6-a8f0-477e031ad7ad"
 
     def run(blocks: dict[str, list[TextBlock]], count: int, **args: Any) -> list[str] | None:
-        found = _appended_run(blocks, AppendBlocksInput(id=obj, blocks=[{}] * count, **args), count)
+        found = _appended_run(
+            blocks, AppendBlocksInput(id=obj, blocks=[{"kind": "divider"}] * count, **args), count
+        )
         return None if found is None else [block_id for _, block_id, _ in found]
 
     one = {"content": _blocks("a", "b", "n1", "n2", children={"b": ["b1"], "n1": ["n1x"]})}

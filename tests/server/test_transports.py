@@ -39,7 +39,10 @@ ALL_TOOLS = {name for names in TOOLSETS.values() for name in names}
 
 @pytest.fixture(scope="module")
 def env(sandbox: SandboxServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    return sandbox_env(sandbox, tmp_path_factory.mktemp("transports"))
+    # Structured output on (through its environment variable): the checks read structured data.
+    return sandbox_env(
+        sandbox, tmp_path_factory.mktemp("transports"), CAPACITIES_MCP_STRUCTURED_OUTPUT="true"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -240,7 +243,7 @@ async def test_sse_connections_share_one_embedded_sandbox(tmp_path: Path) -> Non
     with http_server(base_env(tmp_path), ["--transport", "sse", "--sandbox"]) as server:
         async with Client(sse_client(server.url)) as first:
             hits = await first.call_tool("search_objects", {"query": "Sourdough"})
-            object_id = hits.structured_content["results"][0]["id"]
+            object_id = text_of(hits).split("`")[1]  # what the model reads: "- Title — Page `id`"
             added = await first.call_tool(
                 "append_blocks", {"id": object_id, "markdown": "- shared marker 4711"}
             )

@@ -32,9 +32,12 @@ def inspector() -> list[str]:
     return [node, str(package / bin_entry)]
 
 
-def run(inspector: list[str], home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run(
+    inspector: list[str], home: Path, *args: str, server_args: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
     """One Inspector call against `capacities-mcp --sandbox`, started by it over stdio."""
-    command = [*inspector, "--cli", "-q", sys.executable, "-m", "capacities_mcp", "--sandbox", *args]
+    server = [sys.executable, "-m", "capacities_mcp", "--sandbox", *server_args]
+    command = [*inspector, "--cli", "-q", *server, *args]
     # The TypeScript stdio transport passes on only HOME, PATH and a few more: a private HOME
     # keeps both the Inspector's files and any stored credentials out of the way.
     env = {"HOME": str(home), "PATH": os.environ.get("PATH", ""), "npm_config_update_notifier": "false"}
@@ -45,11 +48,16 @@ def _json(result: subprocess.CompletedProcess[str]) -> Any:
     return json.loads(result.stdout)
 
 
-def test_tool_schemas_pass_the_strict_portability_check(inspector: list[str], tmp_path: Path) -> None:
-    result = run(inspector, tmp_path, "--method", "tools/list", "--strict")
+@pytest.mark.parametrize(
+    ("server_args", "count"), [((), 12), (("--structured-output",), 12), (("--read-only",), 4)]
+)
+def test_tool_schemas_pass_the_strict_portability_check(
+    inspector: list[str], tmp_path: Path, server_args: tuple[str, ...], count: int
+) -> None:
+    result = run(inspector, tmp_path, "--method", "tools/list", "--strict", server_args=server_args)
     assert result.returncode == 0, result.stderr
     assert "Warning" not in result.stderr and "Error" not in result.stderr, result.stderr
-    assert len(_json(result)["tools"]) == 12
+    assert len(_json(result)["tools"]) == count
 
 
 @pytest.mark.parametrize("era", ["legacy", "modern"])
@@ -71,7 +79,8 @@ def test_results_and_errors_reach_a_typescript_client(inspector: list[str], tmp_
     assert found.returncode == 0, found.stderr
     result = _json(found)["result"]
     assert not result["isError"]
-    assert result["structuredContent"]["results"][0]["title"].startswith("Meeting notes")
+    assert "structuredContent" not in result  # structured output is opt-in: the model reads the text
+    assert result["content"][0]["text"].splitlines()[1].startswith("- Meeting notes")
 
     missing = run(
         inspector,
@@ -92,4 +101,5 @@ def test_results_and_errors_reach_a_typescript_client(inspector: list[str], tmp_
     result = _json(missing)["result"]
     assert result["isError"]
     assert result["structuredContent"]["error"]["code"] == "cap_not_found"
+    assert "search_objects" in result["structuredContent"]["error"]["next_step"]
     assert "search_objects" in result["content"][0]["text"]

@@ -1,9 +1,11 @@
-"""The MCP tools, grouped in toolsets, and the one function that registers a selection of them.
+"""The MCP tools, grouped in toolsets, and the one function that puts a selection on a server.
 
+    server = ToolServer("capacities", lifespan=...)
     register_tools(server)                                   # all tools
     register_tools(server, read_only=True)                   # get_space, get_object, search, list
     register_tools(server, toolsets=["space", "objects"])    # some groups
     register_tools(server, tools=["get_object"])             # some tools
+    register_tools(server, structured_output=True)           # outputSchema + structuredContent
 
 Tools reach the shared `ServerState` (client + caches) through the lifespan context.
 """
@@ -13,16 +15,24 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from mcp.server.mcpserver import MCPServer
+from . import blocks, daily_notes, objects_read, objects_write, space
+from ._catalog import READ_ONLY_REFUSAL, ToolCatalog, ToolServer
+from ._registry import ToolSpec
 
-from . import blocks, daily_notes, objects, space
-from ._registry import ToolSpec, register_spec
-
-__all__ = ["ALL_TOOLS", "READ_ONLY_TOOLS", "SPECS", "TOOLSETS", "register_tools", "select_tools"]
+__all__ = [
+    "ALL_TOOLS",
+    "READ_ONLY_TOOLS",
+    "SPECS",
+    "TOOLSETS",
+    "ToolCatalog",
+    "ToolServer",
+    "register_tools",
+    "select_tools",
+]
 
 _BY_TOOLSET: dict[str, tuple[ToolSpec[Any], ...]] = {
     "space": space.SPECS,
-    "objects": objects.SPECS,
+    "objects": objects_read.SPECS + objects_write.SPECS,
     "blocks": blocks.SPECS,
     "daily_notes": daily_notes.SPECS,
 }
@@ -36,9 +46,7 @@ TOOLSETS: dict[str, tuple[str, ...]] = {
 ALL_TOOLS: tuple[str, ...] = tuple(SPECS)
 
 # Derived from the annotations, so a tool can never be "read-only" here and writing there.
-READ_ONLY_TOOLS: frozenset[str] = frozenset(
-    name for name, spec in SPECS.items() if spec.annotations.read_only_hint is True
-)
+READ_ONLY_TOOLS: frozenset[str] = frozenset(name for name, spec in SPECS.items() if not spec.writes)
 
 
 def _unknown(kind: str, given: Collection[str], valid: Collection[str]) -> None:
@@ -53,15 +61,15 @@ def select_tools(
     tools: Collection[str] | None = None,
     toolsets: Collection[str] | None = None,
 ) -> list[str]:
-    """The names `register_tools` would register, in a stable order (nothing is registered).
+    """The names `register_tools` would serve, in a stable order (nothing is registered).
 
     `tools` and `toolsets` both narrow the selection (a tool must pass both filters when both
     are given); `read_only` then drops every tool that can write. Unknown names raise
     ValueError listing the valid ones, so a typo in a config fails loudly at start-up.
     """
-    if tools is not None and isinstance(tools, str):
+    if isinstance(tools, str):
         tools = [tools]
-    if toolsets is not None and isinstance(toolsets, str):
+    if isinstance(toolsets, str):
         toolsets = [toolsets]
     selected = list(ALL_TOOLS)
     if toolsets is not None:
@@ -77,14 +85,17 @@ def select_tools(
 
 
 def register_tools(
-    server: MCPServer[Any],
+    server: ToolServer,
     *,
     read_only: bool = False,
     tools: Collection[str] | None = None,
     toolsets: Collection[str] | None = None,
+    structured_output: bool = False,
 ) -> list[str]:
-    """Register the tools `select_tools` picks on `server` and return their names."""
+    """Serve the tools `select_tools` picks on `server` and return their names."""
     selected = select_tools(read_only=read_only, tools=tools, toolsets=toolsets)
-    for name in selected:
-        register_spec(server, SPECS[name])
+    withheld = {name: READ_ONLY_REFUSAL for name in ALL_TOOLS if read_only and name not in READ_ONLY_TOOLS}
+    server.catalog = ToolCatalog(
+        [SPECS[name] for name in selected], withheld=withheld, structured_output=structured_output
+    )
     return selected

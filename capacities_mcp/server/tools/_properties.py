@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from capacities_mcp.api import Issue
 from capacities_mcp.api.models import (
     SEARCH_QUERY_MAX_LENGTH,
     SEARCH_STRUCTURES_MAX,
@@ -25,7 +26,7 @@ from capacities_mcp.api.models import (
     is_uuid,
 )
 
-from .._errors import FieldIssue, ToolInputError
+from .._errors import ToolInputError
 from .._state import (
     LookupFailed,
     ServerState,
@@ -248,7 +249,7 @@ async def to_wire_properties(
 ) -> dict[str, Any]:
     """Convert every entry of `friendly`; raise one `ToolInputError` listing all problems."""
     wire: dict[str, Any] = {}
-    issues: list[FieldIssue] = []
+    issues: list[Issue] = []
     for name, value in friendly.items():
         where = f"{field}.{name}"
         prop = find_property(structure, str(name).strip())
@@ -256,15 +257,15 @@ async def to_wire_properties(
             if not structure.property_definitions and str(name).casefold() == "title":
                 wire["title"] = title_value(str(value))
                 continue
-            issues.append(FieldIssue(where, property_lookup_failed(structure, str(name)).message))
+            issues.append(Issue.at(where, property_lookup_failed(structure, str(name)).message))
             continue
         if not prop.writable:
-            issues.append(FieldIssue(where, f'"{prop.name or prop.id}" is read-only'))
+            issues.append(Issue.at(where, f'"{prop.name or prop.id}" is read-only'))
             continue
         try:
             wire[prop.id] = await _convert(state, prop, value)
         except (_Bad, LookupFailed) as exc:
-            issues.append(FieldIssue(where, str(exc)))
+            issues.append(Issue.at(where, str(exc)))
     if issues:
         raise ToolInputError(
             f'Some properties do not fit "{structure.title}" (nothing was changed). '

@@ -1,65 +1,72 @@
-"""How one tool unit (input model + handler + output model) becomes an MCP tool.
+"""What one tool unit is: an input model, a handler, an output model, and its hints.
 
-Each tool module declares `ToolSpec`s. `register(server, spec)` gives the SDK a function whose
-signature mirrors the input model field by field, so the advertised input schema carries our
-descriptions and constraints, while the *validation* is ours:
+Each tool module declares `ToolSpec`s; `_catalog.ToolCatalog` serves them. The schemas published
+here are built for every agent framework's strict converter (OpenAI strict mode, Gemini):
 
-* The SDK validates arguments against the signature and answers failures with raw pydantic text
-  and no structured content. So every parameter is declared as "anything, with this schema"
-  (`WithJsonSchema` + a pass-through validator) and the input model validates inside the tool,
-  producing a tool error that names each field and rule, in the shape all our errors share.
-* String parameters keep the exact annotation `str`: the SDK json-decodes any other string
-  argument first, which would turn a title such as `[1, 2]` into a list.
-* Nested arguments that a client sends as JSON text (`"blocks": "[{...}]"`) are decoded (the SDK
-  does it for top-level parameters, `ToolInput` for everything else).
-* The return annotation `Annotated[CallToolResult, OutputModel]` publishes the output schema,
-  and the SDK validates each successful result against it.
-* Nothing escapes: every exception becomes a tool error (`_errors.tool_error`).
-* A call that omits a required argument never reaches the SDK's own check (whose reply is raw
-  pydantic text with a docs URL and no structured content): `RequiredArguments`, a server
-  middleware (the SDK's public hook), answers it with the same tool error as any other invalid
-  input, naming each field and rule.
+* no open objects: every object lists its properties and says `additionalProperties: false`;
+* every optional parameter is nullable, and null means "not given" (the handler sees the default);
+* no pydantic `title`s and no `$defs`: each schema is self-contained and costs few tokens.
 """
 
 from __future__ import annotations
 
 import contextlib
-import inspect
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Generic, TypeVar, get_args, get_origin
+from typing import Any, Generic, TypeVar, get_args, get_origin
 
-from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
-from mcp.server.mcpserver import Context, MCPServer
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    GetJsonSchemaHandler,
-    PlainValidator,
-    WithJsonSchema,
-    model_validator,
-)
+from mcp.server.mcpserver import Context
+from mcp.types import ToolAnnotations
+from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler, model_validator
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema, PydanticUndefined
+from pydantic_core import CoreSchema
 
-from .._errors import ERROR_PAYLOAD_SCHEMA, tool_error
+from .._errors import ERROR_PAYLOAD_SCHEMA
 from .._state import ServerState
 
-__all__ = ["CompactSchema", "ToolInput", "ToolOutput", "ToolReply", "ToolSpec", "register_spec", "state_of"]
+__all__ = [
+    "CompactSchema",
+    "ToolCall",
+    "ToolInput",
+    "ToolOutput",
+    "ToolReply",
+    "ToolSpec",
+    "hints",
+    "input_schema",
+    "output_schema",
+    "state_of",
+]
 
 InputT = TypeVar("InputT", bound="ToolInput")
 
 
-class ToolInput(BaseModel):
-    """Base of every tool's input model: decodes JSON-text values of non-string fields."""
+def _drop_nulls(value: dict[str, Any]) -> dict[str, Any]:
+    """Null means "not given": drop it so the model's default applies (nested models do the same
+    for their own keys)."""
+    return {k: v for k, v in value.items() if v is not None}
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+class StrictModel(BaseModel):
+    """A model whose unknown keys are errors (a misspelt argument must not vanish silently)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     @model_validator(mode="before")
     @classmethod
-    def _decode_json_text(cls, data: Any) -> Any:
+    def _nulls_mean_not_given(cls, data: Any) -> Any:
+        return _drop_nulls(data) if isinstance(data, dict) else data
+
+
+class ToolInput(StrictModel):
+    """Base of every tool's input model; also decodes JSON-text values of non-string fields.
+
+    Some clients send nested arguments as JSON text (`"blocks": "[{...}]"`).
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls_mean_not_given(cls, data: Any) -> Any:  # replaces StrictModel's: decode, then drop
         if not isinstance(data, dict):
             return data
         decoded = dict(data)
@@ -68,9 +75,18 @@ class ToolInput(BaseModel):
             if info is None or _is_text(info.annotation):
                 continue
             if isinstance(value, str) and value.strip()[:1] in ("[", "{"):
-                with contextlib.suppress(ValueError):  # not JSON after all: validation will say why
+                # Not JSON after all (or nested past any sense): validation will say why.
+                with contextlib.suppress(ValueError, RecursionError):
                     decoded[name] = json.loads(value)
-        return decoded
+        return _drop_nulls(decoded)
+
+
+def _is_text(annotation: Any) -> bool:
+    """`str` or `str | None`: free text that must never be json-decoded (a title "[1, 2]")."""
+    if annotation is str:
+        return True
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    return get_origin(annotation) is not None and args == [str]
 
 
 class CompactSchema(BaseModel):
@@ -90,29 +106,14 @@ class CompactSchema(BaseModel):
 
 
 class ToolOutput(CompactSchema):
-    """Base of every output model (snake_case on the wire, no aliases).
-
-    Its published schema is "this model, or `{"error": ...}`": an error result carries the error
-    payload as structured content, and strict clients check that against the output schema.
-    """
+    """Base of every output model (snake_case on the wire, no aliases)."""
 
     model_config = ConfigDict(extra="forbid")
-
-    @classmethod
-    def __get_pydantic_json_schema__(
-        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchemaValue:
-        schema = super().__get_pydantic_json_schema__(core_schema, handler)
-        target = handler.resolve_ref_schema(schema)
-        success_required = target.pop("required", [])
-        target.setdefault("properties", {})["error"] = ERROR_PAYLOAD_SCHEMA
-        target["anyOf"] = [{"required": success_required}, {"required": ["error"]}]
-        return schema
 
 
 @dataclass(frozen=True)
 class ToolReply:
-    """A handler's success: Markdown for the model, data for programs."""
+    """A handler's success: Markdown for the model, data for programs (`--structured-output`)."""
 
     text: str
     data: ToolOutput
@@ -127,9 +128,21 @@ class ToolCall:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def hints(
+    *, read_only: bool, idempotent: bool, destructive: bool = False, open_world: bool = False
+) -> ToolAnnotations:
+    """The four behaviour hints of a tool (its title is the spec's own, not repeated here)."""
+    return ToolAnnotations(
+        read_only_hint=read_only,
+        destructive_hint=destructive,
+        idempotent_hint=idempotent,
+        open_world_hint=open_world,
+    )
+
+
 @dataclass(frozen=True)
 class ToolSpec(Generic[InputT]):
-    """One tool: name, description, annotations, models and the handler."""
+    """One tool: name, title, description, hints, models and the handler."""
 
     name: str
     title: str
@@ -138,8 +151,13 @@ class ToolSpec(Generic[InputT]):
     output_model: type[ToolOutput]
     handler: Callable[[ToolCall, InputT], Awaitable[ToolReply]]
     annotations: ToolAnnotations
-    # Extra parameters filled by the SDK, not the model (e.g. an elicitation `Resolve`).
+    # Values the SDK resolves before the handler runs (e.g. an elicitation), by parameter name:
+    # `Annotated[T, Resolve(fn)]` as for a decorated SDK tool.
     resolved: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def writes(self) -> bool:
+        return self.annotations.read_only_hint is not True
 
 
 def state_of(ctx: Context[Any, Any]) -> ServerState:
@@ -147,6 +165,9 @@ def state_of(ctx: Context[Any, Any]) -> ServerState:
     if not isinstance(state, ServerState):
         raise RuntimeError("the server's lifespan did not provide a ServerState")
     return state
+
+
+# --- schemas -----------------------------------------------------------------------------------
 
 
 def _strip_titles(schema: Any) -> Any:
@@ -158,129 +179,96 @@ def _strip_titles(schema: Any) -> Any:
     return schema
 
 
-def _compact_field(schema: dict[str, Any]) -> dict[str, Any]:
-    """`anyOf: [X, null]` with `default: null` is just an optional X: say so in fewer tokens.
+_NULL = {"type": "null"}
 
-    Optional arguments may still be sent as null (it means "not given").
-    """
-    schema = dict(schema)
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema`, or null, as `anyOf` branches of one `type` each: the spelling every converter
+    reads (a type list such as ["string", "null"] is lost on single-type dialects like Gemini's)."""
     options = schema.get("anyOf")
     if isinstance(options, list):
-        rest = [o for o in options if o != {"type": "null"}]
-        if len(rest) == 1 and len(rest) < len(options):
+        return schema if _NULL in options else {**schema, "anyOf": [*options, _NULL]}
+    outer = ("description", "default")  # about the parameter, not about one of its shapes
+    nullable: dict[str, Any] = {"anyOf": [{k: v for k, v in schema.items() if k not in outer}, _NULL]}
+    nullable.update({k: schema[k] for k in outer if k in schema})
+    return nullable
+
+
+def _subschemas(schema: dict[str, Any], change: Callable[[Any], Any]) -> dict[str, Any]:
+    """`schema` with `change` applied to each direct subschema (not to keywords' other values:
+    a property may well be called "type" or "properties")."""
+    out = dict(schema)
+    if isinstance(out.get("properties"), dict):
+        out["properties"] = {name: change(sub) for name, sub in out["properties"].items()}
+    if isinstance(out.get("items"), dict):
+        out["items"] = change(out["items"])
+    for key in ("anyOf", "oneOf", "allOf"):
+        if isinstance(out.get(key), list):
+            out[key] = [change(sub) for sub in out[key]]
+    return out
+
+
+def _close_objects(schema: Any) -> Any:
+    """Every object closed and every optional property nullable, at every depth."""
+    if not isinstance(schema, dict):
+        return schema
+    closed = _subschemas(schema, _close_objects)
+    if closed.get("type") == "object" or "properties" in closed:
+        if closed.get("additionalProperties") not in (None, False):
+            raise TypeError("tool schemas must not contain open objects (additionalProperties)")
+        closed["additionalProperties"] = False
+        required = set(closed.get("required", []))
+        properties = closed.setdefault("properties", {})
+        for name, prop in list(properties.items()):
+            if name not in required:
+                properties[name] = _nullable({k: v for k, v in prop.items() if (k, v) != ("default", None)})
+    return closed
+
+
+def _single_null_branch(schema: Any) -> Any:
+    """`anyOf: [X, null]` that pydantic wrote for `X | None` becomes X: `_nullable` adds null back
+    once, in its compact form (a type list for scalars)."""
+    if not isinstance(schema, dict):
+        return schema
+    schema = _subschemas(schema, _single_null_branch)
+    options = schema.get("anyOf")
+    if isinstance(options, list) and _NULL in options:
+        rest = [o for o in options if o != _NULL]
+        if len(rest) == 1:
             del schema["anyOf"]
             schema = {**rest[0], **schema}
-    if "default" in schema and schema["default"] is None:
+    if schema.get("default", 0) is None:
         del schema["default"]
     return schema
 
 
-def _is_text(annotation: Any) -> bool:
-    """`str` or `str | None`: free text the SDK must not json-decode."""
-    if annotation is str:
-        return True
-    args = [a for a in get_args(annotation) if a is not type(None)]
-    return get_origin(annotation) is not None and args == [str] and type(None) in get_args(annotation)
+def _inline_refs(schema: Any, definitions: Mapping[str, Any]) -> Any:
+    """Nested models in place of `$ref`s: some converters (Gemini's) cannot follow references."""
+    if isinstance(schema, list):
+        return [_inline_refs(item, definitions) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if "$ref" in schema:
+        target = definitions[schema["$ref"].rsplit("/", 1)[-1]]
+        rest = {k: v for k, v in schema.items() if k != "$ref"}
+        return {**_inline_refs(target, definitions), **rest}
+    return {k: _inline_refs(v, definitions) for k, v in schema.items()}
 
 
-def _passthrough(value: Any) -> Any:
-    return value
-
-
-def input_schema(model: type[ToolInput]) -> dict[str, Any]:
+def input_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The published input schema: self-contained, closed, optional means nullable."""
     schema = _strip_titles(model.model_json_schema())
-    if "$defs" in schema or "$ref" in json.dumps(schema):
-        raise TypeError(f"{model.__name__}: tool input schemas must be self-contained (no $defs)")
+    definitions = schema.pop("$defs", {})
+    schema = _inline_refs(schema, definitions)
+    if "$ref" in json.dumps(schema):
+        raise TypeError(f"{model.__name__}: tool input schemas cannot be recursive")
+    return dict(_close_objects(_single_null_branch(schema)))
+
+
+def output_schema(model: type[ToolOutput]) -> dict[str, Any]:
+    """The success shape, or `{"error": ...}`: strict clients check error payloads against it."""
+    schema = _strip_titles(model.model_json_schema())
+    success_required = schema.pop("required", [])
+    schema.setdefault("properties", {})["error"] = ERROR_PAYLOAD_SCHEMA
+    schema["anyOf"] = [{"required": success_required}, {"required": ["error"]}]
     return dict(schema)
-
-
-class RequiredArguments:
-    """Server middleware: a `tools/call` of one of our tools that lacks a required argument gets
-    our tool error (every field and rule, as `invalid_arguments`) instead of the SDK's raw one."""
-
-    def __init__(self) -> None:
-        self.specs: dict[str, tuple[ToolSpec[Any], frozenset[str]]] = {}
-
-    @classmethod
-    def on(cls, server: MCPServer[Any]) -> RequiredArguments:
-        """The one instance on `server`, installed on first use."""
-        for middleware in server.middleware:
-            if isinstance(middleware, cls):
-                return middleware
-        created = cls()
-        server.middleware.append(created)
-        return created
-
-    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        params = ctx.params
-        if ctx.method == "tools/call" and isinstance(params, Mapping):
-            spec, required = self.specs.get(str(params.get("name")), (None, frozenset()))
-            arguments = params.get("arguments")
-            if spec is not None and (arguments is None or isinstance(arguments, Mapping)):
-                given = {k: v for k, v in (arguments or {}).items() if v is not None}
-                if not required <= given.keys():
-                    try:
-                        spec.input_model.model_validate(given)
-                    except Exception as exc:
-                        return tool_error(exc, tool=spec.name)
-        return await call_next(ctx)
-
-
-def register_spec(server: MCPServer[Any], spec: ToolSpec[Any]) -> None:
-    """Add `spec` to `server` as an MCP tool (see the module docstring for how)."""
-    schema = input_schema(spec.input_model)
-    properties: dict[str, Any] = schema.get("properties", {})
-    required = set(schema.get("required", []))
-    RequiredArguments.on(server).specs[spec.name] = (spec, frozenset(required))
-
-    parameters: list[inspect.Parameter] = []
-    annotations: dict[str, Any] = {}
-    for name, info in spec.input_model.model_fields.items():
-        field_schema = _compact_field(properties[name])
-        base: Any = str if _is_text(info.annotation) else Any
-        annotation = Annotated[base, PlainValidator(_passthrough), WithJsonSchema(field_schema)]
-        # The advertised default is the model's (the SDK would otherwise print `null`).
-        default: Any = inspect.Parameter.empty
-        if name not in required:
-            default = None if info.default is PydanticUndefined else info.default
-        parameters.append(
-            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
-        )
-        annotations[name] = annotation
-    for name, annotation in spec.resolved.items():
-        parameters.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation))
-        annotations[name] = annotation
-    parameters.append(inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context))
-    annotations["ctx"] = Context
-    returns = Annotated[CallToolResult, spec.output_model]
-    annotations["return"] = returns
-
-    resolved_names = tuple(spec.resolved)
-
-    async def run_tool(**kwargs: Any) -> CallToolResult:
-        ctx = kwargs.pop("ctx")
-        extra = {name: kwargs.pop(name) for name in resolved_names}
-        given = {k: v for k, v in kwargs.items() if v is not None}
-        try:
-            arguments = spec.input_model.model_validate(given)
-            call = ToolCall(state=state_of(ctx), ctx=ctx, extra=extra)
-            reply = await spec.handler(call, arguments)
-        except Exception as exc:  # every failure is reported, none escapes
-            return tool_error(exc, tool=spec.name)
-        return CallToolResult(
-            content=[TextContent(type="text", text=reply.text)],
-            structured_content=reply.data.model_dump(mode="json"),
-        )
-
-    run_tool.__name__ = spec.name
-    run_tool.__qualname__ = spec.name
-    run_tool.__doc__ = spec.description
-    run_tool.__signature__ = inspect.Signature(parameters, return_annotation=returns)  # type: ignore[attr-defined]
-    run_tool.__annotations__ = annotations
-    server.add_tool(
-        run_tool,
-        name=spec.name,
-        title=spec.title,
-        description=spec.description,
-        annotations=spec.annotations,
-    )

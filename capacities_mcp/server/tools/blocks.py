@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from mcp.types import ToolAnnotations
 from pydantic import Field
 
+from capacities_mcp.api import Issue
 from capacities_mcp.api.models import TextBlock
 
-from .._errors import FieldIssue, ToolInputError
+from .._errors import ToolInputError
 from .._render import block_children, block_ids, block_summary, object_title
-from ._registry import CompactSchema, ToolCall, ToolInput, ToolOutput, ToolReply, ToolSpec
-from .objects import Blocks, Markdown, ObjectId, check_content
+from ._common import Blocks, Markdown, ObjectId, check_content, writable_blocks
+from ._registry import CompactSchema, ToolCall, ToolInput, ToolOutput, ToolReply, ToolSpec, hints
 
 __all__ = ["SPECS"]
 
@@ -68,12 +68,12 @@ def _position(args: AppendBlocksInput) -> dict[str, Any] | None:
         if not args.after_block_id:
             raise ToolInputError(
                 'position "after_block" needs after_block_id.',
-                issues=[FieldIssue("after_block_id", "required with position after_block")],
+                issues=[Issue.at("after_block_id", "required with position after_block")],
             )
         if args.parent_block_id:
             raise ToolInputError(
                 "parent_block_id works with position end or start, not after_block.",
-                issues=[FieldIssue("parent_block_id", "not with after_block")],
+                issues=[Issue.at("parent_block_id", "not with after_block")],
             )
         return {"type": "after_block", "after_block": {"id": args.after_block_id}}
     return {"type": position} if position != "end" else None
@@ -143,13 +143,14 @@ async def append_blocks(call: ToolCall, args: AppendBlocksInput) -> ToolReply:
     state, client = call.state, call.state.client
     check_content(args.markdown, args.blocks, required=True)
     position = _position(args)
-    # The response is the whole object after the append. Structured blocks land as one run of
+    blocks = writable_blocks(args.blocks) if args.blocks is not None else None
+    # The response is the whole object after the append. Typed blocks land as one run of
     # len(blocks) siblings at the position, so their ids are read off the response. Markdown
     # becomes an unknown number of blocks: then the ids seen before tell which are new, from the
     # last read of the object when it is fresh (get_object, or a previous append), else from
-    # one GET /object first.
+    # one GET /object first. (A failed write drops that read: it may have changed the object.)
     before: frozenset[str] | None = None
-    if args.blocks is None:
+    if blocks is None:
         before = state.content.block_ids(args.id)
         if before is None:
             before = frozenset(
@@ -158,7 +159,7 @@ async def append_blocks(call: ToolCall, args: AppendBlocksInput) -> ToolReply:
     obj = await client.blocks.append(
         id=args.id,
         markdown=args.markdown,
-        blocks=args.blocks,
+        blocks=blocks,
         position=position,
         parent_block_id=args.parent_block_id,
         property_id=args.property_id,
@@ -174,10 +175,10 @@ async def append_blocks(call: ToolCall, args: AppendBlocksInput) -> ToolReply:
             if block_id not in before
         ]
     else:
-        found = _appended_run(obj.blocks, args, len(args.blocks or ()), _position_kind(position))
+        found = _appended_run(obj.blocks, args, len(blocks or ()), _position_kind(position))
     if found is None:
         text = (
-            f'Appended {len(args.blocks or ())} block(s) to "{title}" `{obj.id}`; their ids are not known: '
+            f'Appended {len(blocks or ())} block(s) to "{title}" `{obj.id}`; their ids are not known: '
             f'get_object(id="{obj.id}", format="blocks") lists them. Do not append again.'
         )
         return ToolReply(text, AppendBlocksOutput(id=obj.id, title=title, new_block_ids=[], new_blocks=[]))
@@ -204,13 +205,7 @@ APPEND_BLOCKS = ToolSpec(
     input_model=AppendBlocksInput,
     output_model=AppendBlocksOutput,
     handler=append_blocks,
-    annotations=ToolAnnotations(
-        title="Add content to an object",
-        read_only_hint=False,
-        destructive_hint=False,
-        idempotent_hint=False,
-        open_world_hint=False,
-    ),
+    annotations=hints(read_only=False, idempotent=False),
 )
 
 
@@ -221,18 +216,9 @@ class UpdateBlockInput(ToolInput):
     id: ObjectId
     block_id: str = BlockId
     text: str | None = Field(
-        default=None,
-        max_length=100_000,
-        description=(
-            "New plain text for a text block; keeps its kind (heading, list item, to-do) and children."
-        ),
+        default=None, max_length=100_000, description="New plain text; keeps the block's kind and children."
     )
-    block: dict[str, Any] | None = Field(
-        default=None,
-        description='Full replacement block of the SAME type, e.g. {"type": "TextBlock", "tokens": '
-        '[{"type": "TextToken", "text": "Done"}], "todo": {"isDone": true}}. Children are kept when '
-        '"blocks" is omitted.',
-    )
+    done: bool | None = Field(default=None, description="Tick (true) or untick (false) a to-do.")
     property_id: str | None = PropertyId
 
 
@@ -250,50 +236,57 @@ def _find(obj: Any, block_id: str) -> Any:
     return None
 
 
-def _text_replacement(block: Any, text: str) -> dict[str, Any]:
-    """The block with new plain-text tokens and every other feature kept."""
+def _replacement(block: Any, text: str | None, done: bool | None) -> dict[str, Any]:
+    """The text block with new text and/or to-do state, every other feature kept."""
     if not isinstance(block, TextBlock):
         raise ToolInputError(
-            f"text only works on text blocks; this is a {getattr(block, 'type', 'block')}. "
-            "Send `block` instead.",
-            issues=[FieldIssue("text", "only for TextBlock")],
+            f"Only text blocks can be edited in place; this is a {getattr(block, 'type', 'block')}.",
+            issues=[Issue.at("block_id", "not a TextBlock")],
+            next_step="Delete it with delete_block and add a new one with append_blocks.",
         )
+    if done is not None and block.todo is None:
+        raise ToolInputError(
+            "done only works on to-do blocks; this one is not a to-do.",
+            issues=[Issue.at("done", "only for to-dos")],
+        )
+    tokens = (
+        [{"type": "TextToken", "text": text, "style": {}}]
+        if text is not None
+        else [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in block.tokens]
+    )
     replacement: dict[str, Any] = {
         "type": "TextBlock",
-        "tokens": [{"type": "TextToken", "text": text, "style": {}}],
+        "tokens": tokens,
         "hierarchy": block.hierarchy.model_dump(mode="json"),
     }
-    for key, value in (
-        ("list", block.list_),
-        ("todo", block.todo),
-        ("quote", block.quote),
-        ("toggle", block.toggle),
-    ):
+    for key, value in (("list", block.list_), ("quote", block.quote), ("toggle", block.toggle)):
         if value is not None:
             replacement[key] = value.model_dump(mode="json", by_alias=True)
+    if block.todo is not None:
+        replacement["todo"] = {"isDone": block.todo.is_done if done is None else done}
     return replacement
 
 
 async def update_block(call: ToolCall, args: UpdateBlockInput) -> ToolReply:
     state, client = call.state, call.state.client
-    if (args.text is None) == (args.block is None):
+    if args.text is None and args.done is None:
         raise ToolInputError(
-            "Give text OR block (exactly one).", issues=[FieldIssue("text|block", "exactly one is required")]
+            "Nothing to change: give text and/or done.",
+            issues=[Issue.at("text|done", "at least one is required")],
         )
-    if args.text is not None:
-        current = await client.object.get(args.id)
-        found = _find(current, args.block_id)
-        if found is None:
-            raise ToolInputError(
-                f"No block {args.block_id} in this object: "
-                f'get_object(id="{args.id}", format="blocks") lists its blocks.',
-                issues=[FieldIssue("block_id", "not in this object")],
-            )
-        replacement = _text_replacement(found, args.text)
-    else:
-        replacement = dict(args.block or {})
+    current = await client.object.get(args.id)
+    found = _find(current, args.block_id)
+    if found is None:
+        raise ToolInputError(
+            f"No block {args.block_id} in this object: "
+            f'get_object(id="{args.id}", format="blocks") lists its blocks.',
+            issues=[Issue.at("block_id", "not in this object")],
+        )
     obj = await client.blocks.block.update(
-        id=args.id, block_id=args.block_id, block=replacement, property_id=args.property_id
+        id=args.id,
+        block_id=args.block_id,
+        block=_replacement(found, args.text, args.done),
+        property_id=args.property_id,
     )
     state.content.invalidate(args.id)
     title = object_title(obj)
@@ -305,22 +298,15 @@ async def update_block(call: ToolCall, args: UpdateBlockInput) -> ToolReply:
 
 UPDATE_BLOCK = ToolSpec(
     name="update_block",
-    title="Replace one block",
+    title="Edit one block",
     description=(
-        "Replace one block of an object in place (its id stays): new plain `text` for a text "
-        "block (keeps heading/list/to-do kind and children), or a full `block` of the same type "
-        '(e.g. to tick a to-do). Block ids come from get_object(format="blocks").'
+        "Edit one text block in place (its id stays): new plain text (keeps its heading/list/to-do "
+        'kind and children) and/or tick a to-do. Block ids come from get_object(format="blocks").'
     ),
     input_model=UpdateBlockInput,
     output_model=BlockOutput,
     handler=update_block,
-    annotations=ToolAnnotations(
-        title="Replace one block",
-        read_only_hint=False,
-        destructive_hint=True,
-        idempotent_hint=True,
-        open_world_hint=False,
-    ),
+    annotations=hints(read_only=False, idempotent=True, destructive=True),
 )
 
 
@@ -348,13 +334,7 @@ DELETE_BLOCK = ToolSpec(
     input_model=DeleteBlockInput,
     output_model=BlockOutput,
     handler=delete_block,
-    annotations=ToolAnnotations(
-        title="Delete one block",
-        read_only_hint=False,
-        destructive_hint=True,
-        idempotent_hint=True,
-        open_world_hint=False,
-    ),
+    annotations=hints(read_only=False, idempotent=True, destructive=True),
 )
 
 SPECS = (APPEND_BLOCKS, UPDATE_BLOCK, DELETE_BLOCK)

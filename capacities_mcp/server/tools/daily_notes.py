@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from .._errors import FieldIssue, ToolInputError
+from capacities_mcp.api import Issue
+from capacities_mcp.api.models import MARKDOWN_MAX_LENGTH
+
+from .._errors import ToolInputError
 from ._properties import parse_date
-from ._registry import ToolCall, ToolInput, ToolOutput, ToolReply, ToolSpec
-from .objects import Blocks, Markdown, check_content
+from ._registry import ToolCall, ToolInput, ToolOutput, ToolReply, ToolSpec, hints
 
 __all__ = ["SPECS"]
 
 
 class AppendToDailyNoteInput(ToolInput):
-    markdown: Markdown
-    blocks: Blocks
+    markdown: str = Field(min_length=1, max_length=MARKDOWN_MAX_LENGTH, description="The entry, as Markdown.")
     date: str | None = Field(
         default=None, max_length=40, description="The day, YYYY-MM-DD (or an ISO date-time); default today."
     )
@@ -38,15 +38,14 @@ def _day(text: str | None) -> str | None:
     try:
         value, _ = parse_date(text)
     except ValueError as exc:
-        raise ToolInputError("The date is not valid:", issues=[FieldIssue("date", str(exc))]) from exc
+        raise ToolInputError("The date is not valid:", issues=[Issue.at("date", str(exc))]) from exc
     return value[:10] + "T00:00:00.000Z"
 
 
 async def append_to_daily_note(call: ToolCall, args: AppendToDailyNoteInput) -> ToolReply:
-    check_content(args.markdown, args.blocks, required=True)
     day = _day(args.date)
     await call.state.client.blocks.daily_note.append(
-        date=day, no_time_stamp=args.no_timestamp or None, markdown=args.markdown, blocks=args.blocks
+        date=day, no_time_stamp=args.no_timestamp or None, markdown=args.markdown
     )
     # Some daily note (its id unknown here) gets new blocks a little later.
     call.state.content.forget_block_ids()
@@ -65,20 +64,14 @@ APPEND_TO_DAILY_NOTE = ToolSpec(
     name="append_to_daily_note",
     title="Add to a daily note",
     description=(
-        "Append Markdown (or blocks) to the daily note of a day (default today), e.g. a journal "
+        "Append Markdown to the daily note of a day (default today), e.g. a journal "
         "entry or a quick capture. Processed asynchronously by Capacities: accepted now, visible "
         "shortly after."
     ),
     input_model=AppendToDailyNoteInput,
     output_model=AppendToDailyNoteOutput,
     handler=append_to_daily_note,
-    annotations=ToolAnnotations(
-        title="Add to a daily note",
-        read_only_hint=False,
-        destructive_hint=False,
-        idempotent_hint=False,
-        open_world_hint=False,
-    ),
+    annotations=hints(read_only=False, idempotent=False),
 )
 
 SPECS = (APPEND_TO_DAILY_NOTE,)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from .._render import render_space
-from ._registry import CompactSchema, ToolCall, ToolInput, ToolOutput, ToolReply, ToolSpec
+from ._registry import CompactSchema, ToolCall, ToolInput, ToolOutput, ToolReply, ToolSpec, hints
 
 __all__ = ["GET_SPACE", "SPECS"]
 
@@ -94,13 +93,7 @@ GET_SPACE = ToolSpec(
     input_model=GetSpaceInput,
     output_model=GetSpaceOutput,
     handler=get_space,
-    annotations=ToolAnnotations(
-        title="Get space and structures",
-        read_only_hint=True,
-        destructive_hint=False,
-        idempotent_hint=True,
-        open_world_hint=False,
-    ),
+    annotations=hints(read_only=True, idempotent=True),
 )
 
 SPECS = (GET_SPACE,)

@@ -1,0 +1,178 @@
+"""The tools one server serves, straight from their `ToolSpec`s.
+
+`ToolServer` overrides the SDK's `list_tools` / `call_tool` (both public in mcp 2.3) so the specs
+are served as they are: our schemas are published unchanged, our validation and error texts
+answer every call, and nothing is synthesized to fit the SDK's function-based tools. Resolvers
+(an elicitation before a permanent delete) still run through the SDK's own resolution, which
+speaks both protocol eras.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.resolve import (
+    Resolve,
+    build_resolver_plans,
+    find_resolved_parameters,
+    resolve_arguments,
+)
+from mcp.types import CallToolResult, InputRequiredResult, TextContent
+from mcp.types import Tool as MCPTool
+
+from capacities_mcp.api import Issue
+
+from .._errors import ToolInputError, tool_error
+from .._state import ServerState
+from ._registry import ToolCall, ToolInput, ToolSpec, input_schema, output_schema, state_of
+
+__all__ = ["ToolCatalog", "ToolServer"]
+
+READ_ONLY_REFUSAL = "this server is read-only (started with --read-only)"
+
+
+@dataclass(frozen=True)
+class _Resolvers:
+    """The SDK's resolution plan for a spec's `resolved` parameters."""
+
+    params: dict[str, tuple[Resolve, bool]]
+    plans: dict[Hashable, Any]
+
+    @classmethod
+    def of(cls, spec: ToolSpec[Any]) -> _Resolvers | None:
+        if not spec.resolved:
+            return None
+
+        def host(**_: Any) -> None:  # carries the annotations the SDK reads
+            return None
+
+        host.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [
+                inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=a)
+                for n, a in spec.resolved.items()
+            ]
+        )
+        host.__annotations__ = dict(spec.resolved)
+        params = find_resolved_parameters(host)
+        return cls(params, build_resolver_plans(params, set(spec.input_model.model_fields)))
+
+
+class ToolCatalog:
+    """Selected specs, their published descriptions (built once), and the one call path."""
+
+    def __init__(
+        self,
+        specs: Iterable[ToolSpec[Any]],
+        *,
+        withheld: Mapping[str, str] | None = None,
+        structured_output: bool = False,
+    ) -> None:
+        """`withheld`: tools that exist but are not served here, with the reason a caller reads."""
+        self.specs = {spec.name: spec for spec in specs}
+        self.withheld = dict(withheld or {})
+        self.structured_output = structured_output
+        self._tools = [self._describe(spec) for spec in self.specs.values()]
+        self._resolvers = {name: _Resolvers.of(spec) for name, spec in self.specs.items()}
+
+    def _describe(self, spec: ToolSpec[Any]) -> MCPTool:
+        return MCPTool(
+            name=spec.name,
+            title=spec.title,
+            description=spec.description,
+            input_schema=input_schema(spec.input_model),
+            output_schema=output_schema(spec.output_model) if self.structured_output else None,
+            annotations=spec.annotations,
+        )
+
+    @property
+    def tools(self) -> list[MCPTool]:
+        return list(self._tools)
+
+    async def call(
+        self, name: str, arguments: Mapping[str, Any], context: Context[Any, Any]
+    ) -> CallToolResult | InputRequiredResult:
+        spec = self.specs.get(name)
+        if spec is None:
+            return tool_error(self._not_served(name), tool=name)
+        try:
+            args = _validate(spec, arguments)
+        except Exception as exc:
+            return tool_error(exc, tool=name)
+        extra: dict[str, Any] = {}
+        resolvers = self._resolvers[name]
+        try:
+            if resolvers is not None:
+                resolved = await resolve_arguments(resolvers.params, resolvers.plans, dict(args), context)
+                if isinstance(resolved, InputRequiredResult):
+                    return resolved
+                extra = resolved
+            reply = await spec.handler(ToolCall(state=state_of(context), ctx=context, extra=extra), args)
+        except Exception as exc:  # every failure is reported, none escapes
+            if spec.writes:  # it may have changed the object: no cached read of it is trusted now
+                _forget_reads(context, getattr(args, "id", None))
+            return tool_error(exc, tool=name)
+        return CallToolResult(
+            content=[TextContent(type="text", text=reply.text)],
+            structured_content=reply.data.model_dump(mode="json") if self.structured_output else None,
+        )
+
+    def _not_served(self, name: str) -> ToolInputError:
+        served = ", ".join(self.specs) or "none"
+        if name in self.withheld:
+            message = f"{name} is not available: {self.withheld[name]}."
+            advice = f"It cannot change the space; tell the user. Tools here: {served}."
+        else:
+            message, advice = f"Unknown tool: {name}.", f"Tools here: {served}."
+        issue = Issue.at("name", "not a tool of this server")
+        return ToolInputError(message, issues=[issue], code="unknown_tool", next_step=advice)
+
+
+def _forget_reads(context: Context[Any, Any], object_id: Any) -> None:
+    if isinstance(object_id, str):
+        with contextlib.suppress(RuntimeError):
+            state_of(context).content.invalidate(object_id)
+
+
+def _validate(spec: ToolSpec[Any], arguments: Mapping[str, Any]) -> ToolInput:
+    """Our validation: an unknown argument name is an error listing the allowed ones."""
+    if not isinstance(arguments, Mapping):
+        raise ToolInputError(
+            "The arguments must be a JSON object.", issues=[Issue.at("(arguments)", "not an object")]
+        )
+    model = spec.input_model
+    allowed = set(model.model_fields)
+    unknown = [key for key in arguments if key not in allowed]
+    if unknown:
+        names = ", ".join(model.model_fields)
+        raise ToolInputError(
+            f"Unknown argument(s) for {spec.name}: {', '.join(map(str, unknown))}. It takes: {names}.",
+            issues=[Issue.at(str(key), "unknown argument") for key in unknown],
+            next_step="Call again with only these arguments.",
+        )
+    args: ToolInput = model.model_validate(dict(arguments))
+    return args
+
+
+class ToolServer(MCPServer[ServerState]):
+    """`MCPServer` that serves a `ToolCatalog` (set by `register_tools`) instead of SDK tools."""
+
+    catalog: ToolCatalog | None = None
+
+    async def list_tools(self) -> list[MCPTool]:
+        if self.catalog is None:
+            return await super().list_tools()
+        return self.catalog.tools
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[ServerState, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        if self.catalog is None:
+            return await super().call_tool(name, arguments, context)
+        if context is None:
+            context = Context(mcp_server=self)
+        return await self.catalog.call(name, arguments, context)
