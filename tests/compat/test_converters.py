@@ -157,7 +157,8 @@ def test_google_genai_function_declaration(
 def test_langchain_strict_openai_tool(
     tools_by_configuration: dict[str, list[ToolJson]], configuration: str
 ) -> None:
-    """A tool as langchain-mcp-adapters builds it, bound the way `bind_tools(strict=True)` does."""
+    """A tool as langchain-mcp-adapters builds it, bound the way `bind_tools(strict=True)` does;
+    and the same schema given as a plain OpenAI-format dict."""
 
     def check(tool: ToolJson) -> list[str]:
         async def never_called(**_: Any) -> str:
@@ -170,8 +171,12 @@ def test_langchain_strict_openai_tool(
             coroutine=never_called,
             response_format="content_and_artifact",
         )
-        function = convert_to_openai_tool(lc_tool, strict=True)["function"]
-        return check_converted(tool["inputSchema"], function["parameters"])
+        from_tool = convert_to_openai_tool(lc_tool, strict=True)["function"]["parameters"]
+        as_dict = {"name": tool["name"], "description": "", "parameters": tool["inputSchema"]}
+        from_dict = convert_to_openai_tool(as_dict, strict=True)["function"]["parameters"]
+        return [f"from a tool: {p}" for p in check_converted(tool["inputSchema"], from_tool)] + [
+            f"from a dict: {p}" for p in check_converted(tool["inputSchema"], from_dict)
+        ]
 
     assert not (problems := _each_tool(tools_by_configuration[configuration], check)), _report(problems)
 

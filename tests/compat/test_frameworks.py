@@ -283,7 +283,9 @@ async def test_langchain_mcp_adapters(env: dict[str, str]) -> None:
 
 
 async def _fastmcp_run(env: dict[str, str], steps: list[Step], *options: str) -> list[Any]:
-    async with fastmcp.Client(StdioTransport(SERVER_COMMAND, server_args(*options), env=env)) as client:
+    async with fastmcp.Client(
+        StdioTransport(SERVER_COMMAND, server_args(*options), env=env), init_timeout=30
+    ) as client:
         return [await client.call_tool(s.tool, s.arguments, raise_on_error=False) for s in steps]
 
 
