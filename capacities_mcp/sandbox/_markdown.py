@@ -266,7 +266,7 @@ def _list_item(item: SyntaxTreeNode, list_type: str, links: _Links) -> Block:
             if not tokens[0]["text"]:
                 tokens.pop(0)
     elif inline is not None and (empty_task := _EMPTY_TASK_RE.match(inline.content)):
-        # The task-list plugin ignores a checkbox with no text after it.
+        # `_task_list_rule` (like GitHub) wants text after the checkbox; an empty to-do is still one.
         is_done = empty_task.group(1) != " "
         tokens = []
     else:
