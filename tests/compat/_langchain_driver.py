@@ -14,6 +14,10 @@ import json
 import sys
 from typing import Any
 
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from langchain_mcp_adapters.client import MultiServerMCPClient
+from langchain_mcp_adapters.tools import load_mcp_tools
+
 
 def _text(content: Any) -> str:
     if isinstance(content, str):
@@ -22,14 +26,9 @@ def _text(content: Any) -> str:
 
 
 async def _run(job: dict[str, Any]) -> dict[str, Any]:
-    from langchain_core.utils.function_calling import convert_to_openai_tool
-    from langchain_mcp_adapters.client import MultiServerMCPClient
-
     connection = {"transport": "stdio", "command": job["command"], "args": job["args"], "env": job["env"]}
     client = MultiServerMCPClient({"capacities": connection})
     async with client.session("capacities") as session:
-        from langchain_mcp_adapters.tools import load_mcp_tools
-
         tools = {tool.name: tool for tool in await load_mcp_tools(session)}
         strict = {name: convert_to_openai_tool(tool, strict=True)["function"] for name, tool in tools.items()}
         seen = []
