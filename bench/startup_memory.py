@@ -1,85 +1,168 @@
 """Start-up time and memory of the stdio server, against a bare MCP server in the same run.
 
 Baseline: `bench/_baseline_server.py`, an `MCPServer` with one trivial tool (the cost of Python
-plus the MCP SDK, which we cannot go below). Measured: `capacities-mcp` pointed at a running
-sandbox, as an MCP host starts it. For each: seconds from spawn to the answer of `tools/list`
-(median of --runs), and peak resident memory (VmHWM) after `tools/list` plus, for ours, 20 tool
-calls reading the space and its largest note.
+plus the MCP SDK, which we cannot go below). Measured, as an MCP host starts them:
 
-    python bench/startup_memory.py [--runs 5]
+- `url`: `capacities-mcp` pointed at a running sandbox through `CAPACITIES_API_URL`/`_TOKEN`
+  (the path of a real space);
+- `sandbox`: `capacities-mcp --sandbox`, which starts the embedded sandbox with its demo space.
+
+Each round spawns the three side by side (interleaved, so they share the machine's noise); time is
+seconds from spawn to the answer of `tools/list`, reported as the ratio of medians against the
+baseline. Peak resident memory (VmHWM) is taken after `tools/list` plus, for ours, 20 tool calls
+reading the space and its objects. The package is byte-compiled first, as an installed wheel is
+(with PYTHONDONTWRITEBYTECODE set, a working tree would recompile every edited module at every
+spawn, a cost no user pays). A CPU-time column (user + system of the server process up to
+`tools/list`) sits beside the wall time: on a shared machine it tells our cost from the noise.
+
+    python bench/startup_memory.py [--runs 9]
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import statistics
 import sys
+import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
 from _common import quiet_sandbox
 from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+import capacities_mcp
+from capacities_mcp._environment import ENV_API_TOKEN, ENV_API_URL, ENV_TOKEN_STORE
 
 HERE = Path(__file__).resolve().parent
 
 
+@dataclass
+class Samples:
+    """What one variant measured over the rounds."""
+
+    seconds: list[float] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)
+    peak_kib: list[int] = field(default_factory=list)
+
+
+def _children() -> list[str]:
+    """Process ids of this process's children (Linux /proc): the server being measured."""
+    return [
+        pid
+        for task in Path(f"/proc/{os.getpid()}/task").iterdir()
+        for pid in (task / "children").read_text().split()
+    ]
+
+
 def _children_peak_rss_kib() -> int:
-    """Largest VmHWM among this process's child processes (Linux /proc)."""
+    """Largest VmHWM among the child processes."""
     peak = 0
-    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        for pid in (task / "children").read_text().split():
-            status = Path(f"/proc/{pid}/status").read_text()
-            for line in status.splitlines():
-                if line.startswith("VmHWM:"):
-                    peak = max(peak, int(line.split()[1]))
+    for pid in _children():
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peak = max(peak, int(line.split()[1]))
     return peak
 
 
-async def run_once(params: StdioServerParameters, work: bool) -> tuple[float, int]:
-    start = time.perf_counter()
-    async with Client(params) as client:
-        await client.list_tools()
-        elapsed = time.perf_counter() - start
-        if work:
-            hits = await client.call_tool("search_objects", {"query": "Research", "limit": 5})
-            assert not hits.is_error, hits
-            ids = [r["id"] for r in (hits.structured_content or {}).get("results", [])]
-            for index in range(20):
-                if index % 2 == 0 or not ids:
-                    await client.call_tool("get_space", {})
-                else:
-                    await client.call_tool("get_object", {"id": ids[index % len(ids)]})
-        rss = _children_peak_rss_kib()
-    return elapsed, rss
+def _children_cpu_seconds() -> float:
+    """CPU time (user + system) the child processes used so far.
+
+    Unlike wall time it hardly depends on what else the machine is running, so it shows whether a
+    change of ratio is ours or the neighbours'.
+    """
+    ticks = 0
+    for pid in _children():
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+async def _read_the_space(client: Client) -> None:
+    """The work an agent does after start-up, so peak memory includes real tool calls."""
+    hits = await client.call_tool("search_objects", {"query": "Research", "limit": 5})
+    assert not hits.is_error, hits
+    ids = [r["id"] for r in (hits.structured_content or {}).get("results", [])]
+    for index in range(20):
+        if index % 2 == 0 or not ids:
+            await client.call_tool("get_space", {})
+        else:
+            await client.call_tool("get_object", {"id": ids[index % len(ids)]})
+
+
+async def run_once(params: StdioServerParameters, work: bool, samples: Samples) -> None:
+    """Spawn, initialize, list the tools (timed), then do the work and read the peak memory."""
+    with open(os.devnull, "w") as quiet:  # the servers' start-up log lines are not the point here
+        start = time.perf_counter()
+        async with Client(stdio_client(params, errlog=quiet)) as client:
+            await client.list_tools()
+            samples.seconds.append(time.perf_counter() - start)
+            samples.cpu_seconds.append(_children_cpu_seconds())
+            if work:
+                await _read_the_space(client)
+            samples.peak_kib.append(_children_peak_rss_kib())
+
+
+def _variants(base_url: str, api_token: str, store: str) -> dict[str, tuple[StdioServerParameters, bool]]:
+    """name -> (how to start it, whether to do the tool-call work after tools/list)."""
+    python = sys.executable
+    path = {"PATH": os.environ.get("PATH", "")}
+    # An empty token store: nothing signed in on this machine can change which path runs.
+    no_login = {**path, ENV_TOKEN_STORE: store}
+    via_url = {**no_login, ENV_API_URL: base_url, ENV_API_TOKEN: api_token}
+    return {
+        "baseline": (StdioServerParameters(command=python, args=[str(HERE / "_baseline_server.py")]), False),
+        "url": (StdioServerParameters(command=python, args=["-m", "capacities_mcp"], env=via_url), True),
+        "sandbox": (
+            StdioServerParameters(command=python, args=["-m", "capacities_mcp", "--sandbox"], env=no_login),
+            True,
+        ),
+    }
+
+
+def _report(results: dict[str, Samples]) -> None:
+    base = results["baseline"]
+    base_t, base_cpu, base_m = (
+        statistics.median(base.seconds),
+        statistics.median(base.cpu_seconds),
+        max(base.peak_kib),
+    )
+    print(f"{'':30} {'wall s':>7} {'ratio':>6} {'CPU s':>7} {'ratio':>6} {'peak MiB':>9} {'ratio':>6}")
+    for name, label in (
+        ("baseline", "baseline (bare MCPServer)"),
+        ("url", "capacities-mcp, sandbox URL"),
+        ("sandbox", "capacities-mcp --sandbox"),
+    ):
+        samples = results[name]
+        seconds, cpu = statistics.median(samples.seconds), statistics.median(samples.cpu_seconds)
+        peak = max(samples.peak_kib)
+        print(
+            f"{label:30} {seconds:7.3f} {seconds / base_t:6.2f} {cpu:7.3f} {cpu / base_cpu:6.2f} "
+            f"{peak / 1024:9.1f} {peak / base_m:6.2f}"
+        )
 
 
 async def measure(runs: int) -> None:
-    with quiet_sandbox() as sandbox:
-        env = {
-            "CAPACITIES_API_URL": sandbox.base_url,
-            "CAPACITIES_API_TOKEN": sandbox.api_token,
-            "PATH": os.environ.get("PATH", ""),
-        }
-        baseline = StdioServerParameters(command=sys.executable, args=[str(HERE / "_baseline_server.py")])
-        ours = StdioServerParameters(command=sys.executable, args=["-m", "capacities_mcp"], env=env)
-        results: dict[str, tuple[list[float], list[int]]] = {"baseline": ([], []), "ours": ([], [])}
+    compileall.compile_dir(Path(capacities_mcp.__file__).parent, quiet=1)
+    with quiet_sandbox() as sandbox, tempfile.TemporaryDirectory() as empty:
+        variants = _variants(sandbox.base_url, sandbox.api_token, str(Path(empty) / "credentials.json"))
+        results = {name: Samples() for name in variants}
         for _ in range(runs):
-            for name, params, work in (("baseline", baseline, False), ("ours", ours, True)):
-                elapsed, rss = await run_once(params, work)
-                results[name][0].append(elapsed)
-                results[name][1].append(rss)
-    base_t, base_m = statistics.median(results["baseline"][0]), max(results["baseline"][1])
-    ours_t, ours_m = statistics.median(results["ours"][0]), max(results["ours"][1])
-    print(f"{'':28} {'baseline':>10} {'ours':>10} {'ratio':>7}")
-    print(f"{'spawn -> tools/list (s)':28} {base_t:10.2f} {ours_t:10.2f} {ours_t / base_t:7.2f}")
-    print(f"{'peak RSS (MiB)':28} {base_m / 1024:10.1f} {ours_m / 1024:10.1f} {ours_m / base_m:7.2f}")
+            for name, (params, work) in variants.items():
+                await run_once(params, work, results[name])
+    print(f"{runs} rounds; ratios of medians against the baseline in the same run (peak RSS: of maxima)")
+    _report(results)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=5)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=9)
     anyio.run(measure, parser.parse_args().runs)
 
 

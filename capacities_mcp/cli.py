@@ -28,7 +28,12 @@ _COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or, given `command`, one that knows only that one's options.
+
+    Each command's options live in its own module; importing only the chosen one keeps the
+    other areas off the start-up path of `serve`, which an MCP host pays for on every launch.
+    """
     parser = argparse.ArgumentParser(
         prog="capacities-mcp",
         description="MCP server for Capacities (runs on a local sandbox when no credentials are set).",
@@ -36,8 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"capacities-mcp {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in _COMMANDS.items():
-        command = sub.add_parser(name, help=help_text, description=help_text)
-        importlib.import_module(module_name).add_arguments(command)
+        area = sub.add_parser(name, help=help_text, description=help_text)
+        if command is None or command == name:
+            importlib.import_module(module_name).add_arguments(area)
     return parser
 
 
@@ -46,7 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # No command (or only options) means `serve`, the way MCP hosts start us.
     if not args_list or (args_list[0].startswith("-") and args_list[0] not in ("-h", "--help", "--version")):
         args_list.insert(0, "serve")
-    args = build_parser().parse_args(args_list)
+    chosen = args_list[0] if args_list[0] in _COMMANDS else None
+    args = build_parser(chosen).parse_args(args_list)
     module_name = _COMMANDS[args.command][0]
     return int(importlib.import_module(module_name).run(args) or 0)
 

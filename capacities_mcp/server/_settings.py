@@ -120,28 +120,30 @@ class Settings:
         """The one `CapacitiesClient` of a server process.
 
         `base_url`/`api_token` override the configured ones (the embedded sandbox passes its own).
+        Its HTTP transport is built on the first request (see `_deferred_transport`), so opening a
+        session costs no connection machinery.
         """
         from capacities_mcp.api import API_VERSION, DEFAULT_BASE_URL, CapacitiesClient
 
-        version = self.api_version or API_VERSION
+        from ._deferred_transport import deferred_transport
+
+        kwargs: dict[str, Any] = {"api_version": self.api_version or API_VERSION}
         if api_token is not None:
-            return CapacitiesClient(
-                api_token=api_token, base_url=base_url or DEFAULT_BASE_URL, api_version=version
+            kwargs.update(api_token=api_token, base_url=base_url or DEFAULT_BASE_URL)
+        elif self.api_token:
+            kwargs.update(api_token=self.api_token, base_url=self.api_url or DEFAULT_BASE_URL)
+        elif self.stored_credentials is not None:
+            stored = self.stored_credentials
+            kwargs.update(stored.client_kwargs())
+            kwargs["base_url"] = (
+                self.api_url
+                or kwargs.get("base_url")
+                or getattr(stored, "base_url", None)
+                or DEFAULT_BASE_URL
             )
-        if self.api_token:
-            return CapacitiesClient(
-                api_token=self.api_token,
-                base_url=self.api_url or DEFAULT_BASE_URL,
-                api_version=version,
-            )
-        stored = self.stored_credentials
-        if stored is None:
+        else:
             raise SettingsError("no Capacities credentials configured")
-        kwargs: dict[str, Any] = dict(stored.client_kwargs())
-        kwargs["base_url"] = (
-            self.api_url or kwargs.get("base_url") or getattr(stored, "base_url", None) or DEFAULT_BASE_URL
-        )
-        kwargs.setdefault("api_version", version)
+        kwargs.setdefault("transport", deferred_transport())
         return CapacitiesClient(**kwargs)
 
 

@@ -122,6 +122,9 @@ class ApiModel(BaseModel):
         validate_by_name=True,
         validate_by_alias=True,
         serialize_by_alias=True,
+        # Validators are built on a model's first use, not at import: the server's start-up
+        # (an MCP host launches it per session) need not pay for models it may never parse.
+        defer_build=True,
     )
 
     def to_wire(self) -> dict[str, Any]:
