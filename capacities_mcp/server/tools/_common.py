@@ -90,22 +90,22 @@ def one_or_many(value: Any) -> Any:
 
 # --- property changes --------------------------------------------------------------------------
 
-PropertyValue = str | float | bool | list[str] | None
+# Not nullable: Gemini reads a null branch in a union of several types as an untyped schema.
+PropertyValue = str | float | bool | list[str]
 
 
 class PropertyChange(StrictModel, CompactSchema):
     property: str = Field(min_length=1, max_length=200, description="Property name or id (see get_space).")
     value: PropertyValue = Field(
-        default=None,
         description='Label option name(s), "YYYY-MM-DD" date (or "start/end"), number, true/false, '
-        "text, or linked objects' ids/exact titles; null or [] clears.",
+        'text, or linked objects\' ids/exact titles; "" or [] clears.',
     )
 
 
 def _from_mapping(value: Any) -> Any:
     """`{"Status": "Done"}` (the older shape some clients still send) as a list of changes."""
     if isinstance(value, dict):
-        return [{"property": k, "value": v} for k, v in value.items()]
+        return [{"property": k, "value": "" if v is None else v} for k, v in value.items()]
     return value
 
 
@@ -120,8 +120,10 @@ def friendly_properties(changes: list[PropertyChange] | None) -> dict[str, Any]:
     """The changes as `{name: value}`, the form `to_wire_properties` converts."""
     out: dict[str, Any] = {}
     for change in changes or []:
-        value = change.value
-        if isinstance(value, float) and value.is_integer():
+        value: Any = change.value
+        if value in ("", []):
+            value = None  # clears, whatever the property's type
+        elif isinstance(value, float) and value.is_integer():
             value = int(value)
         out[change.property] = value
     return out

@@ -3,7 +3,8 @@
 Each tool module declares `ToolSpec`s; `_catalog.ToolCatalog` serves them. The schemas published
 here are built for every agent framework's strict converter (OpenAI strict mode, Gemini):
 
-* no open objects: every object lists its properties and says `additionalProperties: false`;
+* no open objects: every object lists its properties (and, for google-genai's sake, carries no
+  `additionalProperties` keyword: the strict converters close objects themselves);
 * every optional parameter is nullable, and null means "not given" (the handler sees the default);
 * no pydantic `title`s and no `$defs`: each schema is self-contained and costs few tokens.
 """
@@ -209,14 +210,15 @@ def _subschemas(schema: dict[str, Any], change: Callable[[Any], Any]) -> dict[st
 
 
 def _close_objects(schema: Any) -> Any:
-    """Every object closed and every optional property nullable, at every depth."""
+    """Every object with its properties only, and every optional property nullable, at every depth."""
     if not isinstance(schema, dict):
         return schema
     closed = _subschemas(schema, _close_objects)
     if closed.get("type") == "object" or "properties" in closed:
-        if closed.get("additionalProperties") not in (None, False):
-            raise TypeError("tool schemas must not contain open objects (additionalProperties)")
-        closed["additionalProperties"] = False
+        # No `additionalProperties` at all: strict converters close each object themselves, and
+        # google-genai crashes on the keyword whatever its value (it walks a boolean as a schema).
+        if closed.pop("additionalProperties", False) is not False:
+            raise TypeError("tool input schemas must not contain open objects (additionalProperties)")
         required = set(closed.get("required", []))
         properties = closed.setdefault("properties", {})
         for name, prop in list(properties.items()):
