@@ -1,17 +1,19 @@
-"""`capacities-mcp demo`: the README's first command must work, quickly, and show the real thing."""
+"""`capacities-mcp demo`: the README's first command must work and show the real thing.
+
+Start-up speed is measured by bench/startup_memory.py (ratios against a baseline in the same
+run), not asserted here: a wall-clock bound (it was 20 s) failed on a busy machine, not on slow
+code.
+"""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from .helpers_process import base_env, run_cli
 
 
 def test_demo_walks_through_the_tools(tmp_path: Path) -> None:
-    started = time.monotonic()
     result = run_cli(["demo"], base_env(tmp_path), timeout=60)
-    elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     calls = [line for line in out.splitlines() if line.startswith("> ")]
@@ -25,4 +27,3 @@ def test_demo_walks_through_the_tools(tmp_path: Path) -> None:
     assert "Demo space" in out
     assert "added by the demo" in out.split("> append_blocks")[-1]  # visible in the final read
     assert "ERROR" not in out
-    assert elapsed < 20, f"the demo took {elapsed:.1f} s"
