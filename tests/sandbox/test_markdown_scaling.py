@@ -9,7 +9,6 @@ every larger size.
 from __future__ import annotations
 
 import gc
-import json
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -18,12 +17,11 @@ from typing import Any
 
 import pytest
 
-from capacities_mcp.api.models import ApiObject, collector_paused
 from capacities_mcp.sandbox import SandboxServer, SandboxStore
 from capacities_mcp.sandbox import _markdown as markdown_module
 from capacities_mcp.sandbox._content import readable_blocks
 from capacities_mcp.sandbox._markdown import blocks_to_markdown, markdown_to_blocks
-from capacities_mcp.sandbox._space import SpaceService
+from capacities_mcp.sandbox._space import SpaceService, _collector_paused
 
 from .helpers import BOOK_NOTES, IDS, Api, fixture_store
 
@@ -136,27 +134,9 @@ def test_a_large_document_round_trips() -> None:
     assert markdown_to_blocks(rendered) == blocks
 
 
-def test_a_large_object_parses_the_same_with_the_collector_paused(
-    service: SpaceService, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Large API answers are parsed with the garbage collector paused: same models, collector back on."""
-    obj = service.new_object("RootPage", title="Big")
-    obj["blocks"]["content"] = service.parse_markdown(_todos(3_000))
-    body = json.dumps(service.store.public(obj)).encode()
-    pauses: list[bool] = []
-    disable = gc.disable
-    monkeypatch.setattr(gc, "disable", lambda: (pauses.append(True), disable())[1])
-    parsed = ApiObject.model_validate_json(body)
-    assert pauses == [True]
-    assert gc.isenabled()
-    assert parsed == ApiObject.model_validate(json.loads(body))
-    ApiObject.model_validate_json(json.dumps(service.store.public({**obj, "blocks": {}})))
-    assert pauses == [True]  # a small answer is parsed as it is
-
-
 def test_the_collector_stays_as_another_pause_left_it() -> None:
-    with collector_paused():
-        with collector_paused():
+    with _collector_paused():
+        with _collector_paused():
             assert not gc.isenabled()
         assert not gc.isenabled()  # the outer pause still holds
     assert gc.isenabled()

@@ -7,11 +7,8 @@ unknown keys so that a newer API never breaks an older client.
 
 from __future__ import annotations
 
-import gc
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 from pydantic.alias_generators import to_camel
@@ -24,7 +21,6 @@ __all__ = [
     "ResponseModel",
     "StructureId",
     "Uuid",
-    "collector_paused",
     "is_structure_id",
     "is_uuid",
     "wire",
@@ -152,36 +148,6 @@ class ResponseModel(ApiModel):
     """
 
     model_config = ConfigDict(extra="allow")
-
-    @classmethod
-    def model_validate_json(cls, json_data: str | bytes | bytearray, *args: Any, **kwargs: Any) -> Self:
-        """pydantic's parse; for a large body (an object of thousands of blocks) with the
-        cyclic garbage collector paused, which otherwise makes the parse grow faster than the
-        body (3.1 s instead of 0.9 s for 32,000 blocks)."""
-        if len(json_data) < _LARGE_BODY:
-            return super().model_validate_json(json_data, *args, **kwargs)
-        with collector_paused():
-            return super().model_validate_json(json_data, *args, **kwargs)
-
-
-_LARGE_BODY = 256 * 1024
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause CPython's cyclic garbage collector while a large document is converted.
-
-    A large object becomes hundreds of thousands of Python objects that all stay alive, and the
-    collector walks them again and again while they are made. Reference counting still frees
-    everything. When another thread paused it first, it is left for that thread to restore.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def wire(model: BaseModel | None) -> Any:
