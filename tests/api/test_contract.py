@@ -12,7 +12,7 @@ from capacities_mcp.api.models import ApiModel
 from tests.helpers_openapi import DOC, OPERATIONS, OPERATIONS_BY_KEY, Operation, validator_at
 
 from .helpers import FakeApi, make_client, object_payload, ok
-from .test_client_requests import CASES, Case
+from .helpers_requests import CASES, Case
 
 ROUTES_BY_KEY: dict[tuple[str, str], Route] = {(r.method, r.path): r for r in ROUTES}
 NOT_IN_CONTRACT = {("PATCH", "/object/markdown")}
