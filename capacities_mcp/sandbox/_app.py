@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import threading
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -81,7 +82,7 @@ class SandboxRuntime:
             self.faults,
         )
         self.base_url: str | None = None  # set by the server once it knows its port
-        self._pending: list[list[Any]] = []  # queued daily-note appends: [apply, timer]
+        self._pending: list[list[Any]] = []  # queued daily-note appends: [apply]
         self._min_version = _version_tuple(config.min_api_version)
 
     # --- credentials ---------------------------------------------------------------------------
@@ -132,8 +133,9 @@ class SandboxRuntime:
     def queue(self, apply: Callable[[], None]) -> None:
         """Apply a daily-note append now (delay 0) or after `daily_note_delay` seconds.
 
-        A timer thread, not the event loop, applies it: the app then works under any ASGI
-        server and loop, and the store lock keeps the change atomic.
+        A sleeping daemon thread, not the event loop, applies it: the app then works under any
+        ASGI server and loop, and the store lock keeps the change atomic. (Not `threading.Timer`:
+        its timed wait never ends when the process clock is faked, as libfaketime does.)
         """
         delay = self.config.daily_note_delay
         if delay <= 0:
@@ -142,6 +144,7 @@ class SandboxRuntime:
         entry: list[Any] = [apply]
 
         def later() -> None:
+            time.sleep(delay)
             with self.store.lock:
                 still_queued = any(queued is entry for queued in self._pending)
                 if still_queued:  # not flushed meanwhile
@@ -149,12 +152,9 @@ class SandboxRuntime:
                     apply()
                     self.store.save()
 
-        timer = threading.Timer(delay, later)
-        timer.daemon = True
-        entry.append(timer)
         with self.store.lock:
             self._pending.append(entry)
-        timer.start()
+        threading.Thread(target=later, name="daily-note-append", daemon=True).start()
 
     def close(self) -> None:
         """Apply queued daily-note appends and let another sandbox serve the data file."""
@@ -169,8 +169,7 @@ class SandboxRuntime:
         """Apply every queued daily-note append now, in order (also done on shutdown)."""
         with self.store.lock:
             pending, self._pending = self._pending, []
-            for apply, timer in pending:
-                timer.cancel()
+            for (apply,) in pending:
                 apply()
             if pending:
                 self.store.save()
