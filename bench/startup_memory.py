@@ -15,7 +15,7 @@ reading the space and its objects. The package is byte-compiled first, as an ins
 spawn, a cost no user pays). A CPU-time column (user + system of the server process up to
 `tools/list`) sits beside the wall time: on a shared machine it tells our cost from the noise.
 
-    python bench/startup_memory.py [--runs 9]
+    python bench/startup_memory.py [--runs 9] [--before DIR]
 """
 
 from __future__ import annotations
@@ -107,53 +107,64 @@ async def run_once(params: StdioServerParameters, work: bool, samples: Samples) 
             samples.peak_kib.append(_children_peak_rss_kib())
 
 
-def _variants(base_url: str, api_token: str, store: str) -> dict[str, tuple[StdioServerParameters, bool]]:
-    """name -> (how to start it, whether to do the tool-call work after tools/list)."""
+@dataclass(frozen=True)
+class Variant:
+    """One way of starting a server, and whether to do the tool-call work after `tools/list`."""
+
+    label: str
+    params: StdioServerParameters
+    work: bool
+
+
+def _variants(base_url: str, api_token: str, store: str, before: Path | None) -> list[Variant]:
+    """The baseline, then ours by URL and with --sandbox (also from the `before` checkout, if given)."""
     python = sys.executable
     path = {"PATH": os.environ.get("PATH", "")}
     # An empty token store: nothing signed in on this machine can change which path runs.
     no_login = {**path, ENV_TOKEN_STORE: store}
     via_url = {**no_login, ENV_API_URL: base_url, ENV_API_TOKEN: api_token}
-    return {
-        "baseline": (StdioServerParameters(command=python, args=[str(HERE / "_baseline_server.py")]), False),
-        "url": (StdioServerParameters(command=python, args=["-m", "capacities_mcp"], env=via_url), True),
-        "sandbox": (
-            StdioServerParameters(command=python, args=["-m", "capacities_mcp", "--sandbox"], env=no_login),
-            True,
-        ),
-    }
+    baseline = StdioServerParameters(command=python, args=[str(HERE / "_baseline_server.py")])
+    variants = [Variant("baseline (bare MCPServer)", baseline, False)]
+    # `python -m` finds the package in the working directory first: this tree, or `before`.
+    for tree, suffix in ((None, ""), *(((before, " [before]"),) if before else ())):
+        cwd = str(tree) if tree is not None else None
+        url = StdioServerParameters(command=python, args=["-m", "capacities_mcp"], env=via_url, cwd=cwd)
+        sandbox = StdioServerParameters(
+            command=python, args=["-m", "capacities_mcp", "--sandbox"], env=no_login, cwd=cwd
+        )
+        variants += [
+            Variant(f"capacities-mcp, sandbox URL{suffix}", url, True),
+            Variant(f"capacities-mcp --sandbox{suffix}", sandbox, True),
+        ]
+    return variants
 
 
-def _report(results: dict[str, Samples]) -> None:
-    base = results["baseline"]
+def _report(results: list[tuple[Variant, Samples]]) -> None:
+    base = results[0][1]
     base_t, base_cpu, base_m = (
         statistics.median(base.seconds),
         statistics.median(base.cpu_seconds),
         max(base.peak_kib),
     )
-    print(f"{'':30} {'wall s':>7} {'ratio':>6} {'CPU s':>7} {'ratio':>6} {'peak MiB':>9} {'ratio':>6}")
-    for name, label in (
-        ("baseline", "baseline (bare MCPServer)"),
-        ("url", "capacities-mcp, sandbox URL"),
-        ("sandbox", "capacities-mcp --sandbox"),
-    ):
-        samples = results[name]
+    print(f"{'':39} {'wall s':>7} {'ratio':>6} {'CPU s':>7} {'ratio':>6} {'peak MiB':>9} {'ratio':>6}")
+    for variant, samples in results:
         seconds, cpu = statistics.median(samples.seconds), statistics.median(samples.cpu_seconds)
         peak = max(samples.peak_kib)
         print(
-            f"{label:30} {seconds:7.3f} {seconds / base_t:6.2f} {cpu:7.3f} {cpu / base_cpu:6.2f} "
+            f"{variant.label:39} {seconds:7.3f} {seconds / base_t:6.2f} {cpu:7.3f} {cpu / base_cpu:6.2f} "
             f"{peak / 1024:9.1f} {peak / base_m:6.2f}"
         )
 
 
-async def measure(runs: int) -> None:
-    compileall.compile_dir(Path(capacities_mcp.__file__).parent, quiet=1)
+async def measure(runs: int, before: Path | None) -> None:
+    for tree in (Path(capacities_mcp.__file__).parent, *((before / "capacities_mcp",) if before else ())):
+        compileall.compile_dir(tree, quiet=1)
     with quiet_sandbox() as sandbox, tempfile.TemporaryDirectory() as empty:
-        variants = _variants(sandbox.base_url, sandbox.api_token, str(Path(empty) / "credentials.json"))
-        results = {name: Samples() for name in variants}
+        store = str(Path(empty) / "credentials.json")
+        results = [(v, Samples()) for v in _variants(sandbox.base_url, sandbox.api_token, store, before)]
         for _ in range(runs):
-            for name, (params, work) in variants.items():
-                await run_once(params, work, results[name])
+            for variant, samples in results:
+                await run_once(variant.params, variant.work, samples)
     print(f"{runs} rounds; ratios of medians against the baseline in the same run (peak RSS: of maxima)")
     _report(results)
 
@@ -163,7 +174,15 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--runs", type=int, default=9)
-    anyio.run(measure, parser.parse_args().runs)
+    parser.add_argument(
+        "--before",
+        type=Path,
+        metavar="DIR",
+        help="also measure the package of this checkout (e.g. a `git worktree` of an older commit), "
+        "interleaved in the same rounds, for before -> after figures",
+    )
+    args = parser.parse_args()
+    anyio.run(measure, args.runs, args.before.resolve() if args.before else None)
 
 
 if __name__ == "__main__":
