@@ -26,6 +26,7 @@ from types import TracebackType
 from typing import Any, cast
 
 import anyio
+import anyio.to_thread
 import httpx2
 from pydantic import BaseModel, ValidationError
 
@@ -105,6 +106,9 @@ class _Outgoing:
             headers["Content-Type"] = "application/json"
         return cls(base_url + route.path, query, body, headers)
 
+# Responses larger than this are parsed in a worker thread (a typical object is a few KB).
+_PARSE_INLINE_BYTES = 256 * 1024
+
 
 class _Transport:
     """Sends one route's request with auth, rate limits, refresh and retries."""
@@ -182,7 +186,11 @@ class _Transport:
         """Send and parse: the one place that decides whether a failed write may have applied."""
         try:
             response = await self._send_with_retries(route, outgoing)
-            return self._parse(route, response)
+            if len(response.content) < _PARSE_INLINE_BYTES:
+                return self._parse(route, response)
+            # A large object (tens of thousands of blocks) takes seconds to validate: off the event
+            # loop, so every other call of this process keeps being served meanwhile.
+            return await anyio.to_thread.run_sync(self._parse, route, response)
         except CapacitiesError as exc:
             exc.maybe_applied = not route.idempotent and _may_have_reached_the_api(exc)
             raise
