@@ -8,7 +8,7 @@ name, dates as ISO days, linked objects as "Title (id)" when the title is known.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -228,39 +228,37 @@ def block_children(block: Any) -> list[Any]:
     return []
 
 
+def _depth_first(items: Sequence[Any]) -> Iterator[tuple[int, Any]]:
+    """(depth, block) in document order, without recursion (a tree may be very deep)."""
+    stack: list[tuple[int, Any]] = [(0, block) for block in reversed(items)]
+    while stack:
+        depth, block = stack.pop()
+        yield depth, block
+        stack.extend((depth + 1, child) for child in reversed(block_children(block)))
+
+
 def block_outline(blocks: dict[str, list[Any]] | None, title_of: TitleOf) -> str:
     """One line per block: `- <id> <kind>: <text>`, children indented, per block property."""
     lines: list[str] = []
-
-    def walk(items: Sequence[Any], depth: int) -> None:
-        for block in items:
+    for property_id, items in (blocks or {}).items():
+        lines.append(f"[property {property_id}]")
+        for depth, block in _depth_first(items):
             text = _block_text(block, title_of)
             lines.append(
                 f"{'  ' * depth}- {getattr(block, 'id', '?')} {_block_kind(block)}"
                 + (f": {text}" if text else "")
             )
-            walk(block_children(block), depth + 1)
-
-    for property_id, items in (blocks or {}).items():
-        lines.append(f"[property {property_id}]")
-        walk(items, 0)
     return "\n".join(lines) + ("\n" if lines else "")
 
 
 def block_ids(blocks: dict[str, list[Any]] | None) -> list[tuple[str, str, Any]]:
     """Every block as (property id, block id, block), depth first, in document order."""
-    out: list[tuple[str, str, Any]] = []
-
-    def walk(property_id: str, items: Sequence[Any]) -> None:
-        for block in items:
-            block_id = getattr(block, "id", None)
-            if block_id:
-                out.append((property_id, block_id, block))
-            walk(property_id, block_children(block))
-
-    for property_id, items in (blocks or {}).items():
-        walk(property_id, items)
-    return out
+    return [
+        (property_id, block.id, block)
+        for property_id, items in (blocks or {}).items()
+        for _, block in _depth_first(items)
+        if getattr(block, "id", None)
+    ]
 
 
 def block_summary(block: Any, title_of: TitleOf) -> str:
