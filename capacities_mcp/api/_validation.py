@@ -225,13 +225,16 @@ def _message(error: ErrorDetails, model: Any) -> str:
 
 
 def issues_from(
-    error: ValidationError, *, prefix: Sequence[str | int] = (), model: Any = None
+    error: ValidationError, *, prefix: Sequence[str | int] = (), model: Any = None, plain: bool = False
 ) -> list[Issue]:
     """Turn a pydantic error into issues with wire paths and zod's messages.
 
     `model` (by default the API model the error's title names) lets a missing field say which
-    type was expected, as zod does.
+    type was expected, as zod does. `plain`: pydantic's own rules instead ("required, missing",
+    "Input should be ... (got 'x')"), for tool arguments, whose readers never saw zod.
     """
+    if plain:
+        return [_plain_issue(detail, prefix) for detail in error.errors(include_url=False)]
     if model is None:
         model = getattr(_models, error.title, None)
     issues: list[Issue] = []
@@ -255,8 +258,27 @@ def issues_from(
     return issues
 
 
-def format_issues(issues: Sequence[Issue], *, hints: bool = False) -> str:
-    """zod's "prettified" form; with `hints`, also what would have been accepted."""
+_PLAIN_WORDS = {"missing": "required, missing", "extra_forbidden": "unknown field"}
+_SAYS_ITS_INPUT = ("missing", "extra_forbidden", "value_error", "assertion_error")
+
+
+def _plain_issue(detail: ErrorDetails, prefix: Sequence[str | int]) -> Issue:
+    loc = tuple(part for part in detail["loc"] if not (isinstance(part, str) and part.startswith("<")))
+    kind = detail["type"]
+    message = _PLAIN_WORDS.get(kind, detail["msg"])
+    for lead in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(lead)
+    if kind not in _SAYS_ITS_INPUT and "input" in detail:
+        shown = repr(detail["input"])
+        message += f" (got {shown[:60] + '…' if len(shown) > 60 else shown})"
+    return Issue((*prefix, *loc) or ("(arguments)",), message)
+
+
+def format_issues(issues: Sequence[Issue], *, hints: bool = False, as_list: bool = False) -> str:
+    """zod's "prettified" form; with `hints`, also what would have been accepted. `as_list`: one
+    `- field: rule` line each, the compact form tool errors use."""
+    if as_list:
+        return "\n".join(f"- {issue.field}: {issue.message}" for issue in issues)
     lines: list[str] = []
     for issue in issues:
         hint = f" ({issue.hint})" if hints and issue.hint else ""

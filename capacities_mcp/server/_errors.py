@@ -35,6 +35,8 @@ from capacities_mcp.api import (
     CapacitiesOAuthError,
     CapacitiesValidationError,
     Issue,
+    format_issues,
+    issues_from,
 )
 
 from ._logging import redact
@@ -44,10 +46,8 @@ __all__ = [
     "ErrorInfo",
     "PartialWrite",
     "ToolInputError",
-    "argument_issues",
     "describe",
     "error_result",
-    "issue_lines",
     "redact",
     "tool_error",
 ]
@@ -274,37 +274,12 @@ def _describe_api(exc: CapacitiesApiError) -> ErrorInfo:
     )
 
 
-def issue_lines(issues: Sequence[Issue]) -> str:
-    """Issues as the model reads them: one `- field: rule` line each."""
-    return "\n".join(f"- {i.field}: {i.message}" for i in issues)
-
-
 def _describe_validation(exc: CapacitiesValidationError) -> ErrorInfo:
     issues = tuple(exc.issues)
-    what = redact(f"Invalid input, nothing was sent to Capacities:\n{issue_lines(issues)}\n")
+    what = redact(f"Invalid input, nothing was sent to Capacities:\n{format_issues(issues, as_list=True)}\n")
     return ErrorInfo(
         what, "Fix these fields and call again.", "cap_invalid_input", None, redact(str(exc)), issues=issues
     )
-
-
-def argument_issues(error: ValidationError) -> list[Issue]:
-    """pydantic errors of a tool's arguments as issues: `field: rule (got <value>)`, short and
-    token-free. (The API client words its issues as zod does, for parity with the real API; tool
-    arguments keep pydantic's plainer rules, which models already know.)"""
-    issues: list[Issue] = []
-    for detail in error.errors(include_url=False):
-        path = tuple(p for p in detail["loc"] if not (isinstance(p, str) and p.startswith("<")))
-        kind = detail["type"]
-        message = {"missing": "required, missing", "extra_forbidden": "unknown field"}.get(
-            kind, detail["msg"]
-        )
-        for lead in ("Value error, ", "Assertion failed, "):
-            message = message.removeprefix(lead)
-        if kind not in ("missing", "extra_forbidden", "value_error", "assertion_error") and "input" in detail:
-            shown = repr(detail["input"])
-            message += f" (got {shown[:60] + '…' if len(shown) > 60 else shown})"
-        issues.append(Issue(path or ("(arguments)",), redact(message)))
-    return issues
 
 
 def describe(exc: BaseException, *, tool: str) -> ErrorInfo:
@@ -331,16 +306,16 @@ def describe(exc: BaseException, *, tool: str) -> ErrorInfo:
     if isinstance(exc, CapacitiesValidationError):
         return _describe_validation(exc)
     if isinstance(exc, ToolInputError):
-        what = redact(exc.message) + ("\n" + issue_lines(exc.issues) if exc.issues else "")
+        what = redact(exc.message) + ("\n" + format_issues(exc.issues, as_list=True) if exc.issues else "")
         return ErrorInfo(what, exc.next_step, exc.code, None, redact(exc.message), issues=tuple(exc.issues))
     if isinstance(exc, LookupFailed):
         found: tuple[Issue, ...] = (Issue.at(exc.field, exc.message),) if exc.field else ()
         message = redact(exc.message)
         return ErrorInfo(message, "", "not_found_in_space", None, message, issues=found)
     if isinstance(exc, ValidationError):
-        issues = tuple(argument_issues(exc))
+        issues = tuple(Issue(i.path, redact(i.message)) for i in issues_from(exc, plain=True))
         return ErrorInfo(
-            f"Invalid arguments for {tool}:\n{issue_lines(issues)}\n",
+            f"Invalid arguments for {tool}:\n{format_issues(issues, as_list=True)}\n",
             "Fix these and call again.",
             "invalid_arguments",
             None,

@@ -35,3 +35,30 @@ def test_format_names_the_field_and_the_rule() -> None:
     assert format_issues([issue], hints=True) == (
         "✖ Invalid input (expected one of TextBlock, CodeBlock)\n  → at blocks[0].type"
     )
+
+
+def test_plain_wording_and_list_form_for_tool_arguments() -> None:
+    """Tool arguments are worded as pydantic words them and listed one `- field: rule` a line."""
+    from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+    from capacities_mcp.api import format_issues, issues_from
+
+    class Arguments(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        id: str
+        limit: int = Field(default=1, ge=1)
+
+    try:
+        Arguments.model_validate({"limit": 0, "tags": ["x"]})
+    except ValidationError as exc:
+        issues = issues_from(exc, plain=True)
+    assert [(i.field, i.message) for i in issues] == [
+        ("id", "required, missing"),
+        ("limit", "Input should be greater than or equal to 1 (got 0)"),
+        ("tags", "unknown field"),
+    ]
+    assert format_issues(issues, as_list=True) == (
+        "- id: required, missing\n"
+        "- limit: Input should be greater than or equal to 1 (got 0)\n"
+        "- tags: unknown field"
+    )
