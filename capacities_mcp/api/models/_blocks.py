@@ -577,6 +577,3 @@ else:
         WritableEntityBlock,
         WritableHorizontalLineBlock,
     )
-
-for _model in (TextBlock, GroupBlock, GridBlock, WritableTextBlock, WritableGroupBlock, WritableGridBlock):
-    _model.model_rebuild()
