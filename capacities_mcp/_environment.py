@@ -13,10 +13,14 @@ __all__ = [
     "ENV_API_TOKEN",
     "ENV_API_URL",
     "ENV_API_VERSION",
+    "ENV_BODY_TIMEOUT",
+    "ENV_HEADER_TIMEOUT",
     "ENV_HTTP_TOKEN",
+    "ENV_MAX_SESSIONS",
     "ENV_PROMPTS_DIR",
     "ENV_READ_ONLY",
     "ENV_SANDBOX_READ_ONLY_TOKEN",
+    "ENV_SESSION_IDLE_TIMEOUT",
     "ENV_STRUCTURED_OUTPUT",
     "ENV_TOKEN_STORE",
 ]
@@ -25,6 +29,10 @@ ENV_API_TOKEN = "CAPACITIES_API_TOKEN"
 ENV_API_URL = "CAPACITIES_API_URL"
 ENV_API_VERSION = "CAPACITIES_API_VERSION"
 ENV_HTTP_TOKEN = "CAPACITIES_MCP_HTTP_TOKEN"
+ENV_MAX_SESSIONS = "CAPACITIES_MCP_MAX_SESSIONS"
+ENV_SESSION_IDLE_TIMEOUT = "CAPACITIES_MCP_SESSION_IDLE_TIMEOUT"
+ENV_HEADER_TIMEOUT = "CAPACITIES_MCP_HEADER_TIMEOUT"
+ENV_BODY_TIMEOUT = "CAPACITIES_MCP_BODY_TIMEOUT"
 ENV_READ_ONLY = "CAPACITIES_MCP_READ_ONLY"
 ENV_STRUCTURED_OUTPUT = "CAPACITIES_MCP_STRUCTURED_OUTPUT"
 ENV_TOKEN_STORE = "CAPACITIES_MCP_TOKEN_STORE"
@@ -37,7 +45,11 @@ DESCRIPTIONS: dict[str, str] = {
     ENV_API_TOKEN: "personal API token (cap-api-...) of your space",
     ENV_API_URL: "API base URL (default https://api.capacities.io)",
     ENV_API_VERSION: "API version header (default 1.0.0)",
-    ENV_HTTP_TOKEN: "bearer token HTTP clients must send (required off loopback)",
+    ENV_HTTP_TOKEN: "bearer token HTTP clients must send, 32+ characters (required off loopback)",
+    ENV_MAX_SESSIONS: "HTTP: most MCP sessions open at once (default 100); same as --max-sessions",
+    ENV_SESSION_IDLE_TIMEOUT: "HTTP: seconds an idle session is kept (default 600); --session-idle-timeout",
+    ENV_HEADER_TIMEOUT: "HTTP: seconds a client has to send request headers (default 10); --header-timeout",
+    ENV_BODY_TIMEOUT: "HTTP: seconds a client has to send a request body (default 30); --body-timeout",
     ENV_READ_ONLY: '"true" = same as --read-only (for hosts that set env but not flags)',
     ENV_STRUCTURED_OUTPUT: '"true" = same as --structured-output',
     ENV_TOKEN_STORE: "file of the credentials stored by 'capacities-mcp auth login'",

@@ -52,6 +52,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="browser Origin accepted over HTTP (e.g. https://app.example.com); repeatable",
     )
     parser.add_argument(
+        "--max-sessions",
+        type=int,
+        metavar="N",
+        help="HTTP: most MCP sessions open at once; a new one then ends the longest-idle (default 100)",
+    )
+    parser.add_argument(
+        "--session-idle-timeout",
+        type=float,
+        metavar="S",
+        help="HTTP: seconds without a request after which a session is closed (default 600)",
+    )
+    parser.add_argument(
+        "--header-timeout",
+        type=float,
+        metavar="S",
+        help="HTTP: seconds a connection has to send complete request headers (default 10)",
+    )
+    parser.add_argument(
+        "--body-timeout",
+        type=float,
+        metavar="S",
+        help="HTTP: seconds a client has to send a request body; 408 after that (default 30)",
+    )
+    parser.add_argument(
         "--sandbox",
         action="store_true",
         help="use an embedded local sandbox with demo data instead of your Capacities space",

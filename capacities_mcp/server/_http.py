@@ -12,6 +12,8 @@ Security model, in the order a request meets it:
    on for loopback binds (`127.0.0.1:*`, `localhost:*`, `[::1]:*` plus `--allowed-host`s), and for
    other binds when `--allowed-host` is given.
 
+Limits on sessions and on header and body read time are in `_http_limits`.
+
 Uvicorn runs with our logging (stderr, redacted) and the real port is logged once it is bound,
 so `--port 0` works for tests and scripts.
 """
@@ -81,8 +83,11 @@ class HttpGuard:
         self._allowed_origins = set(allowed_origins)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "lifespan":
             await self.app(scope, receive, send)
+            return
+        if scope["type"] != "http":  # a WebSocket: closing it before accepting it answers 403
+            await send({"type": "websocket.close", "code": 1008})
             return
         headers = {k.decode("latin-1").lower(): v for k, v in scope.get("headers", [])}
         origin = headers.get("origin")
@@ -137,23 +142,39 @@ async def _reply(
 
 
 def build_asgi_app(app: App) -> ASGIApp:
-    """The guarded Starlette app for the configured HTTP transport."""
+    """The guarded, bounded Starlette app for the configured HTTP transport."""
+    from ._http_limits import BodyReadTimeout, SseSessionLimit, evict_longest_idle_sessions
+
     settings = app.settings
     security = transport_security(settings)
     if settings.transport == "sse":
-        inner: ASGIApp = app.server.sse_app(
-            sse_path=SSE_PATH, message_path=SSE_MESSAGE_PATH, transport_security=security, host=settings.host
+        inner: ASGIApp = SseSessionLimit(
+            app.server.sse_app(
+                sse_path=SSE_PATH,
+                message_path=SSE_MESSAGE_PATH,
+                transport_security=security,
+                host=settings.host,
+            ),
+            path=SSE_PATH,
+            max_sessions=settings.max_sessions,
+            idle_timeout=settings.session_idle_timeout,
         )
     else:
         inner = app.server.streamable_http_app(
-            streamable_http_path=MCP_PATH, transport_security=security, host=settings.host
+            streamable_http_path=MCP_PATH,
+            transport_security=security,
+            host=settings.host,
+            max_sessions=settings.max_sessions,
+            session_idle_timeout=settings.session_idle_timeout,
         )
-    return HttpGuard(
+        evict_longest_idle_sessions(app.server.session_manager)
+    guarded = HttpGuard(
         inner,
         token=settings.http_token,
         check_origin=not is_loopback(settings.host),
         allowed_origins=settings.allowed_origins,
     )
+    return BodyReadTimeout(guarded, seconds=settings.body_timeout)
 
 
 async def serve_http(app: App) -> None:
@@ -164,6 +185,8 @@ async def serve_http(app: App) -> None:
     """
     import anyio
     import uvicorn
+
+    from ._http_limits import header_timeout_protocol
 
     settings = app.settings
     asgi = build_asgi_app(app)
@@ -177,6 +200,9 @@ async def serve_http(app: App) -> None:
         access_log=debug,
         server_header=False,
         lifespan="on",
+        http=header_timeout_protocol(settings.header_timeout),
+        ws="none",  # no WebSocket endpoint: an upgrade request is plain HTTP to the guard
+        timeout_keep_alive=5,
     )
     server = uvicorn.Server(config)
     async with app.runtime.hold(), anyio.create_task_group() as tg:

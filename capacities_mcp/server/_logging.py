@@ -15,11 +15,12 @@ from collections.abc import Iterable
 
 __all__ = ["RedactSecrets", "configure_logging", "redact"]
 
-# Capacities token prefixes, credentials after "Bearer " as in an Authorization header, and JWTs
-# (OAuth access tokens are JWTs; a rotated one is in no configured-secrets list).
+# Capacities token prefixes, credentials after "Bearer " as in an Authorization header (of any
+# length: a short credential is still a credential), and JWTs (OAuth access tokens are JWTs; a
+# rotated one is in no configured-secrets list).
 _TOKEN_SHAPES = re.compile(
     r"(cap-api-|cap-oauth-)[A-Za-z0-9._~+/=*-]+"
-    r"|Bearer\s+[A-Za-z0-9._~+/=-]{6,}"
+    r"|Bearer\s+[A-Za-z0-9._~+/=-]+"
     r"|eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"
 )
 

@@ -24,8 +24,12 @@ from capacities_mcp._environment import (
     ENV_API_TOKEN,
     ENV_API_URL,
     ENV_API_VERSION,
+    ENV_BODY_TIMEOUT,
+    ENV_HEADER_TIMEOUT,
     ENV_HTTP_TOKEN,
+    ENV_MAX_SESSIONS,
     ENV_READ_ONLY,
+    ENV_SESSION_IDLE_TIMEOUT,
     ENV_STRUCTURED_OUTPUT,
 )
 
@@ -41,6 +45,10 @@ __all__ = [
 ]
 
 _TRUE = ("1", "true", "yes", "on")
+# A bearer token anyone could guess or brute-force protects nothing; 32 characters of
+# token_urlsafe are 192 bits.
+MIN_HTTP_TOKEN_LENGTH = 32
+_MAKE_A_TOKEN = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
 
 Transport = Literal["stdio", "http", "sse"]
 Backend = Literal["env", "stored", "sandbox"]
@@ -93,6 +101,11 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
     log_level: str = "INFO"
+    # HTTP transport limits: see `_http_limits` for why each exists.
+    max_sessions: int = 100
+    session_idle_timeout: float = 600.0
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
 
     @property
     def backend(self) -> Backend:
@@ -114,7 +127,7 @@ class Settings:
             tokens = getattr(stored, "tokens", None)
             for attr in ("access_token", "refresh_token"):
                 values.append(getattr(tokens, attr, None))
-        return [v for v in values if isinstance(v, str) and len(v) >= 6]
+        return [v for v in values if isinstance(v, str) and v]
 
     def client_for(self, *, base_url: str | None = None, api_token: str | None = None) -> CapacitiesClient:
         """The one `CapacitiesClient` of a server process.
@@ -201,6 +214,11 @@ def resolve_settings(args: argparse.Namespace, environ: Mapping[str, str] | None
             f"{ENV_HTTP_TOKEN} to a long random secret (clients then send "
             f"'Authorization: Bearer <secret>'), or bind to 127.0.0.1."
         )
+    if transport != "stdio" and http_token and len(http_token) < MIN_HTTP_TOKEN_LENGTH:
+        raise SettingsError(
+            f"{ENV_HTTP_TOKEN} is too short ({len(http_token)} characters): use a random secret of at "
+            f"least {MIN_HTTP_TOKEN_LENGTH} characters, for example the output of {_MAKE_A_TOKEN}"
+        )
 
     use_sandbox = bool(getattr(args, "sandbox", False))
     sandbox_reason: str | None = "--sandbox was given" if use_sandbox else None
@@ -236,4 +254,37 @@ def resolve_settings(args: argparse.Namespace, environ: Mapping[str, str] | None
         allowed_hosts=tuple(_split_names(getattr(args, "allowed_hosts", None)) or ()),
         allowed_origins=tuple(_split_names(getattr(args, "allowed_origins", None)) or ()),
         log_level=(getattr(args, "log_level", None) or "INFO").upper(),
+        **_http_limits(args, env),
     )
+
+
+_LIMITS: tuple[tuple[str, str, str, type[int] | type[float]], ...] = (
+    ("max_sessions", "--max-sessions", ENV_MAX_SESSIONS, int),
+    ("session_idle_timeout", "--session-idle-timeout", ENV_SESSION_IDLE_TIMEOUT, float),
+    ("header_timeout", "--header-timeout", ENV_HEADER_TIMEOUT, float),
+    ("body_timeout", "--body-timeout", ENV_BODY_TIMEOUT, float),
+)
+
+
+def _http_limits(args: argparse.Namespace, env: Mapping[str, str]) -> dict[str, Any]:
+    """The HTTP limits: the option if given, else the environment variable, else the default.
+
+    Every one must be a positive number: zero or "unlimited" would bring back the exhaustion
+    these limits exist to prevent.
+    """
+    limits: dict[str, Any] = {}
+    for name, option, variable, kind in _LIMITS:
+        raw = getattr(args, name, None)
+        source = option
+        if raw is None and (env.get(variable) or "").strip():
+            raw, source = env[variable].strip(), variable
+        if raw is None:
+            continue
+        try:
+            value = kind(raw)
+        except ValueError:
+            value = 0
+        if not 0 < value < float("inf"):
+            raise SettingsError(f"{source} must be a positive number, not {raw!r}")
+        limits[name] = value
+    return limits

@@ -125,14 +125,17 @@ def test_is_loopback(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
 
 
+LONG_SECRET = "a-long-random-secret-of-32-chars!"
+
+
 def test_public_bind_needs_http_token(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="CAPACITIES_MCP_HTTP_TOKEN"):
         resolve_settings(serve_args("--transport", "http", "--host", "0.0.0.0"), no_store(tmp_path))
     ok = resolve_settings(
         serve_args("--transport", "sse", "--host", "0.0.0.0"),
-        {"CAPACITIES_MCP_HTTP_TOKEN": "a-long-random-secret", **no_store(tmp_path)},
+        {"CAPACITIES_MCP_HTTP_TOKEN": LONG_SECRET, **no_store(tmp_path)},
     )
-    assert ok.http_token == "a-long-random-secret" and "a-long-random-secret" not in repr(ok)
+    assert ok.http_token == LONG_SECRET and LONG_SECRET not in repr(ok)
     # stdio never listens, so the host does not matter there.
     assert resolve_settings(serve_args("--host", "0.0.0.0"), no_store(tmp_path)).transport == "stdio"
 

@@ -149,3 +149,25 @@ async def test_guard_in_process(tmp_path: Path) -> None:
         assert (
             await http.get("/mcp", headers={**headers, "Origin": "https://bad.example"})
         ).status_code == 403
+
+
+def test_secrets_of_any_length_are_masked_in_logs() -> None:
+    import io
+    import logging
+
+    from capacities_mcp.server._logging import RedactSecrets
+
+    settings = Settings(api_token="k9", http_token="Zq7")  # too short to serve, never to mask
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactSecrets(settings.secrets()))
+    logger = logging.getLogger("capacities_mcp.test_short_secrets")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("configured %s and %s; header Authorization: Bearer x1", "k9", "Zq7")
+    finally:
+        logger.removeHandler(handler)
+    text = stream.getvalue()
+    assert "k9" not in text and "Zq7" not in text and "x1" not in text
+    assert "Bearer ***" in text
