@@ -138,7 +138,9 @@ async def test_service_unavailable_and_server_error(faulty: SandboxServer, mode:
         faulty.faults.reset()
         assert not (await client.call_tool("get_space", {})).is_error  # structures cached now
         faulty.faults.status = 500
-        broken_write = await client.call_tool("create_object", {"structure": "Page", "title": "x"})
+        broken_write = await client.call_tool(
+            "create_object", {"structure": "Page", "title": "x", "allow_duplicate": True}
+        )
         faulty.faults.reset()
         fine = await client.call_tool("get_object", {"id": TASK_ID})
     assert error_of(unavailable)["code"] == "cap_service_unavailable"
@@ -303,7 +305,7 @@ BAD_CALLS: list[tuple[str, dict[str, Any], str, str]] = [
     ),
     ("append_blocks", {"id": TASK_ID, "blocks": [{"kind": "bullet", "color": "blue"}]}, "blocks[0]", "color"),
     ("create_object", {"structure": "Page", "title": "x", "blocks": []}, "blocks", "Unknown argument"),
-    ("save_weblink", {"url": "https://example.com", "tags": ["x"]}, "tags", "It takes: url, title"),
+    ("save_weblink", {"url": "https://example.com", "labels": ["x"]}, "labels", "It takes: url, title"),
     ("create_object", {"structure": "Daily note", "title": "x"}, "", "append_to_daily_note"),
     (
         "create_object",

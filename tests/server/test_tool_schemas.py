@@ -153,16 +153,16 @@ async def test_property_changes_set_and_clear(sandbox: SandboxServer, value: Any
 async def test_unknown_argument_names_the_allowed_ones(sandbox: SandboxServer) -> None:
     server, _ = tool_server(sandbox)
     async with connect(server, "legacy") as client:
-        result = await client.call_tool("save_weblink", {"url": "https://example.com/x", "tags": ["a"]})
+        result = await client.call_tool("save_weblink", {"url": "https://example.com/x", "labels": ["a"]})
         nested = await client.call_tool(
             "append_blocks", {"id": TASK_ID, "blocks": [{"kind": "text", "text": "x", "bold": True}]}
         )
         listed = await client.call_tool("search_objects", {"query": "Renew passport"})
     error = error_of(result)
     assert error["code"] == "invalid_arguments" and error["issues"] == [
-        {"field": "tags", "message": "unknown argument"}
+        {"field": "labels", "message": "unknown argument"}
     ]
-    assert "It takes: url, title, description, notes." in text_of(result)
+    assert "It takes: url, title, description, notes, tags." in text_of(result)
     assert "Renew passport" in text_of(listed) and "Renew" not in str(error)  # nothing was saved
     assert error_of(nested)["issues"][0]["field"] == "blocks[0].bold"
 

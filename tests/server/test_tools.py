@@ -266,7 +266,7 @@ async def test_create_custom_type_with_collection_number_and_rich_text(
             "create_object",
             {
                 "structure": "Books",
-                "title": "The Pragmatic Programmer",
+                "title": f"The Pragmatic Programmer, 2nd edition ({mode})",
                 "properties": [
                     {"property": "Rating", "value": 4},
                     {"property": "Genre", "value": ["Software", "Non-fiction"]},
@@ -713,9 +713,7 @@ async def test_json_string_nested_arguments_are_accepted(sandbox: SandboxServer,
         )
         assert not created.is_error, text_of(created)
         page_id = created.structured_content["id"]
-        appended = await client.call_tool(
-            "append_blocks", {"id": page_id, "blocks": '[{"kind": "divider"}]'}
-        )
+        appended = await client.call_tool("append_blocks", {"id": page_id, "blocks": '[{"kind": "divider"}]'})
         limited = await client.call_tool(
             "search_objects", {"query": f"JSON-happy client {mode}", "limit": "5", "structure": '["Task"]'}
         )

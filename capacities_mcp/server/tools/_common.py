@@ -43,9 +43,9 @@ __all__ = [
     "PropertyChanges",
     "WriteOutput",
     "check_content",
-    "friendly_properties",
     "learn_linked_titles",
     "one_or_many",
+    "property_ops",
     "remember_title",
     "space_names",
     "structure_name",
@@ -100,6 +100,11 @@ class PropertyChange(StrictModel, CompactSchema):
         description='Label option name(s), "YYYY-MM-DD" date (or "start/end"), number, true/false, '
         'text, or linked objects\' ids/exact titles; "" or [] clears.',
     )
+    op: Literal["set", "add", "remove"] = Field(
+        default="set",
+        description='"set" replaces the value; "add"/"remove" change only the given items of labels, '
+        "tags, linked objects or aliases, keeping the rest.",
+    )
 
 
 def _from_mapping(value: Any) -> Any:
@@ -116,16 +121,16 @@ PropertyChanges = Annotated[
 ]
 
 
-def friendly_properties(changes: list[PropertyChange] | None) -> dict[str, Any]:
-    """The changes as `{name: value}`, the form `to_wire_properties` converts."""
-    out: dict[str, Any] = {}
+def property_ops(changes: list[PropertyChange] | None) -> list[tuple[str, str, Any]]:
+    """The changes as `(property, op, value)`, values in the form `to_wire_properties` takes."""
+    out: list[tuple[str, str, Any]] = []
     for change in changes or []:
         value: Any = change.value
         if value in ("", []):
             value = None  # clears, whatever the property's type
         elif isinstance(value, float) and value.is_integer():
             value = int(value)
-        out[change.property] = value
+        out.append((change.property, change.op, value))
     return out
 
 

@@ -12,7 +12,7 @@ A value that is already in wire form (`{"type": "label", "label": [...]}`) passe
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,7 +35,7 @@ from .._state import (
     property_lookup_failed,
 )
 
-__all__ = ["parse_date", "title_value", "to_wire_properties"]
+__all__ = ["changed_values", "parse_date", "resolve_list_ops", "title_value", "to_wire_properties"]
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _FALSE = {"false", "no", "0", "off"}
@@ -273,3 +273,84 @@ async def to_wire_properties(
             issues=issues,
         )
     return wire
+
+
+# --- add / remove on multi-value properties -------------------------------------------------------
+
+_LIST_TYPES = ("label", "entity", "aliases")
+
+
+def _current_items(value: Any) -> list[tuple[str, str]]:
+    """(id or text, name) of each item of a multi-value property as read: what add/remove edit."""
+    kind = getattr(value, "type", None)
+    if kind == "label":
+        return [(option.id, option.name) for option in value.label]
+    if kind == "entity":
+        return [(target.id, target.id) for target in value.entity]
+    if kind == "aliases":
+        return [(alias, alias) for alias in value.aliases.value]
+    return []
+
+
+def _matches(item: tuple[str, str], ref: str, title_of: Callable[[str], str | None]) -> bool:
+    wanted = ref.strip().casefold()
+    known, name = item
+    return wanted in (known.casefold(), name.casefold(), (title_of(known) or "").casefold())
+
+
+def resolve_list_ops(
+    structure: Structure,
+    current: Mapping[str, Any],
+    changes: Iterable[tuple[str, str, Any]],
+    title_of: Callable[[str], str | None],
+) -> dict[str, Any]:
+    """Changes `(property, op, value)` as plain values to set: "add" and "remove" applied to the
+    property's current items (labels, linked objects, aliases), "set" passed through."""
+    friendly: dict[str, Any] = {}
+    issues: list[Issue] = []
+    for name, op, value in changes:
+        if op == "set":
+            friendly[name] = value
+            continue
+        prop = find_property(structure, name.strip())
+        if prop is None or str(prop.type) not in _LIST_TYPES:
+            kind = f"a {prop.type} property" if prop is not None else "not a property here"
+            issues.append(
+                Issue.at(f"properties.{name}", f'"{op}" works on labels, linked objects and aliases ({kind})')
+            )
+            continue
+        items = _current_items(current.get(prop.id))
+        given = [str(v) for v in (value if isinstance(value, list) else [value]) if str(v).strip()]
+        if op == "add":
+            fresh = [ref for ref in given if not any(_matches(item, ref, title_of) for item in items)]
+            friendly[name] = [known for known, _ in items] + fresh
+        else:
+            friendly[name] = [
+                known
+                for known, label in items
+                if not any(_matches((known, label), r, title_of) for r in given)
+            ]
+    if issues:
+        raise ToolInputError("Some changes cannot be applied (nothing was changed):", issues=issues)
+    return friendly
+
+
+def changed_values(
+    structure: Structure,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    names: Iterable[str],
+    title_of: Callable[[str], str | None],
+) -> list[str]:
+    """`- Name: old → new` for each property named, as the model reads property values."""
+    from .._render import property_value
+
+    lines: list[str] = []
+    for name in names:
+        prop = find_property(structure, name.strip())
+        if prop is None:
+            continue
+        old = property_value(before[prop.id], prop, title_of)[1] if prop.id in before else ""
+        new = property_value(after[prop.id], prop, title_of)[1] if prop.id in after else ""
+        lines.append(f"- {prop.name or prop.id}: {old or '(empty)'} → {new or '(empty)'}")
+    return lines

@@ -11,7 +11,7 @@ from mcp.server.mcpserver.resolve import Elicit, Resolve
 from pydantic import BaseModel, Field
 
 from capacities_mcp.api import Issue
-from capacities_mcp.api.models import is_uuid
+from capacities_mcp.api.models import SEARCH_QUERY_MAX_LENGTH, Structure, is_uuid
 
 from .._errors import PartialWrite, ToolInputError
 from .._render import object_title
@@ -21,11 +21,12 @@ from ._common import (
     ObjectId,
     PropertyChanges,
     WriteOutput,
-    friendly_properties,
+    learn_linked_titles,
+    property_ops,
     remember_title,
     structure_name,
 )
-from ._properties import title_value, to_wire_properties
+from ._properties import changed_values, resolve_list_ops, title_value, to_wire_properties
 from ._registry import ToolCall, ToolInput, ToolOutput, ToolReply, ToolSpec, hints, state_of
 
 __all__ = ["SPECS"]
@@ -43,6 +44,35 @@ class CreateObjectInput(ToolInput):
     collections: list[str] | None = Field(
         default=None, description="Collections to put it in (ids or titles); default placement when omitted."
     )
+    allow_duplicate: bool = Field(
+        default=False, description="true: create even when an object of this type has this exact title."
+    )
+
+
+class CreateObjectOutput(WriteOutput):
+    created: bool = Field(description="false: an object with this title existed; nothing was created.")
+
+
+async def _existing(state: ServerState, structure: Structure, title: str) -> str | None:
+    """The id of an object of `structure` titled exactly `title` (any case), if one exists."""
+    hits = await state.client.objects.search(
+        query=title[:SEARCH_QUERY_MAX_LENGTH], structure_ids=[structure.id], limit=20
+    )
+    for hit in hits.results:
+        state.titles.remember(hit.id, hit.title, hit.structure_id)
+        if hit.title.strip().casefold() == title.strip().casefold():
+            return hit.id
+    return None
+
+
+def _without_title_heading(markdown: str | None, title: str) -> str | None:
+    """Content that starts with `# <the title>` would show the title twice: drop that heading."""
+    if markdown is None:
+        return None
+    first, _, rest = markdown.lstrip("\n").partition("\n")
+    if first.startswith("# ") and first[2:].strip().casefold() == title.strip().casefold():
+        return rest.lstrip("\n")
+    return markdown
 
 
 async def _collection_ids(state: ServerState, refs: list[str], structure_id: str | None) -> list[str]:
@@ -61,16 +91,34 @@ async def create_object(call: ToolCall, args: CreateObjectInput) -> ToolReply:
         )
     if structure.id == "MediaWebResource":
         raise ToolInputError("Weblinks are created from their URL: use save_weblink.")
-    properties = await to_wire_properties(state, structure, friendly_properties(args.properties))
+    if not args.allow_duplicate:
+        existing = await _existing(state, structure, args.title)
+        if existing is not None:
+            text = (
+                f'Not created: a {structure.title} titled "{args.title}" already exists `{existing}`. '
+                "Read or change that one (get_object, update_object, append_blocks), or call "
+                "create_object again with allow_duplicate=true to make a second one."
+            )
+            out = CreateObjectOutput(
+                id=existing,
+                title=args.title,
+                structure_id=structure.id,
+                structure=structure.title,
+                created=False,
+            )
+            return ToolReply(text, out)
+    friendly = resolve_list_ops(structure, {}, property_ops(args.properties), state.titles.title)
+    properties = await to_wire_properties(state, structure, friendly)
     properties["title"] = title_value(args.title)
+    markdown = _without_title_heading(args.markdown, args.title)
     collections = await _collection_ids(state, args.collections, structure.id) if args.collections else None
     name = structure.title
 
-    simple = args.markdown and not args.properties and not collections and re.match(_PLAIN_TITLE, args.title)
+    simple = markdown and not args.properties and not collections and re.match(_PLAIN_TITLE, args.title)
     if simple:
         # One request: POST /object/markdown takes the title from the leading H1.
         obj = await client.object.markdown.create(
-            structure_id=structure.id, markdown=f"# {args.title}\n\n{args.markdown}"
+            structure_id=structure.id, markdown=f"# {args.title}\n\n{markdown}"
         )
         if object_title(obj) != args.title:
             obj = await client.object.update(id=obj.id, properties={"title": properties["title"]})
@@ -78,10 +126,10 @@ async def create_object(call: ToolCall, args: CreateObjectInput) -> ToolReply:
         obj = await client.object.create(
             structure_id=structure.id, properties=properties, collections=collections
         )
-        if args.markdown is not None:
+        if markdown is not None:
             done = f'Created {name} "{args.title}" (id {obj.id})'
             try:
-                await client.blocks.append(id=obj.id, markdown=args.markdown)
+                await client.blocks.append(id=obj.id, markdown=markdown)
             except Exception as exc:
                 raise PartialWrite(
                     done,
@@ -91,7 +139,10 @@ async def create_object(call: ToolCall, args: CreateObjectInput) -> ToolReply:
                 ) from exc
     title = remember_title(state, obj) or args.title
     text = f'Created {name} "{title}" `{obj.id}`.'
-    return ToolReply(text, WriteOutput(id=obj.id, title=title, structure_id=obj.structure_id, structure=name))
+    data = CreateObjectOutput(
+        id=obj.id, title=title, structure_id=obj.structure_id, structure=name, created=True
+    )
+    return ToolReply(text, data)
 
 
 CREATE_OBJECT = ToolSpec(
@@ -99,12 +150,12 @@ CREATE_OBJECT = ToolSpec(
     title="Create an object",
     description=(
         "Create a Page, Task, Tag or custom-type object with a title, properties in friendly "
-        "form (names, label option names, ISO dates) and optional Markdown content. Search "
-        "first to avoid duplicates. Daily notes: use append_to_daily_note; web pages: "
-        "save_weblink."
+        "form (names, label option names, ISO dates) and optional Markdown content. If one of that "
+        "type already has the exact title, its id comes back instead of a duplicate. Daily notes: "
+        "use append_to_daily_note; web pages: save_weblink."
     ),
     input_model=CreateObjectInput,
-    output_model=WriteOutput,
+    output_model=CreateObjectOutput,
     handler=create_object,
     annotations=hints(read_only=False, idempotent=False),
 )
@@ -122,6 +173,9 @@ class SaveWeblinkInput(ToolInput):
         default=None, max_length=5000, description="Short description of the page."
     )
     notes: Markdown
+    tags: list[str] | None = Field(
+        default=None, description="Wanted tags: the API cannot set them on weblinks; the result says so."
+    )
 
 
 class SaveWeblinkOutput(WriteOutput):
@@ -141,6 +195,13 @@ async def save_weblink(call: ToolCall, args: SaveWeblinkInput) -> ToolReply:
     title = remember_title(state, obj)
     name = await structure_name(state, obj.structure_id)
     text = f'Saved {args.url} as {name} "{title}" `{obj.id}`.'
+    if args.tags:
+        # Capacities rejects every change to a weblink through the API (PATCH /object on
+        # MediaWebResource), and the URL route takes no tags: say so rather than drop them.
+        text += (
+            f" Tags not set ({', '.join(args.tags)}): the Capacities API cannot tag or change "
+            "weblinks; tell the user to add them in the app."
+        )
     return ToolReply(
         text,
         SaveWeblinkOutput(
@@ -188,22 +249,28 @@ async def update_object(call: ToolCall, args: UpdateObjectInput) -> ToolReply:
         raise ToolInputError(
             "trash and restore cannot both be true.", issues=[Issue.at("trash|restore", "pick one")]
         )
-    wants_properties = bool(args.properties) or args.title is not None
-    if not (wants_properties or args.collections is not None or args.trash or args.restore):
+    ops = property_ops(args.properties)
+    if not (ops or args.title is not None or args.collections is not None or args.trash or args.restore):
         raise ToolInputError(
             "Nothing to change: give title, properties, collections, trash or restore.",
             issues=[Issue.at("(arguments)", "at least one change is required")],
         )
     known = state.titles.get(args.id)
     structure_id = known.structure_id if known else None
-    needs_structure = wants_properties or (args.collections and not all(is_uuid(c) for c in args.collections))
-    if needs_structure and structure_id is None:
+    # Property changes read the object first: its structure, the items add/remove edit, and the
+    # old values the result shows beside the new ones.
+    before = await client.object.get(args.id) if ops or args.title is not None else None
+    if before is not None:
+        structure_id = before.structure_id
+    elif args.collections and not all(is_uuid(c) for c in args.collections) and structure_id is None:
         structure_id = (await client.object.get(args.id)).structure_id
+    structure = await state.space.structure(structure_id) if before is not None and structure_id else None
     properties: dict[str, Any] | None = None
-    if wants_properties:
-        assert structure_id is not None
-        structure = await state.space.structure(structure_id)
-        properties = await to_wire_properties(state, structure, friendly_properties(args.properties))
+    if before is not None and structure is not None:
+        if any(op != "set" for _, op, _ in ops):
+            await learn_linked_titles(state, before)  # "remove Research" may name a tag by title
+        friendly = resolve_list_ops(structure, before.properties, ops, state.titles.title)
+        properties = await to_wire_properties(state, structure, friendly)
         if args.title is not None:
             properties["title"] = title_value(args.title)
     collections = (
@@ -216,16 +283,23 @@ async def update_object(call: ToolCall, args: UpdateObjectInput) -> ToolReply:
     state.content.invalidate(args.id)
     title = remember_title(state, obj)
     name = await structure_name(state, obj.structure_id)
-    changed = list(friendly_properties(args.properties)) + (["title"] if args.title is not None else [])
+    changed = [prop for prop, _, _ in ops] + (["title"] if args.title is not None else [])
     if args.collections is not None:
         changed.append("collections")
-    text = f'Updated {name} "{title}" `{obj.id}`' + (f": {', '.join(changed)}" if changed else "") + "."
+    lines = [f'Updated {name} "{title}" `{obj.id}`' + (":" if changed else ".")]
+    if before is not None and structure is not None:
+        lines += changed_values(structure, before.properties, obj.properties, changed, state.titles.title)
+    lines += (
+        ["- collections: " + (", ".join(obj.collections) or "(default placement)")]
+        if args.collections is not None
+        else []
+    )
     if args.trash:
-        text += " It is in the trash now; update_object(restore=true) brings it back."
+        lines.append("It is in the trash now; update_object(restore=true) brings it back.")
     if args.restore:
-        text += " Restored from the trash."
+        lines.append("Restored from the trash.")
     return ToolReply(
-        text,
+        "\n".join(lines),
         UpdateObjectOutput(
             id=obj.id,
             title=title,
@@ -241,9 +315,9 @@ UPDATE_OBJECT = ToolSpec(
     name="update_object",
     title="Update an object",
     description=(
-        "Change an object's title, properties (friendly form; only the named ones change, each "
-        "replaced whole) or collections; trash=true moves it to the trash, restore=true brings "
-        "it back. To add content use append_blocks."
+        "Change an object's title, properties (only the named ones; op add/remove edits labels, tags "
+        "and links item by item) or collections; trash=true moves it to the trash, restore=true "
+        "brings it back. Shows old -> new values. To add content use append_blocks."
     ),
     input_model=UpdateObjectInput,
     output_model=UpdateObjectOutput,
