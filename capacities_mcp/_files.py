@@ -7,7 +7,13 @@ import tempfile
 from contextlib import suppress
 from pathlib import Path
 
-__all__ = ["atomic_write", "fsync_dir"]
+__all__ = ["atomic_write", "fsync_dir", "remove_orphaned_temp_files"]
+
+_TEMP_SUFFIX = ".tmp"
+
+
+def _temp_prefix(path: Path) -> str:
+    return f".{path.name}."
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -18,7 +24,7 @@ def atomic_write(path: Path, data: bytes) -> None:
     """
     directory = path.parent
     directory.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    fd, temp_name = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=_TEMP_SUFFIX, dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -31,6 +37,20 @@ def atomic_write(path: Path, data: bytes) -> None:
             os.unlink(temp_name)
         raise
     fsync_dir(directory)
+
+
+def remove_orphaned_temp_files(path: Path) -> list[Path]:
+    """Delete the temporary files a crash in `atomic_write` left next to `path`; returns them.
+
+    Only for the one writer of `path` (e.g. the holder of its lock): another writer's temporary
+    file may be in use. They hold a complete or partial copy of data that was never committed.
+    """
+    removed: list[Path] = []
+    for candidate in path.parent.glob(f"{_temp_prefix(path)}*{_TEMP_SUFFIX}"):
+        with suppress(OSError):
+            candidate.unlink()
+            removed.append(candidate)
+    return removed
 
 
 def fsync_dir(directory: Path) -> None:

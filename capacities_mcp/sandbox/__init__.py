@@ -5,6 +5,7 @@
     with SandboxServer(SandboxConfig()) as sb:
         sb.base_url, sb.api_token        # point a CapacitiesClient here
         sb.faults.status = 503           # make it misbehave, at run time
+        sb.admin_token                   # what POST /_sandbox/faults and OAuth auto-approval need
         sb.state.objects                 # and look inside
 
 All routes of the route table, personal tokens with scopes, an OAuth 2.0 provider (PKCE,
@@ -17,7 +18,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._app import SandboxApp, SandboxRuntime, create_app
+    from ._app import ADMIN_TOKEN_HEADER, SandboxApp, SandboxRuntime, create_app
     from ._clock import Clock
     from ._config import CURRENT_API_VERSION, SandboxConfig
     from ._faults import Faults
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 # Imported on first use: `capacities-mcp` builds its parser from every area's CLI module, and
 # the sandbox app (Starlette, the API models, the demo space) must not slow down a stdio start.
 _WHERE = {
+    "ADMIN_TOKEN_HEADER": "_app",
     "SandboxApp": "_app",
     "SandboxRuntime": "_app",
     "create_app": "_app",
@@ -58,6 +60,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "ADMIN_TOKEN_HEADER",
     "CURRENT_API_VERSION",
     "OAUTH_CLIENT_ID",
     "OAUTH_SCOPES",

@@ -10,9 +10,11 @@ dropping a connection needs the socket, not a response.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 import re
+import secrets
 import threading
 import time
 import uuid
@@ -40,7 +42,10 @@ from ._space import ParsedMarkdown, SpaceService, markdown_document_body, store_
 from ._store import PERSONAL_TOKEN_PREFIX, SandboxStore, TokenGrant, hash_token
 from ._wire import WireJSONResponse, parse_json
 
-__all__ = ["API_VERSION_HEADER", "SandboxApp", "SandboxRuntime", "create_app"]
+__all__ = ["ADMIN_TOKEN_HEADER", "API_VERSION_HEADER", "SandboxApp", "SandboxRuntime", "create_app"]
+
+# Where the sandbox's admin token goes (`Authorization: Bearer <admin token>` works too).
+ADMIN_TOKEN_HEADER = "X-Sandbox-Admin-Token"
 
 logger = logging.getLogger("capacities_mcp.sandbox")
 
@@ -82,6 +87,9 @@ class SandboxRuntime:
             self.faults,
         )
         self.base_url: str | None = None  # set by the server once it knows its port
+        # Guards what would otherwise let any local process change the sandbox's behaviour or
+        # mint itself a token: the fault switches and OAuth auto-approval. New at every start.
+        self.admin_token = secrets.token_urlsafe(32)
         self._pending: list[list[Any]] = []  # queued daily-note appends: [apply]
         self._min_version = _version_tuple(config.min_api_version)
 
@@ -98,6 +106,11 @@ class SandboxRuntime:
         if token.startswith(PERSONAL_TOKEN_PREFIX):
             return self.store.revoke_personal_token(token)
         return self.oauth.revoke_token(token)
+
+    def is_admin(self, request: Request) -> bool:
+        """True when the request carries this sandbox's admin token (compared in constant time)."""
+        presented = request.headers.get(ADMIN_TOKEN_HEADER) or _bearer(request) or ""
+        return hmac.compare_digest(presented.encode(), self.admin_token.encode())
 
     def authenticate(self, token: str | None) -> TokenGrant | None:
         if not token:
@@ -460,7 +473,7 @@ def _oauth_routes(runtime: SandboxRuntime) -> list[BaseRoute]:
             return await oauth.decide(request)
         # The canonical base URL, and the one this request used (127.0.0.1 vs localhost).
         resources = (_base_url(runtime, request), str(request.base_url).rstrip("/"))
-        return await oauth.authorize(request, resources)
+        return await oauth.authorize(request, resources, trusted=runtime.is_admin(request))
 
     async def token(request: Request) -> Response:
         return forced_failure() or await oauth.token(request, _base_url(runtime, request))
@@ -477,7 +490,7 @@ def _oauth_routes(runtime: SandboxRuntime) -> list[BaseRoute]:
 
 
 def _control_routes(runtime: SandboxRuntime) -> list[BaseRoute]:
-    """`/_sandbox/*`: health and fault switches for sandboxes running in another process."""
+    """`/_sandbox/*`: health (open) and fault switches (admin token) for sandboxes in another process."""
 
     async def health(request: Request) -> Response:
         with runtime.store.lock:
@@ -493,6 +506,16 @@ def _control_routes(runtime: SandboxRuntime) -> list[BaseRoute]:
         )
 
     async def faults(request: Request) -> Response:
+        if not runtime.is_admin(request):
+            return JSONResponse(
+                {
+                    "code": "cap_not_authenticated",
+                    "message": f"The fault switches need the sandbox's admin token in the "
+                    f"{ADMIN_TOKEN_HEADER} header (printed by 'capacities-mcp sandbox' on stderr)",
+                },
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="capacities-sandbox-admin"'},
+            )
         if request.method == "POST":
             try:
                 raw = await request.body()

@@ -1,7 +1,8 @@
 """`capacities-mcp sandbox`: run the local Capacities-compatible API until Ctrl-C.
 
 Prints the base URL and a fresh personal API token (printing it is this command's job), so that
-`CAPACITIES_API_URL=... CAPACITIES_API_TOKEN=... capacities-mcp` can use it. Light to import:
+`CAPACITIES_API_URL=... CAPACITIES_API_TOKEN=... capacities-mcp` can use it, and on stderr the
+admin token the fault switches and OAuth auto-approval require. Light to import:
 the sandbox itself is imported inside `run`.
 """
 
@@ -47,11 +48,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--auto-approve",
         action="store_true",
-        help="OAuth: approve every authorization request without showing the consent page",
+        help="OAuth: approve authorization requests that carry the admin token (header "
+        "X-Sandbox-Admin-Token) without showing the consent page; others still see it",
     )
     parser.add_argument(
         "--no-seed", action="store_true", help="start from an empty space instead of the demo space"
     )
+
+
+def _log_to_stderr() -> None:
+    """The sandbox's warnings (a bind beyond loopback, a failed request) on stderr, one line each."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("capacities-mcp sandbox: %(message)s"))
+    logger = logging.getLogger("capacities_mcp.sandbox")
+    logger.addHandler(handler)
+    logger.propagate = False
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         auto_approve=args.auto_approve,
         seed=not args.no_seed,
     )
+    _log_to_stderr()
     try:
         sandbox = SandboxServer(config).start()
     except (OSError, RuntimeError, ValueError) as exc:
@@ -97,6 +111,12 @@ def run(args: argparse.Namespace) -> int:
         lines.append(f"Data file: {config.data_file}")
     lines.append("Press Ctrl-C to stop.")
     print("\n".join(lines), flush=True)
+    print(
+        f"Admin token (header X-Sandbox-Admin-Token, for /_sandbox/faults and --auto-approve): "
+        f"{sandbox.admin_token}",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         while not stop.wait(0.5):
             if not sandbox.running:

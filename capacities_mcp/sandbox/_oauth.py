@@ -140,8 +140,14 @@ class OAuthProvider:
 
     # --- authorize -----------------------------------------------------------------------------
 
-    async def authorize(self, request: Request, resources: tuple[str, ...]) -> Response:
-        """`resources`: the accepted values of `resource`, canonical one first."""
+    async def authorize(
+        self, request: Request, resources: tuple[str, ...], *, trusted: bool = False
+    ) -> Response:
+        """`resources`: the accepted values of `resource`, canonical one first.
+
+        `trusted`: the request carries the sandbox's admin token. Only then does `auto_approve`
+        skip the consent page; otherwise any local process could mint itself a token.
+        """
         params = request.query_params
         client_id = params.get("client_id")
         redirect_uri = params.get("redirect_uri") or ""
@@ -160,7 +166,7 @@ class OAuthProvider:
             auth = self._check_authorize_params(params, client_id, redirect_uri, state, resources)
         except OAuthError as exc:
             return _redirect(redirect_uri, error=exc.error, error_description=exc.description, state=state)
-        if self.settings.auto_approve:
+        if self.settings.auto_approve and trusted:
             return self._approve(auth)
         request_id = secrets.token_urlsafe(24)
         with self._lock:

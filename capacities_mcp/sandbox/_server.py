@@ -9,6 +9,8 @@ The thread runs its own event loop; `start()` returns once the socket accepts co
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import socket
 import threading
 import time
@@ -25,6 +27,28 @@ from ._store import SandboxStore
 __all__ = ["SandboxServer"]
 
 _START_TIMEOUT = 10.0
+
+logger = logging.getLogger("capacities_mcp.sandbox")
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_warning(host: str) -> str:
+    """What binding beyond loopback means, for the log and the CLI's stderr."""
+    return (
+        f"WARNING: the sandbox listens on {host}, reachable from other machines. Anyone who "
+        f"reaches it can read and change its space with the printed API token, and try OAuth "
+        f"sign-ins. It is a test server: bind it to 127.0.0.1 unless you mean this."
+    )
 
 
 class SandboxServer:
@@ -65,6 +89,11 @@ class SandboxServer:
         return self._port
 
     @property
+    def admin_token(self) -> str:
+        """Needed for `/_sandbox/faults` and for OAuth auto-approval (header `X-Sandbox-Admin-Token`)."""
+        return self.runtime.admin_token
+
+    @property
     def faults(self) -> Faults:
         return self.runtime.faults
 
@@ -89,6 +118,8 @@ class SandboxServer:
     def start(self) -> SandboxServer:
         if self._thread is not None:
             raise RuntimeError("The sandbox is already running")
+        if not is_loopback_host(self.config.host):
+            logger.warning(exposure_warning(self.config.host))
         family = socket.AF_INET6 if ":" in self.config.host else socket.AF_INET
         # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on such sockets, and without it
         # every keep-alive response waits ~40 ms for a delayed ACK.

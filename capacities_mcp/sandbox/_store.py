@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 import threading
 from collections.abc import Iterable, Iterator
@@ -22,7 +23,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from .._files import atomic_write
+from .._files import atomic_write, remove_orphaned_temp_files
 
 __all__ = [
     "PERSONAL_TOKEN_PREFIX",
@@ -34,6 +35,7 @@ __all__ = [
 ]
 
 PERSONAL_TOKEN_PREFIX = "cap-api-"
+logger = logging.getLogger("capacities_mcp.sandbox")
 _FORMAT_VERSION = 1
 _PUBLIC_OBJECT_KEYS = ("id", "structureId", "collections", "properties", "blocks")
 
@@ -84,6 +86,10 @@ class DataFileLock:
     def release(self) -> None:
         if self._lock.is_locked:
             self._lock.release(force=True)
+
+    @property
+    def held(self) -> bool:
+        return bool(self._lock.is_locked)
 
 
 class SandboxStore:
@@ -222,9 +228,19 @@ class SandboxStore:
         return cls.from_json(data, data_file=path)
 
     def claim(self) -> None:
-        """Become the one writer of the data file; `DataFileInUseError` if another sandbox is."""
-        if self.file_lock is not None:
-            self.file_lock.acquire()
+        """Become the one writer of the data file; `DataFileInUseError` if another sandbox is.
+
+        On becoming it, remove the temporary files an earlier writer's crash left behind: as the
+        lock holder, no other writer can be using them.
+        """
+        if self.file_lock is None or self.data_file is None:
+            return
+        newly = not self.file_lock.held
+        self.file_lock.acquire()
+        if newly:
+            removed = remove_orphaned_temp_files(self.data_file)
+            if removed:
+                logger.info("sandbox: removed %d temporary file(s) left by a crash", len(removed))
 
     def release(self) -> None:
         """Let another sandbox serve the data file (a later save claims it again)."""

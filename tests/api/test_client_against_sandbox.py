@@ -30,7 +30,7 @@ from capacities_mcp.api.models import (
     TextToken,
     TitleProperty,
 )
-from capacities_mcp.sandbox import SandboxConfig, SandboxServer
+from capacities_mcp.sandbox import ADMIN_TOKEN_HEADER, SandboxConfig, SandboxServer
 
 
 @pytest.fixture(scope="module")
@@ -291,9 +291,12 @@ async def _oauth_tokens(sb: SandboxServer) -> OAuthTokens:
     digest = hashlib.sha256(verifier.encode()).digest()
     challenge = base64.urlsafe_b64encode(digest).decode().rstrip("=")
     redirect_uri = "http://127.0.0.1:9/callback"
+    # The admin token: with auto_approve, only requests carrying it skip the consent page.
+    admin = {ADMIN_TOKEN_HEADER: sb.admin_token}
     async with httpx2.AsyncClient(base_url=sb.base_url) as http:
         authorize = await http.get(
             "/oauth/authorize",
+            headers=admin,
             params={
                 "response_type": "code",
                 "client_id": sb.oauth_client_id,

@@ -154,6 +154,8 @@ def sdk_report(node_executable: str) -> Iterator[Report]:
                 "redirectUri": "http://127.0.0.1:8976/callback",
                 "scope": "api:read api:write offline_access",
                 "resource": base_url,
+                # auto_approve skips the consent page only for requests carrying it
+                "adminToken": sandbox.admin_token,
             },
         }
         env = {**os.environ, "CONTRACT_CONFIG": json.dumps(contract_config)}

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx2
 
-from capacities_mcp.sandbox import SandboxServer
+from capacities_mcp.sandbox import ADMIN_TOKEN_HEADER, SandboxServer
 
 REDIRECT = "http://127.0.0.1:53682/callback"
 
@@ -27,7 +27,13 @@ class Flow:
 
     def __init__(self, sandbox: SandboxServer) -> None:
         self.sandbox = sandbox
-        self.http = httpx2.Client(base_url=sandbox.base_url, follow_redirects=False, timeout=10)
+        # The admin token: with `auto_approve`, only requests carrying it skip the consent page.
+        self.http = httpx2.Client(
+            base_url=sandbox.base_url,
+            follow_redirects=False,
+            timeout=10,
+            headers={ADMIN_TOKEN_HEADER: sandbox.admin_token},
+        )
 
     def authorize_params(self, challenge: str, **overrides: str | None) -> dict[str, str]:
         params: dict[str, str | None] = {

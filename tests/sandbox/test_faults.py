@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import httpx2
 import pytest
 
 from capacities_mcp.api import CapacitiesApiError, CapacitiesClient, CapacitiesConnectionError
-from capacities_mcp.sandbox import Faults, SandboxServer
+from capacities_mcp.sandbox import ADMIN_TOKEN_HEADER, Faults, SandboxServer
 
 from .helpers import IDS, Api, error_of
 
@@ -60,8 +61,40 @@ def test_latency(api: Api, sandbox: SandboxServer) -> None:
     assert time.monotonic() - started < 0.3
 
 
-def test_faults_over_http(api: Api, sandbox: SandboxServer) -> None:
-    control = api.http
+@pytest.fixture
+def control(sandbox: SandboxServer) -> Iterator[httpx2.Client]:
+    """An HTTP client that carries the sandbox's admin token."""
+    headers = {ADMIN_TOKEN_HEADER: sandbox.admin_token}
+    with httpx2.Client(base_url=sandbox.base_url, headers=headers, timeout=10) as http:
+        yield http
+
+
+def test_faults_need_the_admin_token(api: Api, sandbox: SandboxServer) -> None:
+    attempts: list[dict[str, str]] = [
+        {},
+        {ADMIN_TOKEN_HEADER: "not-the-admin-token"},
+        {ADMIN_TOKEN_HEADER: sandbox.admin_token[:-1]},
+        {"Authorization": f"Bearer {sandbox.api_token}"},  # an API token is no admin token
+    ]
+    for headers in attempts:
+        with httpx2.Client(base_url=sandbox.base_url, headers=headers, timeout=10) as http:
+            refused = http.post("/_sandbox/faults", json={"status": 503})
+            assert refused.status_code == 401, headers
+            assert ADMIN_TOKEN_HEADER in refused.json()["message"]
+            assert http.get("/_sandbox/faults").status_code == 401
+            assert http.get("/_sandbox/health").status_code == 200  # health stays open
+    assert sandbox.faults.snapshot() == Faults().snapshot()
+    assert api.get("/space").status_code == 200
+    as_bearer = httpx2.post(
+        f"{sandbox.base_url}/_sandbox/faults",
+        json={"latency": 0.01},
+        headers={"Authorization": f"Bearer {sandbox.admin_token}"},
+        timeout=10,
+    )
+    assert as_bearer.status_code == 200 and sandbox.faults.latency == 0.01
+
+
+def test_faults_over_http(api: Api, sandbox: SandboxServer, control: httpx2.Client) -> None:
     health = control.get("/_sandbox/health").json()
     assert health["status"] == "ok" and health["spaceId"] == sandbox.state.space["id"]
     answer = control.post("/_sandbox/faults", json={"status": 503, "latency": 0.05})

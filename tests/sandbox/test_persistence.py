@@ -199,3 +199,26 @@ def test_cli_refuses_a_data_file_in_use(tmp_path: Path, capsys: pytest.CaptureFi
         _cli.add_arguments(parser)
         assert _cli.run(parser.parse_args(["--data", str(data)])) != 0
     assert "in use by another running sandbox" in capsys.readouterr().err
+
+
+def test_a_restart_removes_temporary_files_a_crash_left(tmp_path: Path) -> None:
+    data = tmp_path / "space.json"
+    with SandboxServer(SandboxConfig(data_file=data, seed=False)):
+        pass
+    orphans = [tmp_path / ".space.json.k2j4x9.tmp", tmp_path / ".space.json.zz.tmp"]
+    unrelated = [tmp_path / ".tokens.json.k2j4x9.tmp", tmp_path / "space.json.tmp"]
+    for path in orphans + unrelated:
+        path.write_bytes(b'{"half": ')
+    with SandboxServer(SandboxConfig(data_file=data, seed=False)):
+        assert not any(path.exists() for path in orphans)
+        assert all(path.exists() for path in unrelated)  # not the names atomic_write gives them
+
+
+def test_temporary_files_of_a_running_sandbox_are_left_alone(tmp_path: Path) -> None:
+    data = tmp_path / "space.json"
+    with SandboxServer(SandboxConfig(data_file=data, seed=False)):
+        in_flight = tmp_path / ".space.json.writing.tmp"  # as if the first were mid-write
+        in_flight.write_bytes(b"{")
+        with pytest.raises(DataFileInUseError):
+            SandboxServer(SandboxConfig(data_file=data, seed=False))
+        assert in_flight.exists()

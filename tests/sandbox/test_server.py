@@ -18,7 +18,7 @@ import httpx2
 import pytest
 
 from capacities_mcp.api import ROUTES_BY_NAME
-from capacities_mcp.sandbox import SandboxConfig, SandboxServer, SandboxStore, create_app
+from capacities_mcp.sandbox import ADMIN_TOKEN_HEADER, SandboxConfig, SandboxServer, SandboxStore, create_app
 
 from .helpers import Api, assert_conforms
 
@@ -76,6 +76,41 @@ def test_cli_prints_url_and_tokens_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "s.json").read_text())["format"] == 1
 
 
+def test_cli_admin_token_on_stderr_and_a_loud_warning_off_loopback() -> None:
+    process, values = _start_cli("--host", "0.0.0.0", "--auto-approve", "--no-seed")
+    try:
+        assert process.stderr is not None
+        stderr: list[str] = []
+        while not stderr or not stderr[-1].startswith("Admin token"):
+            line = process.stderr.readline()
+            assert line, "".join(stderr)
+            stderr.append(line)
+        assert "WARNING" in "".join(stderr) and "reachable from other machines" in "".join(stderr)
+        admin = stderr[-1].rsplit(": ", 1)[1].strip()
+        assert admin not in values.values()  # stdout carries only what a client should have
+        url = values["CAPACITIES_API_URL"]
+        assert httpx2.post(f"{url}/_sandbox/faults", json={}).status_code == 401
+        answer = httpx2.post(f"{url}/_sandbox/faults", json={}, headers={ADMIN_TOKEN_HEADER: admin})
+        assert answer.status_code == 200
+        params = {
+            "response_type": "code",
+            "client_id": "capacities-mcp",
+            "redirect_uri": "http://127.0.0.1:9/callback",
+            "scope": "api:read",
+            "resource": url,
+            "code_challenge": "x" * 43,
+            "code_challenge_method": "S256",
+        }
+        # --auto-approve: only a request with the admin token gets a code without consent.
+        untrusted = httpx2.get(f"{url}/oauth/authorize", params=params)
+        assert untrusted.status_code == 200 and "<form" in untrusted.text
+        trusted = httpx2.get(f"{url}/oauth/authorize", params=params, headers={ADMIN_TOKEN_HEADER: admin})
+        assert trusted.status_code == 302 and "code=" in trusted.headers["location"]
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=15) == 0
+
+
 def test_cli_crash_during_writes_leaves_a_valid_file(tmp_path: Path) -> None:
     data = tmp_path / "crash.json"
     process, values = _start_cli("--data", str(data), "--no-seed")
@@ -119,6 +154,8 @@ def test_cli_crash_during_writes_leaves_a_valid_file(tmp_path: Path) -> None:
             f"{values2['CAPACITIES_API_URL']}/space", headers={"Authorization": f"Bearer {token}"}
         )
         assert response.status_code == 200
+        # and removed any temporary file the kill left behind
+        assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     finally:
         process2.send_signal(signal.SIGTERM)
         assert process2.wait(timeout=15) == 0

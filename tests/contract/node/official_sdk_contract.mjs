@@ -1192,7 +1192,7 @@ async function authorize(oauth) {
     state: stateParam,
   };
   for (const [key, value] of Object.entries(params)) if (value !== undefined) url.searchParams.set(key, value);
-  const res = await fetch(url, { redirect: "manual" });
+  const res = await fetch(url, { redirect: "manual", headers: { "X-Sandbox-Admin-Token": oauth.adminToken } });
   assert(res.status >= 300 && res.status < 400, `GET /oauth/authorize: expected a redirect (auto-approve), got HTTP ${res.status}: ${short(await res.text())}`);
   const location = new URL(res.headers.get("location"), baseUrl);
   assert(
