@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from capacities_mcp.sandbox import SandboxServer
 
 from .helpers import TASK_ID, connect, error_of, text_of, tool_server
@@ -114,3 +116,28 @@ async def test_task_property_echo_shows_old_and_new(sandbox: SandboxServer) -> N
     assert "- Priority: High → Low" in text_of(changed), text_of(changed)
     assert "- Priority: Low → High" in text_of(back)
     assert PRODUCTIVITY  # the seeded tag id stays known to other tests
+
+
+async def test_daily_notes_are_read_by_day(sandbox: SandboxServer) -> None:
+    server, _ = tool_server(sandbox)
+    today = sandbox.config.clock.today()
+    yesterday = today - datetime.timedelta(days=1)
+    async with connect(server, "legacy") as client:
+        await client.call_tool(
+            "append_to_daily_note", {"markdown": "Note for reading back", "date": yesterday.isoformat()}
+        )
+        by_day = await client.call_tool("get_object", {"daily_note": yesterday.isoformat()})
+        by_today = await client.call_tool("get_object", {"daily_note": "today"})
+        none = await client.call_tool("get_object", {"daily_note": "1999-01-01"})
+        both = await client.call_tool("get_object", {"daily_note": "today", "id": TASK_ID})
+        bad = await client.call_tool("get_object", {"daily_note": "next tuesday"})
+    assert not by_day.is_error, text_of(by_day)
+    assert "Note for reading back" in text_of(by_day) and f"{yesterday.isoformat()}T00:00:00" in text_of(
+        by_day
+    )
+    assert not by_today.is_error and today.isoformat() in text_of(by_today)
+    assert error_of(none)[
+        "code"
+    ] == "not_found_in_space" and 'append_to_daily_note(date="1999-01-01")' in text_of(none)
+    assert error_of(both)["issues"][0]["field"] == "id"
+    assert error_of(bad)["issues"][0]["field"] == "daily_note"

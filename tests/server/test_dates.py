@@ -197,11 +197,12 @@ async def test_plan_week_prompt_carries_no_date_of_its_own(
     spec = next(spec for spec in load_prompt_specs() if spec.name == "plan_week")
     async with connect(server, "legacy") as client:
         default = await client.get_prompt("plan_week", {})
-        given = await client.get_prompt("plan_week", {"week_of": f"the week of {day}"})
+        given = await client.get_prompt("plan_week", {"week_of": day})
     default_text = default.messages[0].content.text  # type: ignore[union-attr]
     given_text = given.messages[0].content.text  # type: ignore[union-attr]
     assert default_text == render_template(spec, {})
-    assert "Help me plan the current week" in default_text
+    assert "Help me plan my week (the week of: this week)" in default_text
     assert re.findall(r"\d{4}-\d{2}-\d{2}", default_text) == []
-    assert f"Help me plan the week of {day} from the open tasks" in given_text
+    # A bare date reads as a week, not as "Help me plan 2026-12-07" (issue 11, item 10).
+    assert f"Help me plan my week (the week of: {day}) from the open tasks" in given_text
     assert re.findall(r"\d{4}-\d{2}-\d{2}", given_text) == [day]

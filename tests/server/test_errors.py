@@ -358,7 +358,6 @@ async def test_missing_required_argument_names_the_field(sandbox: SandboxServer,
     words (raw pydantic text, a docs URL, no structured content); ours names the field and rule."""
     server, _ = tool_server(sandbox)
     cases: list[tuple[str, dict[str, Any], list[str]]] = [
-        ("get_object", {}, ["id"]),
         ("search_objects", {"limit": 3}, ["query"]),
         ("update_block", {"id": TASK_ID}, ["block_id"]),
         ("append_blocks", {"markdown": "x"}, ["id"]),

@@ -39,6 +39,7 @@ __all__ = [
     "Blocks",
     "Markdown",
     "ObjectId",
+    "OptionalObjectId",
     "PropertyChange",
     "PropertyChanges",
     "WriteOutput",
@@ -71,6 +72,12 @@ ObjectId = Annotated[
         min_length=1,
         max_length=100,
     ),
+]
+
+OptionalObjectId = Annotated[
+    str | None,
+    AfterValidator(lambda value: None if value is None else _check_id(value)),
+    Field(default=None, description="Object id (UUID).", min_length=1, max_length=100),
 ]
 
 Markdown = Annotated[

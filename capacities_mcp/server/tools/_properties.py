@@ -35,7 +35,14 @@ from .._state import (
     property_lookup_failed,
 )
 
-__all__ = ["changed_values", "parse_date", "resolve_list_ops", "title_value", "to_wire_properties"]
+__all__ = [
+    "changed_values",
+    "parse_date",
+    "resolve_list_ops",
+    "title_value",
+    "to_wire_properties",
+    "utc_today",
+]
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _FALSE = {"false", "no", "0", "off"}
@@ -44,6 +51,11 @@ _TRUE = {"true", "yes", "1", "on"}
 
 class _Bad(ValueError):
     """One value cannot be converted; the message says what was expected."""
+
+
+def utc_today() -> str:
+    """Today in UTC, YYYY-MM-DD: the day "today" names when the account's time zone is unknown."""
+    return datetime.now(UTC).date().isoformat()
 
 
 def title_value(title: str) -> dict[str, Any]:

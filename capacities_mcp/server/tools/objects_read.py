@@ -24,7 +24,8 @@ from capacities_mcp.api.models import (
 from .._errors import ToolInputError
 from .._render import TitleOf, block_outline, object_title, page_hint, page_text, render_properties
 from .._state import ServerState, SpaceSnapshot
-from ._common import ObjectId, learn_linked_titles, one_or_many, remember_title, space_names
+from ._common import OptionalObjectId, learn_linked_titles, one_or_many, remember_title, space_names
+from ._properties import parse_date, utc_today
 from ._registry import CompactSchema, ToolCall, ToolInput, ToolOutput, ToolReply, ToolSpec, hints
 
 __all__ = ["SPECS"]
@@ -33,7 +34,12 @@ __all__ = ["SPECS"]
 
 
 class GetObjectInput(ToolInput):
-    id: ObjectId
+    id: OptionalObjectId
+    daily_note: str | None = Field(
+        default=None,
+        max_length=40,
+        description='Instead of id: the daily note of a day, "YYYY-MM-DD" or "today".',
+    )
     format: Literal["markdown", "blocks"] = Field(
         default="markdown",
         description='"markdown" (default), or "blocks": an outline with each block\'s id and kind, for '
@@ -89,32 +95,34 @@ class LoadedObject:
     structure_name: str | None = None
 
 
-async def load_object(state: ServerState, args: GetObjectInput) -> LoadedObject:
+async def load_object(state: ServerState, object_id: str, args: GetObjectInput) -> LoadedObject:
     """Every request get_object makes: a later page comes from the cache when it is fresh."""
-    cached = state.content.get(args.id, args.format) if args.offset > 0 else None
+    cached = state.content.get(object_id, args.format) if args.offset > 0 else None
     if cached is not None:
-        return LoadedObject(args.id, args.format, title=cached[0], text=cached[1])
+        return LoadedObject(object_id, args.format, title=cached[0], text=cached[1])
     client = state.client
     obj: ApiObject | None = None
     if args.format == "blocks" or args.offset == 0:
-        obj = await client.object.get(args.id)
+        obj = await client.object.get(object_id)
         remember_title(state, obj)
         state.content.put_block_ids(obj)
         if args.offset == 0:  # linked titles only show in the properties of the first page
             await learn_linked_titles(state, obj)
     if args.format == "markdown":
-        text = (await client.object.markdown.get(args.id)).markdown
-        title = object_title(obj) if obj is not None else _title_of_export(text, state.titles.title(args.id))
+        text = (await client.object.markdown.get(object_id)).markdown
+        title = (
+            object_title(obj) if obj is not None else _title_of_export(text, state.titles.title(object_id))
+        )
     else:
         assert obj is not None
         text, title = block_outline(obj.blocks, state.titles.title), object_title(obj)
-    state.content.put(args.id, args.format, title, text)
+    state.content.put(object_id, args.format, title, text)
     if obj is None:
-        return LoadedObject(args.id, args.format, title, text)
+        return LoadedObject(object_id, args.format, title, text)
     names = await space_names(state)
     structure = names.structure(obj.structure_id) if names is not None else None
     name = names.structure_name(obj.structure_id) if names is not None else obj.structure_id
-    return LoadedObject(args.id, args.format, title, text, obj, structure, name)
+    return LoadedObject(object_id, args.format, title, text, obj, structure, name)
 
 
 def _title_of_export(markdown: str, known: str | None) -> str:
@@ -125,7 +133,7 @@ def _title_of_export(markdown: str, known: str | None) -> str:
 def render_object(loaded: LoadedObject, args: GetObjectInput, title_of: TitleOf) -> ToolReply:
     """The page the model reads, with the object's header on the first page."""
     page = page_text(loaded.text, args.offset, args.max_chars)
-    again = f'get_object(id="{args.id}"' + (', format="blocks"' if args.format == "blocks" else "")
+    again = f'get_object(id="{loaded.id}"' + (', format="blocks"' if args.format == "blocks" else "")
     obj, properties = loaded.obj, None
     if obj is not None and args.offset == 0:
         data, lines = render_properties(obj, loaded.structure, title_of)
@@ -140,7 +148,7 @@ def render_object(loaded: LoadedObject, args: GetObjectInput, title_of: TitleOf)
         header.append("(no content)")
     body = "\n".join(header) + "\n" + page.chunk + page_hint(page, again)
     data_out = GetObjectOutput(
-        id=args.id,
+        id=loaded.id,
         title=loaded.title,
         structure_id=obj.structure_id if obj else None,
         structure=loaded.structure_name,
@@ -165,8 +173,36 @@ def _header_line(loaded: LoadedObject, obj: ApiObject) -> str:
     return f"{loaded.structure_name} `{obj.id}`{where}"
 
 
+async def _daily_note_id(state: ServerState, day: str) -> str:
+    """The id of the daily note of `day` (its title is the day as an ISO timestamp at midnight)."""
+    try:
+        title = (
+            parse_date(utc_today() if day.strip().casefold() == "today" else day)[0][:10] + "T00:00:00.000Z"
+        )
+    except ValueError as exc:
+        raise ToolInputError(
+            "The daily_note day is not valid:", issues=[Issue.at("daily_note", str(exc))]
+        ) from exc
+    hits = await state.client.objects.search(query=title, structure_ids=["RootDailyNote"], limit=5)
+    for hit in hits.results:
+        if hit.title == title:
+            return hit.id
+    raise ToolInputError(
+        f"No daily note for {title[:10]}: nothing was written that day.",
+        code="not_found_in_space",
+        next_step=f'append_to_daily_note(date="{title[:10]}") starts one.',
+    )
+
+
 async def get_object(call: ToolCall, args: GetObjectInput) -> ToolReply:
-    loaded = await load_object(call.state, args)
+    if (args.id is None) == (args.daily_note is None):
+        raise ToolInputError(
+            "Give id (or daily_note instead), not both.",
+            issues=[Issue.at("id", "required, missing" if args.id is None else "not with daily_note")],
+        )
+    object_id = args.id if args.daily_note is None else await _daily_note_id(call.state, args.daily_note)
+    assert object_id is not None
+    loaded = await load_object(call.state, object_id, args)
     return render_object(loaded, args, call.state.titles.title)
 
 
@@ -174,9 +210,9 @@ GET_OBJECT = ToolSpec(
     name="get_object",
     title="Read an object",
     description=(
-        "Read one object by id: type, properties in readable form (labels, dates, linked objects "
-        'as title + id) and content as Markdown, or with format="blocks" an outline of block ids. '
-        "Long content comes in pages; the result ends with the offset of the next page."
+        "Read one object by id (or a day's daily note): type, properties in readable form (labels, "
+        'dates, linked objects as title + id) and content as Markdown, or with format="blocks" an '
+        "outline of block ids. Long content comes in pages; the result ends with the next offset."
     ),
     input_model=GetObjectInput,
     output_model=GetObjectOutput,
