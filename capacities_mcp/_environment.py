@@ -1,9 +1,9 @@
 """Every `CAPACITIES_*` environment variable, named once.
 
 MCP hosts configure servers through `env` (a token on the command line would show in `ps`), so
-these names are part of the user-facing interface: the help text, the README and every module
-that reads one import them from here, and a renamed variable cannot drift between them. No
-imports, so any layer (and the start-up path) can use it for free.
+these names are part of the user-facing interface: `serve --help` and every module that reads
+or prints one take them from here, so a renamed variable cannot drift between them. No imports,
+so any layer (and the start-up path) can use it for free.
 """
 
 from __future__ import annotations
