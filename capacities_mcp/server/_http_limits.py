@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -37,6 +38,21 @@ _TIMEOUT_408 = (
     b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
     b"content-length: 33\r\nconnection: close\r\n\r\nThe request was not sent in time."
 )
+
+
+_NOTICE_INTERVAL = 60.0
+_last_notice: dict[str, float] = {}
+
+
+def _notice(event: str) -> None:
+    """A warning when a limit starts to bite, then at most once a minute per kind of event.
+
+    Under a flood the limits act thousands of times a second; a line each would flood the log.
+    """
+    now = time.monotonic()
+    if now - _last_notice.get(event, -math.inf) >= _NOTICE_INTERVAL:
+        _last_notice[event] = now
+        _log.warning("capacities-mcp: %s", event)
 
 
 # --- streamable HTTP sessions -------------------------------------------------------------------
@@ -82,7 +98,7 @@ def _evict_one(sessions: dict[str, Any], owners: dict[str, Any]) -> None:
     transport = sessions.pop(session_id)
     owners.pop(session_id, None)
     transport.idle_scope.cancel()  # its server task ends and terminates the transport
-    _log.info("capacities-mcp: session limit reached; closed the longest-idle session")
+    _notice("session limit reached: new sessions end the longest-idle ones")
 
 
 # --- SSE sessions ---------------------------------------------------------------------------------
@@ -111,7 +127,7 @@ class SseSessionLimit:
             oldest = min(self._streams, key=lambda stream: stream.deadline)
             self._streams.discard(oldest)
             oldest.cancel()
-            _log.info("capacities-mcp: SSE session limit reached; closed the longest-idle stream")
+            _notice("SSE session limit reached: new streams end the longest-idle ones")
         finished = False
 
         async def tracked_send(message: Message) -> None:
@@ -177,7 +193,7 @@ class BodyReadTimeout:
         with anyio.CancelScope() as request:
             await self.app(scope, timed_receive, tracked_send)
         if timed_out and not response_started:
-            _log.info("capacities-mcp: a request body was not complete in time (408)")
+            _notice("request bodies not complete in time are answered 408")
             await _send_408(send)
 
 
