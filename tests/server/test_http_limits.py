@@ -143,6 +143,18 @@ def test_a_new_sse_stream_at_the_limit_ends_the_oldest(sse: ServerProcess) -> No
             assert not any(line.startswith("event: message") for line in rest)
 
 
+def test_an_idle_sse_stream_is_closed(env: dict[str, str]) -> None:
+    extra = {"CAPACITIES_MCP_SESSION_IDLE_TIMEOUT": "0.5"}
+    with (
+        http_server({**env, **extra}, ["--transport", "sse"]) as server,
+        httpx2.Client(timeout=BOUND) as http,
+        http.stream("GET", server.url, headers={"Accept": "text/event-stream"}) as stream,
+    ):
+        lines = list(stream.iter_lines())  # ends: nothing was sent on it for half a second
+        assert any(line.startswith("data:") for line in lines)  # it was a working stream
+        assert not any(line.startswith("event: message") for line in lines)
+
+
 async def test_the_guard_closes_websocket_scopes() -> None:
     from capacities_mcp.server._http import HttpGuard
 
