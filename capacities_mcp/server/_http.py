@@ -8,6 +8,9 @@ Security model, in the order a request meets it:
      mandatory for any bind address other than loopback: the settings refuse to start without.
    * on non-loopback binds, a request carrying an `Origin` header that is not explicitly allowed
      gets 403: browsers always send `Origin` on cross-site requests, MCP clients do not.
+   * anything but plain HTTP (and the server's lifespan) is refused: a WebSocket scope is closed
+     before it is accepted, which uvicorn answers with 403. uvicorn also runs without WebSocket
+     support, so an upgrade request arrives as plain HTTP and meets the checks above.
 2. The SDK's `TransportSecuritySettings` (Host and Origin allow-lists against DNS rebinding):
    on for loopback binds (`127.0.0.1:*`, `localhost:*`, `[::1]:*` plus `--allowed-host`s), and for
    other binds when `--allowed-host` is given.
