@@ -88,8 +88,9 @@ class SandboxRuntime:
         )
         self.base_url: str | None = None  # set by the server once it knows its port
         # Guards what would otherwise let any local process change the sandbox's behaviour or
-        # mint itself a token: the fault switches and OAuth auto-approval. New at every start.
-        self.admin_token = secrets.token_urlsafe(32)
+        # mint itself a token: the fault switches and OAuth auto-approval. New at every start,
+        # unless the config names one (scripts that start the sandbox and then drive it).
+        self.admin_token = config.admin_token or secrets.token_urlsafe(32)
         self._pending: list[list[Any]] = []  # queued daily-note appends: [apply]
         self._min_version = _version_tuple(config.min_api_version)
 

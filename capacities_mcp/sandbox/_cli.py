@@ -9,12 +9,18 @@ the sandbox itself is imported inside `run`.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
 from types import FrameType
 
-from capacities_mcp._environment import ENV_API_TOKEN, ENV_API_URL, ENV_SANDBOX_READ_ONLY_TOKEN
+from capacities_mcp._environment import (
+    ENV_API_TOKEN,
+    ENV_API_URL,
+    ENV_SANDBOX_ADMIN_TOKEN,
+    ENV_SANDBOX_READ_ONLY_TOKEN,
+)
 
 __all__ = ["add_arguments", "run"]
 
@@ -85,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
         daily_note_delay=max(0.0, args.daily_note_delay),
         auto_approve=args.auto_approve,
         seed=not args.no_seed,
+        admin_token=os.environ.get(ENV_SANDBOX_ADMIN_TOKEN) or None,
     )
     _log_to_stderr()
     try:

@@ -21,6 +21,7 @@ class SandboxConfig:
     is how long a daily-note append stays queued (0: applied before the answer is sent).
     `seed` loads the demo space on first start. `max_body_bytes` bounds request bodies (413).
     `clock` is the one source of "now" and "today" (seed dates, daily notes, timestamps).
+    `admin_token` guards the fault switches and OAuth auto-approval (None: a random one).
     """
 
     host: str = "127.0.0.1"
@@ -36,6 +37,7 @@ class SandboxConfig:
     reuse_detection: bool = True
     max_body_bytes: int = 1_000_000
     clock: Clock = field(default_factory=Clock, compare=False)
+    admin_token: str | None = field(default=None, repr=False)
 
     @property
     def data_path(self) -> Path | None:

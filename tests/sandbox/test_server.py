@@ -23,13 +23,13 @@ from capacities_mcp.sandbox import ADMIN_TOKEN_HEADER, SandboxConfig, SandboxSer
 from .helpers import Api, assert_conforms
 
 
-def _start_cli(*args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
+def _start_cli(*args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], dict[str, str]]:
     process = subprocess.Popen(
         [sys.executable, "-m", "capacities_mcp", "sandbox", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
     assert process.stdout is not None
     values: dict[str, str] = {}
@@ -74,6 +74,25 @@ def test_cli_prints_url_and_tokens_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=15) == 0
     assert json.loads((tmp_path / "s.json").read_text())["format"] == 1
+
+
+def test_cli_takes_its_admin_token_from_the_environment() -> None:
+    """A script that starts the sandbox can choose the admin token it will drive it with."""
+    chosen = "a-chosen-admin-token-for-this-script-0123456789"
+    process, values = _start_cli("--no-seed", env={"CAPACITIES_SANDBOX_ADMIN_TOKEN": chosen})
+    try:
+        url = values["CAPACITIES_API_URL"]
+        answer = httpx2.post(
+            f"{url}/_sandbox/faults", json={"latency": 0}, headers={ADMIN_TOKEN_HEADER: chosen}
+        )
+        assert answer.status_code == 200
+        assert (
+            httpx2.post(f"{url}/_sandbox/faults", json={}, headers={ADMIN_TOKEN_HEADER: "guess"}).status_code
+            == 401
+        )
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=15) == 0
 
 
 def test_cli_admin_token_on_stderr_and_a_loud_warning_off_loopback() -> None:
