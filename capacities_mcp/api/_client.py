@@ -106,6 +106,7 @@ class _Outgoing:
             headers["Content-Type"] = "application/json"
         return cls(base_url + route.path, query, body, headers)
 
+
 # Responses larger than this are parsed in a worker thread (a typical object is a few KB).
 _PARSE_INLINE_BYTES = 256 * 1024
 
