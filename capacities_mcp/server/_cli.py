@@ -141,7 +141,9 @@ def run(args: argparse.Namespace) -> int:
         )
     try:
         if settings.transport == "stdio":
-            anyio.run(app.server.run_stdio_async)
+            from ._stdio import serve_stdio
+
+            anyio.run(serve_stdio, app.server)
         else:
             from ._http import serve_http
 
