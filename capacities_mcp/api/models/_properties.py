@@ -10,7 +10,7 @@ readable), while writable payloads drop unknown keys and enforce every rule.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar, get_args
 
 from pydantic import Field, field_validator
 
@@ -65,7 +65,7 @@ __all__ = [
     "WritableValue",
 ]
 
-PROPERTY_VALUE_TYPES = (
+PropertyType = Literal[
     "title",
     "text",
     "number",
@@ -79,7 +79,8 @@ PROPERTY_VALUE_TYPES = (
     "createdAt",
     "lastUpdatedAt",
     "richText",
-)
+]
+PROPERTY_VALUE_TYPES: tuple[str, ...] = get_args(PropertyType)
 ALIASES_MAX = 8
 T = TypeVar("T")
 

@@ -2,28 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from ._base import ResponseModel
-from ._properties import Icon, LabelOption
+from ._properties import Icon, LabelOption, PropertyType
 
 __all__ = ["Collection", "PropertyDefinition", "Space", "Structure", "StructuresResponse"]
-
-PropertyType = Literal[
-    "title",
-    "text",
-    "number",
-    "boolean",
-    "url",
-    "date",
-    "label",
-    "entity",
-    "aliases",
-    "icon",
-    "createdAt",
-    "lastUpdatedAt",
-    "richText",
-]
 
 
 class Space(ResponseModel):
