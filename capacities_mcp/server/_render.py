@@ -8,6 +8,7 @@ name, dates as ISO days, linked objects as "Title (id)" when the title is known.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +38,10 @@ __all__ = [
     "Page",
     "block_ids",
     "block_outline",
+    "compact_object_links",
     "date_text",
+    "expand_object_links",
+    "has_compact_links",
     "page_text",
     "plain_text",
     "property_value",
@@ -371,3 +375,28 @@ def render_object_markdown(markdown: ObjectMarkdown | str, *, note: str | None =
     text = markdown.markdown
     footer = f"\n\n<!-- capacities object {markdown.id} ({markdown.structure_id}) -->\n"
     return (f"> {note}\n\n" if note else "") + text.rstrip("\n") + footer
+
+
+# --- object links ------------------------------------------------------------------------------
+
+_APP = "https://app.capacities.io/"
+_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_COMPACT_LINK = re.compile(rf"\]\(cap:({_UUID})\)")
+
+
+def compact_object_links(markdown: str, space_id: str) -> str:
+    """`[Title](https://app.capacities.io/<space>/<id>)` as `[Title](cap:<id>)`: half the tokens.
+
+    The long form is how Capacities exports a link to an object; `expand_object_links` turns the
+    short one back before anything is written, so the agent can paste what it read.
+    """
+    return markdown.replace(f"]({_APP}{space_id}/", "](cap:")
+
+
+def expand_object_links(markdown: str, space_id: str) -> str:
+    """The inverse of `compact_object_links`, for Markdown an agent writes."""
+    return _COMPACT_LINK.sub(lambda m: f"]({_APP}{space_id}/{m.group(1)})", markdown)
+
+
+def has_compact_links(markdown: str | None) -> bool:
+    return markdown is not None and "](cap:" in markdown

@@ -141,3 +141,30 @@ async def test_daily_notes_are_read_by_day(sandbox: SandboxServer) -> None:
     ] == "not_found_in_space" and 'append_to_daily_note(date="1999-01-01")' in text_of(none)
     assert error_of(both)["issues"][0]["field"] == "id"
     assert error_of(bad)["issues"][0]["field"] == "daily_note"
+
+
+async def test_object_links_read_compact_and_round_trip(sandbox: SandboxServer) -> None:
+    """Links to objects cost half the tokens as [Title](cap:<id>), and that form writes back."""
+    server, _ = tool_server(sandbox)
+    maya = "f40720ac-4c7f-5935-bbca-37489dbe9692"
+    async with connect(server, "legacy") as client:
+        task = await client.call_tool("get_object", {"id": TASK_ID})
+        page = await client.call_tool(
+            "create_object",
+            {
+                "structure": "Page",
+                "title": "Compact links",
+                "markdown": f"Ask [Maya Chen](cap:{maya}) first.",
+            },
+        )
+        page_id = page.structured_content["id"]
+        appended = await client.call_tool(
+            "append_blocks", {"id": page_id, "markdown": f"- then [Maya Chen](cap:{maya}) again"}
+        )
+        outline = await client.call_tool("get_object", {"id": page_id, "format": "blocks"})
+        read = await client.call_tool("get_object", {"id": page_id})
+    assert "app.capacities.io" not in text_of(task) and f"[Maya Chen](cap:{maya})" in text_of(task)
+    assert not appended.is_error, text_of(appended)
+    # Written as real object links (entity tokens), read back in the same short form.
+    assert outline.structured_content["content"].count(f"object {maya}") == 2, outline.structured_content
+    assert text_of(read).count(f"[Maya Chen](cap:{maya})") == 2 and "app.capacities.io" not in text_of(read)

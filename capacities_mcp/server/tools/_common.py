@@ -30,7 +30,7 @@ from capacities_mcp.api.models import (
 )
 
 from .._errors import ToolInputError
-from .._render import object_title
+from .._render import expand_object_links, has_compact_links, object_title
 from .._state import ServerState, SpaceSnapshot
 from ._registry import CompactSchema, StrictModel, ToolOutput
 
@@ -50,6 +50,7 @@ __all__ = [
     "remember_title",
     "space_names",
     "structure_name",
+    "with_full_links",
     "writable_blocks",
 ]
 
@@ -85,7 +86,8 @@ Markdown = Annotated[
     Field(
         default=None,
         max_length=MARKDOWN_MAX_LENGTH,
-        description="Content as Markdown (headings, lists, - [ ] checkboxes, links, code).",
+        description="Content as Markdown (headings, lists, - [ ] checkboxes, code, links; an object "
+        "link is [Title](cap:<id>)).",
     ),
 ]
 
@@ -297,6 +299,15 @@ class WriteOutput(ToolOutput):
 
 _LISTING_TTL = 300.0
 _MAX_TITLE_LISTINGS = 3
+
+
+async def with_full_links(state: ServerState, markdown: str | None) -> str | None:
+    """Markdown to write, with `[Title](cap:<id>)` object links in the form Capacities imports."""
+    if not has_compact_links(markdown):
+        return markdown
+    assert markdown is not None
+    snapshot = await state.space.get()
+    return expand_object_links(markdown, snapshot.space.id)
 
 
 def remember_title(state: ServerState, obj: ApiObject) -> str:

@@ -11,7 +11,7 @@ from capacities_mcp.api.models import TextBlock
 
 from .._errors import ToolInputError
 from .._render import block_children, block_ids, block_summary, object_title
-from ._common import Blocks, Markdown, ObjectId, check_content, writable_blocks
+from ._common import Blocks, Markdown, ObjectId, check_content, with_full_links, writable_blocks
 from ._registry import CompactSchema, ToolCall, ToolInput, ToolOutput, ToolReply, ToolSpec, hints
 
 __all__ = ["SPECS"]
@@ -158,7 +158,7 @@ async def append_blocks(call: ToolCall, args: AppendBlocksInput) -> ToolReply:
             )
     obj = await client.blocks.append(
         id=args.id,
-        markdown=args.markdown,
+        markdown=await with_full_links(state, args.markdown),
         blocks=blocks,
         position=position,
         parent_block_id=args.parent_block_id,

@@ -8,6 +8,7 @@ from capacities_mcp.api import Issue
 from capacities_mcp.api.models import MARKDOWN_MAX_LENGTH
 
 from .._errors import ToolInputError
+from ._common import with_full_links
 from ._properties import parse_date
 from ._registry import ToolCall, ToolInput, ToolOutput, ToolReply, ToolSpec, hints
 
@@ -45,7 +46,9 @@ def _day(text: str | None) -> str | None:
 async def append_to_daily_note(call: ToolCall, args: AppendToDailyNoteInput) -> ToolReply:
     day = _day(args.date)
     await call.state.client.blocks.daily_note.append(
-        date=day, no_time_stamp=args.no_timestamp or None, markdown=args.markdown
+        date=day,
+        no_time_stamp=args.no_timestamp or None,
+        markdown=await with_full_links(call.state, args.markdown),
     )
     # Some daily note (its id unknown here) gets new blocks a little later.
     call.state.content.forget_block_ids()

@@ -22,7 +22,15 @@ from capacities_mcp.api.models import (
 )
 
 from .._errors import ToolInputError
-from .._render import TitleOf, block_outline, object_title, page_hint, page_text, render_properties
+from .._render import (
+    TitleOf,
+    block_outline,
+    compact_object_links,
+    object_title,
+    page_hint,
+    page_text,
+    render_properties,
+)
 from .._state import ServerState, SpaceSnapshot
 from ._common import OptionalObjectId, learn_linked_titles, one_or_many, remember_title, space_names
 from ._properties import parse_date, utc_today
@@ -110,6 +118,9 @@ async def load_object(state: ServerState, object_id: str, args: GetObjectInput) 
             await learn_linked_titles(state, obj)
     if args.format == "markdown":
         text = (await client.object.markdown.get(object_id)).markdown
+        names = await space_names(state)
+        if names is not None:
+            text = compact_object_links(text, names.space.id)
         title = (
             object_title(obj) if obj is not None else _title_of_export(text, state.titles.title(object_id))
         )

@@ -25,6 +25,7 @@ from ._common import (
     property_ops,
     remember_title,
     structure_name,
+    with_full_links,
 )
 from ._properties import changed_values, resolve_list_ops, title_value, to_wire_properties
 from ._registry import ToolCall, ToolInput, ToolOutput, ToolReply, ToolSpec, hints, state_of
@@ -110,7 +111,7 @@ async def create_object(call: ToolCall, args: CreateObjectInput) -> ToolReply:
     friendly = resolve_list_ops(structure, {}, property_ops(args.properties), state.titles.title)
     properties = await to_wire_properties(state, structure, friendly)
     properties["title"] = title_value(args.title)
-    markdown = _without_title_heading(args.markdown, args.title)
+    markdown = await with_full_links(state, _without_title_heading(args.markdown, args.title))
     collections = await _collection_ids(state, args.collections, structure.id) if args.collections else None
     name = structure.title
 
@@ -190,7 +191,7 @@ async def save_weblink(call: ToolCall, args: SaveWeblinkInput) -> ToolReply:
     if args.description:
         properties["description"] = {"type": "text", "text": {"value": args.description}}
     obj = await state.client.object.create_from_url(
-        url=args.url.strip(), properties=properties or None, markdown=args.notes
+        url=args.url.strip(), properties=properties or None, markdown=await with_full_links(state, args.notes)
     )
     title = remember_title(state, obj)
     name = await structure_name(state, obj.structure_id)
