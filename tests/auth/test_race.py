@@ -34,7 +34,7 @@ from capacities_mcp.sandbox import SandboxConfig, SandboxServer
 from .helpers import FakeBrowser
 
 WORKER = Path(__file__).with_name("_race_worker.py")
-DURATION = float(os.environ.get("RACE_SECONDS", "60"))
+DURATION = float(os.environ.get("RACE_SECONDS", "25"))  # RACE_SECONDS=600 for a long soak
 SERVERS = 4
 CALLERS_PER_SERVER = 3
 
