@@ -250,7 +250,7 @@ def _api_advice(exc: CapacitiesApiError, said: str) -> tuple[str, str]:
 def _describe_api(exc: CapacitiesApiError) -> ErrorInfo:
     message = _clean_api_message(exc.message or "")
     said = f": {message}" if message else ""
-    maybe_applied = bool(getattr(exc, "maybe_applied", False))
+    maybe_applied = exc.maybe_applied
     if isinstance(exc, CapacitiesConnectionError):
         if maybe_applied:
             what, advice = f"No answer from Capacities{said}.", _CHECK_FIRST
@@ -270,7 +270,7 @@ def _describe_api(exc: CapacitiesApiError) -> ErrorInfo:
         message,
         exc.retry_after,
         tuple(exc.missing_scopes),
-        maybe_applied=maybe_applied if maybe_applied or isinstance(exc, CapacitiesConnectionError) else False,
+        maybe_applied=maybe_applied,
     )
 
 

@@ -27,6 +27,7 @@ from capacities_mcp.api.models import (
 )
 
 from .._errors import ToolInputError
+from .._render import property_value
 from .._state import (
     LookupFailed,
     ServerState,
@@ -355,8 +356,6 @@ def changed_values(
     title_of: Callable[[str], str | None],
 ) -> list[str]:
     """`- Name: old → new` for each property named, as the model reads property values."""
-    from .._render import property_value
-
     lines: list[str] = []
     for name in names:
         prop = find_property(structure, name.strip())

@@ -109,6 +109,7 @@ async def load_object(state: ServerState, object_id: str, args: GetObjectInput) 
     if cached is not None:
         return LoadedObject(object_id, args.format, title=cached[0], text=cached[1])
     client = state.client
+    names = await space_names(state)  # link compaction and the structure's name, both from one snapshot
     obj: ApiObject | None = None
     if args.format == "blocks" or args.offset == 0:
         obj = await client.object.get(object_id)
@@ -118,7 +119,6 @@ async def load_object(state: ServerState, object_id: str, args: GetObjectInput) 
             await learn_linked_titles(state, obj)
     if args.format == "markdown":
         text = (await client.object.markdown.get(object_id)).markdown
-        names = await space_names(state)
         if names is not None:
             text = compact_object_links(text, names.space.id)
         title = (
@@ -130,7 +130,6 @@ async def load_object(state: ServerState, object_id: str, args: GetObjectInput) 
     state.content.put(object_id, args.format, title, text)
     if obj is None:
         return LoadedObject(object_id, args.format, title, text)
-    names = await space_names(state)
     structure = names.structure(obj.structure_id) if names is not None else None
     name = names.structure_name(obj.structure_id) if names is not None else obj.structure_id
     return LoadedObject(object_id, args.format, title, text, obj, structure, name)
