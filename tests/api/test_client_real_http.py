@@ -230,7 +230,8 @@ async def test_dropped_connection_retried_for_reads_only() -> None:
     assert reads == 3 and writes == 1
     assert read_error.value.maybe_applied is False
     assert write_error.value.maybe_applied is True
-    assert "RemoteProtocolError" in str(write_error.value)
+    # The hang-up reads as a protocol error (clean close) or a read error (reset), by timing.
+    assert any(name in str(write_error.value) for name in ("RemoteProtocolError", "ReadError"))
 
 
 async def test_closed_port_is_retried_even_for_writes() -> None:
