@@ -106,13 +106,12 @@ PropertyValue = str | float | bool | list[str]
 class PropertyChange(StrictModel, CompactSchema):
     property: str = Field(min_length=1, max_length=200, description="Property name or id (see get_space).")
     value: PropertyValue = Field(
-        description='Label option name(s), "YYYY-MM-DD" date (or "start/end"), number, true/false, '
-        'text, or linked objects\' ids/exact titles; "" or [] clears.',
+        description='Label name(s), "YYYY-MM-DD" (or "start/end"), number, bool, text, or linked '
+        'objects\' ids/titles; "" or [] clears.',
     )
     op: Literal["set", "add", "remove"] = Field(
         default="set",
-        description='"set" replaces the value; "add"/"remove" change only the given items of labels, '
-        "tags, linked objects or aliases, keeping the rest.",
+        description='"set" replaces; "add"/"remove" edit single items of a multi-value property.',
     )
 
 
@@ -195,8 +194,7 @@ Blocks = Annotated[
     list[BlockItem] | None,
     Field(
         default=None,
-        description="Typed blocks, for what Markdown cannot say (embedded objects, toggles, colours, "
-        "alignment, lettered/roman lists). Prefer markdown.",
+        description="Typed blocks, only for what Markdown cannot say (embeds, toggles, colours).",
     ),
 ]
 

@@ -24,8 +24,7 @@ BlockId = Field(
 PropertyId = Field(
     default=None,
     max_length=100,
-    description="Block property to write to, when the type has several content fields "
-    '(e.g. "content", "notes"); default: the main content.',
+    description="Content property id, if not the main content.",
 )
 
 
@@ -198,9 +197,8 @@ APPEND_BLOCKS = ToolSpec(
     name="append_blocks",
     title="Add content to an object",
     description=(
-        "Add content to an existing object, as Markdown (preferred) or blocks: at the end "
-        "(default), the start, after a given block, or nested under a block. Returns the new "
-        "blocks' ids. Use this to extend a page instead of recreating it."
+        "Add content to an object as Markdown (preferred) or blocks: at the end, the start, after "
+        "a block or nested under one. Returns the new block ids."
     ),
     input_model=AppendBlocksInput,
     output_model=AppendBlocksOutput,
@@ -300,8 +298,7 @@ UPDATE_BLOCK = ToolSpec(
     name="update_block",
     title="Edit one block",
     description=(
-        "Edit one text block in place (its id stays): new plain text (keeps its heading/list/to-do "
-        'kind and children) and/or tick a to-do. Block ids come from get_object(format="blocks").'
+        "Edit one text block in place: new plain text (kind and children kept) and/or tick a to-do."
     ),
     input_model=UpdateBlockInput,
     output_model=BlockOutput,

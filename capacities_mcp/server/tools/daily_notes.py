@@ -67,9 +67,8 @@ APPEND_TO_DAILY_NOTE = ToolSpec(
     name="append_to_daily_note",
     title="Add to a daily note",
     description=(
-        "Append Markdown to the daily note of a day (default today), e.g. a journal "
-        "entry or a quick capture. Processed asynchronously by Capacities: accepted now, visible "
-        "shortly after."
+        "Append Markdown to a day's daily note (default today). Capacities applies it "
+        "asynchronously: visible shortly after."
     ),
     input_model=AppendToDailyNoteInput,
     output_model=AppendToDailyNoteOutput,

@@ -150,10 +150,9 @@ CREATE_OBJECT = ToolSpec(
     name="create_object",
     title="Create an object",
     description=(
-        "Create a Page, Task, Tag or custom-type object with a title, properties in friendly "
-        "form (names, label option names, ISO dates) and optional Markdown content. If one of that "
-        "type already has the exact title, its id comes back instead of a duplicate. Daily notes: "
-        "use append_to_daily_note; web pages: save_weblink."
+        "Create an object (Page, Task, Tag, custom type) with title, properties and Markdown. An "
+        "existing object of that type with the exact title is returned instead of a duplicate. "
+        "Web pages: save_weblink."
     ),
     input_model=CreateObjectInput,
     output_model=CreateObjectOutput,
@@ -175,7 +174,7 @@ class SaveWeblinkInput(ToolInput):
     )
     notes: Markdown
     tags: list[str] | None = Field(
-        default=None, description="Wanted tags: the API cannot set them on weblinks; the result says so."
+        default=None, description="Tags (the API cannot set them on weblinks; the result says so)."
     )
 
 
@@ -214,10 +213,7 @@ async def save_weblink(call: ToolCall, args: SaveWeblinkInput) -> ToolReply:
 SAVE_WEBLINK = ToolSpec(
     name="save_weblink",
     title="Save a web page",
-    description=(
-        "Save a URL to the space as a Weblink (Capacities fetches the page's title and "
-        "preview), optionally with your own title, description and Markdown notes."
-    ),
+    description=("Save a URL as a Weblink (Capacities fetches title and preview), with optional notes."),
     input_model=SaveWeblinkInput,
     output_model=SaveWeblinkOutput,
     handler=save_weblink,
@@ -316,9 +312,8 @@ UPDATE_OBJECT = ToolSpec(
     name="update_object",
     title="Update an object",
     description=(
-        "Change an object's title, properties (only the named ones; op add/remove edits labels, tags "
-        "and links item by item) or collections; trash=true moves it to the trash, restore=true "
-        "brings it back. Shows old -> new values. To add content use append_blocks."
+        "Change an object's title, properties (only those named) or collections, or trash/restore "
+        "it. Shows old -> new values. Content: append_blocks."
     ),
     input_model=UpdateObjectInput,
     output_model=UpdateObjectOutput,
@@ -366,8 +361,7 @@ class DeleteObjectInput(ToolInput):
     id: ObjectId
     permanent: bool = Field(
         default=False,
-        description="false (default): move to the trash, restorable with update_object(restore=true). "
-        "true: delete for good; only when the user explicitly asked for it.",
+        description="true: delete for good instead of trashing.",
     )
 
 
@@ -418,9 +412,8 @@ DELETE_OBJECT = ToolSpec(
     name="delete_object",
     title="Delete an object",
     description=(
-        "Move an object to the trash (default; restorable with update_object restore=true). "
-        "permanent=true deletes it for good: use it only when the user explicitly asked; clients "
-        "that can show a form also ask the user to confirm first."
+        "Move an object to the trash (restorable), or with permanent=true delete it for good "
+        "(only when the user asked; the user may be asked to confirm)."
     ),
     input_model=DeleteObjectInput,
     output_model=DeleteObjectOutput,

@@ -13,8 +13,7 @@ __all__ = ["GET_SPACE", "SPECS"]
 class GetSpaceInput(ToolInput):
     refresh: bool = Field(
         default=False,
-        description="Fetch again instead of using the copy cached for 5 minutes (the API allows "
-        "10 such requests a minute; only needed after the user changed types in the app).",
+        description="Bypass the 5-minute cache (only after the user changed types in the app).",
     )
 
 
@@ -85,10 +84,8 @@ GET_SPACE = ToolSpec(
     name="get_space",
     title="Get space and structures",
     description=(
-        "Describe the connected Capacities space: its structures (object types such as Page, "
-        "Task, Book) with ids, plural names, properties (id, name, type, writable, label "
-        "options, linkable types) and collections. Call this before creating or updating "
-        "objects; other tools accept these names or ids. Cached for 5 minutes."
+        "The space's structures (types such as Page, Task, Book): ids, properties (type, "
+        "writable, label options) and collections. Call before creating or updating objects."
     ),
     input_model=GetSpaceInput,
     output_model=GetSpaceOutput,
