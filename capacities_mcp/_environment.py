@@ -14,11 +14,13 @@ __all__ = [
     "ENV_API_URL",
     "ENV_API_VERSION",
     "ENV_BODY_TIMEOUT",
+    "ENV_ENCRYPTION_KEY",
     "ENV_HEADER_TIMEOUT",
     "ENV_HTTP_TOKEN",
     "ENV_MAX_SESSIONS",
     "ENV_PROMPTS_DIR",
     "ENV_READ_ONLY",
+    "ENV_REDIS_URL",
     "ENV_SANDBOX_ADMIN_TOKEN",
     "ENV_SANDBOX_READ_ONLY_TOKEN",
     "ENV_SESSION_IDLE_TIMEOUT",
@@ -38,6 +40,10 @@ ENV_READ_ONLY = "CAPACITIES_MCP_READ_ONLY"
 ENV_STRUCTURED_OUTPUT = "CAPACITIES_MCP_STRUCTURED_OUTPUT"
 ENV_TOKEN_STORE = "CAPACITIES_MCP_TOKEN_STORE"
 ENV_PROMPTS_DIR = "CAPACITIES_MCP_PROMPTS_DIR"
+# Remote multi-user mode: the shared store of every replica, and the key(s) its Capacities tokens
+# are encrypted with (`kid:base64key,...`, the first encrypts, all decrypt).
+ENV_REDIS_URL = "CAPACITIES_MCP_REDIS_URL"
+ENV_ENCRYPTION_KEY = "CAPACITIES_MCP_ENCRYPTION_KEY"
 ENV_SANDBOX_ADMIN_TOKEN = "CAPACITIES_SANDBOX_ADMIN_TOKEN"
 # Never read: `capacities-mcp sandbox --read-only-token` prints it as a ready shell assignment.
 ENV_SANDBOX_READ_ONLY_TOKEN = "CAPACITIES_READ_ONLY_TOKEN"
@@ -56,4 +62,6 @@ DESCRIPTIONS: dict[str, str] = {
     ENV_STRUCTURED_OUTPUT: '"true" = same as --structured-output',
     ENV_TOKEN_STORE: "file of the credentials stored by 'capacities-mcp auth login'",
     ENV_PROMPTS_DIR: "extra directory of prompt templates (*.md)",
+    ENV_REDIS_URL: "multi-user: Redis URL of the state replicas share (default: in memory)",
+    ENV_ENCRYPTION_KEY: "multi-user: kid:base64key[,kid:oldkey] for stored tokens (required with Redis)",
 }
