@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -93,19 +94,40 @@ class SandboxRuntime:
         self.admin_token = config.admin_token or secrets.token_urlsafe(32)
         self._pending: list[list[Any]] = []  # queued daily-note appends: [apply]
         self._min_version = _version_tuple(config.min_api_version)
+        # The other accounts (config.accounts[1:]): each a runtime of its own space, in memory,
+        # sharing this one's fault switches; this runtime's OAuth provider signs them all in.
+        self.accounts: dict[str, SandboxRuntime] = {
+            name: SandboxRuntime(
+                replace(config, data_file=None, accounts=(), admin_token=self.admin_token),
+                store=account_store(config, name),
+                faults=self.faults,
+            )
+            for name in config.accounts[1:]
+        }
+        if config.accounts:
+            self.oauth.accounts = {config.accounts[0]: self.store.space["id"]} | {
+                name: account.store.space["id"] for name, account in self.accounts.items()
+            }
+
+    def account(self, name: str | None) -> SandboxRuntime:
+        """The runtime of an account's space (None or the first account: this one)."""
+        return self.accounts.get(name, self) if name is not None else self
 
     # --- credentials ---------------------------------------------------------------------------
 
-    def mint_token(self, scopes: tuple[str, ...] | list[str] = ("api:read", "api:write")) -> str:
+    def mint_token(
+        self, scopes: tuple[str, ...] | list[str] = ("api:read", "api:write"), *, account: str | None = None
+    ) -> str:
+        """A personal token of the main space, or of the named account's."""
         bad = [s for s in scopes if s not in ("api:read", "api:write")]
         if bad or not scopes:
             raise ValueError("scopes must be a non-empty subset of api:read, api:write")
-        return self.store.mint_personal_token(scopes)
+        return self.account(account).store.mint_personal_token(scopes)
 
     def revoke_token(self, token: str) -> bool:
         """Revoke a personal token, or the whole OAuth grant an access/refresh token belongs to."""
         if token.startswith(PERSONAL_TOKEN_PREFIX):
-            return self.store.revoke_personal_token(token)
+            return any(rt.store.revoke_personal_token(token) for rt in (self, *self.accounts.values()))
         return self.oauth.revoke_token(token)
 
     def is_admin(self, request: Request) -> bool:
@@ -116,9 +138,14 @@ class SandboxRuntime:
     def authenticate(self, token: str | None) -> TokenGrant | None:
         if not token:
             return None
+        if token.startswith(PERSONAL_TOKEN_PREFIX):
+            for name, account in [(None, self), *self.accounts.items()]:
+                with account.store.lock:
+                    grant = account.store.personal_grant(token)
+                if grant is not None:
+                    return replace(grant, account=name)
+            return None
         with self.store.lock:
-            if token.startswith(PERSONAL_TOKEN_PREFIX):
-                return self.store.personal_grant(token)
             return self.oauth.access_grant(token)
 
     # --- version -------------------------------------------------------------------------------
@@ -172,6 +199,8 @@ class SandboxRuntime:
 
     def close(self) -> None:
         """Apply queued daily-note appends and let another sandbox serve the data file."""
+        for account in self.accounts.values():
+            account.close()
         self.flush_daily_notes()
         self.store.release()
 
@@ -208,6 +237,18 @@ def load_store(config: SandboxConfig) -> SandboxStore:
     else:
         store = empty_store(path)
     store.save()
+    return store
+
+
+def account_store(config: SandboxConfig, name: str) -> SandboxStore:
+    """Another account's space: the demo space (or an empty one) under its own id and title."""
+    if config.seed:
+        from ._seed import demo_space
+
+        store = store_from_seed(demo_space(config.clock.today()))
+    else:
+        store = empty_store()
+    store.space = {**store.space, "id": str(uuid.uuid4()), "title": f"{name}'s space"}
     return store
 
 
@@ -435,11 +476,12 @@ def _api_endpoint(runtime: SandboxRuntime, route: Route | None) -> Callable[[Req
                     f"This token lacks the {route.scope} scope",
                     {"missingScopes": [route.scope]},
                 )
+            space = runtime.account(grant.account)  # the token's own space, never another's
             data = await _request_input(request, route, runtime.config.max_body_bytes)
-            parsed = await _parse_markdown_ahead(runtime, route, data)
+            parsed = await _parse_markdown_ahead(space, route, data)
             # The store lock and the work under it stay off the event loop: one large write must
             # not stall every other connection.
-            return await anyio.to_thread.run_sync(_answer, runtime, route, handler, data, parsed, headers)
+            return await anyio.to_thread.run_sync(_answer, space, route, handler, data, parsed, headers)
         except SandboxApiError as error:
             return _error_response(error, headers)
         except Exception:  # a sandbox bug (or a failed save) still answers like the API

@@ -60,6 +60,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-seed", action="store_true", help="start from an empty space instead of the demo space"
     )
+    parser.add_argument(
+        "--account",
+        dest="accounts",
+        action="append",
+        metavar="NAME",
+        help="an account with its own space, chosen on the OAuth consent page (repeatable; the "
+        "first is the main space); for trying a multi-user server",
+    )
 
 
 def _log_to_stderr() -> None:
@@ -92,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
         auto_approve=args.auto_approve,
         seed=not args.no_seed,
         admin_token=os.environ.get(ENV_SANDBOX_ADMIN_TOKEN) or None,
+        accounts=tuple(dict.fromkeys(args.accounts or ())),
     )
     _log_to_stderr()
     try:
@@ -114,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
     if args.read_only_token:
         lines.append(f"{ENV_SANDBOX_READ_ONLY_TOKEN}={sandbox.mint_token(('api:read',))}")
     lines.append(f"OAuth client id: {sandbox.oauth_client_id} (redirect URIs: http://127.0.0.1:<port>/...)")
+    if config.accounts:
+        lines.append(f"Accounts (chosen on the consent page): {', '.join(config.accounts)}")
     if config.data_file is not None:
         lines.append(f"Data file: {config.data_file}")
     lines.append("Press Ctrl-C to stop.")

@@ -22,6 +22,9 @@ class SandboxConfig:
     `seed` loads the demo space on first start. `max_body_bytes` bounds request bodies (413).
     `clock` is the one source of "now" and "today" (seed dates, daily notes, timestamps).
     `admin_token` guards the fault switches and OAuth auto-approval (None: a random one).
+    `accounts` names several accounts, each with its own demo space (the first one is the main
+    space, the one `api_token` and the data file belong to; the others live in memory): the OAuth
+    consent page asks which one signs in, so multi-user servers can be tested with real isolation.
     """
 
     host: str = "127.0.0.1"
@@ -38,6 +41,7 @@ class SandboxConfig:
     max_body_bytes: int = 1_000_000
     clock: Clock = field(default_factory=Clock, compare=False)
     admin_token: str | None = field(default=None, repr=False)
+    accounts: tuple[str, ...] = ()
 
     @property
     def data_path(self) -> Path | None:

@@ -5,7 +5,8 @@ name the API, refresh tokens that rotate on every use, a revoke endpoint that en
 grant, RFC 6749 JSON errors. Where the real behaviour is unknown the sandbox is strict:
 reusing a rotated refresh token (or a used code) revokes the grant when `reuse_detection` is on.
 Tokens are stored only as hashes (in the store, so grants survive a restart); authorization
-codes and pending consent requests live in memory.
+codes and pending consent requests live in memory. With several accounts the consent page asks
+which one signs in, and the grant opens that account's space only.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ class _AuthRequest:
     scopes: tuple[str, ...]
     code_challenge: str
     state: str | None
+    account: str | None = None
 
 
 @dataclass
@@ -120,6 +122,8 @@ class OAuthProvider:
         self._codes: dict[str, _Code] = {}
         self._lock = threading.Lock()
         self._signing_key = secrets.token_bytes(32)
+        # Account name -> its space id; empty with one account (the store's space is the one).
+        self.accounts: dict[str, str] = {}
 
     # --- discovery -----------------------------------------------------------------------------
 
@@ -171,7 +175,7 @@ class OAuthProvider:
         request_id = secrets.token_urlsafe(24)
         with self._lock:
             self._pending[request_id] = auth
-        return HTMLResponse(_consent_page(request_id, auth), headers=_NO_STORE)
+        return HTMLResponse(_consent_page(request_id, auth, list(self.accounts)), headers=_NO_STORE)
 
     def _check_authorize_params(
         self, params: Any, client_id: str, redirect_uri: str, state: str | None, resources: tuple[str, ...]
@@ -215,6 +219,11 @@ class OAuthProvider:
                 error_description="The user denied access",
                 state=auth.state,
             )
+        if self.accounts:
+            account = str(form.get("account") or next(iter(self.accounts)))
+            if account not in self.accounts:
+                return OAuthError("invalid_request", f"Unknown account {account!r}").response()
+            auth.account = account
         return self._approve(auth)
 
     def _approve(self, auth: _AuthRequest) -> Response:
@@ -289,6 +298,7 @@ class OAuthProvider:
                 "scopes": list(auth.scopes),
                 "createdAt": self.clock(),
                 "revoked": False,
+                **({"account": auth.account} if auth.account is not None else {}),
             }
             body = self._issue(grant_id, list(auth.scopes), base_url)
             self.store.save()
@@ -358,13 +368,15 @@ class OAuthProvider:
         return body
 
     def _jwt(self, base_url: str, grant_id: str, scopes: list[str], now: float, expires: float) -> str:
+        account = self.store.oauth["grants"].get(grant_id, {}).get("account")
+        space_id = self.accounts.get(account, self.store.space["id"]) if account else self.store.space["id"]
         header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
         payload = _b64url(
             json.dumps(
                 {
                     "iss": base_url,
                     "aud": base_url,
-                    "sub": self.store.space["id"],
+                    "sub": space_id,
                     "client_id": OAUTH_CLIENT_ID,
                     "scope": " ".join(scopes),
                     "iat": int(now),
@@ -410,6 +422,16 @@ class OAuthProvider:
             for key in [k for k, v in oauth[table].items() if v["grant"] == grant_id]:
                 del oauth[table][key]
 
+    def expire_access_tokens(self) -> int:
+        """Make every access token issued so far expired (refresh tokens stay good): the next
+        call with one gets 401, so tests can make clients refresh exactly once, when they choose."""
+        with self.store.lock:
+            records = list(self.store.oauth["access"].values())
+            for record in records:
+                record["expiresAt"] = 0.0
+            self.store.save()
+            return len(records)
+
     # --- bearer lookup -------------------------------------------------------------------------
 
     def access_grant(self, token: str) -> TokenGrant | None:
@@ -421,7 +443,7 @@ class OAuthProvider:
         if grant is None or grant["revoked"]:
             return None
         scopes = frozenset(record["scopes"]) & _API_SCOPES
-        return TokenGrant("oauth", scopes, record["grant"])
+        return TokenGrant("oauth", scopes, record["grant"], grant.get("account"))
 
 
 def _redirect(uri: str, **params: str | None) -> RedirectResponse:
@@ -430,8 +452,11 @@ def _redirect(uri: str, **params: str | None) -> RedirectResponse:
     return RedirectResponse(f"{uri}{separator}{query}", status_code=302, headers=_NO_STORE)
 
 
-def _consent_page(request_id: str, auth: _AuthRequest) -> str:
+def _consent_page(request_id: str, auth: _AuthRequest, accounts: list[str]) -> str:
     scopes = "".join(f"<li><code>{html.escape(s)}</code></li>" for s in auth.scopes)
+    choices = "".join(f'<option value="{html.escape(a)}">{html.escape(a)}</option>' for a in accounts)
+    chooser = f'<p><label>Sign in as <select name="account">{choices}</select></label></p>'
+    chooser = chooser if accounts else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Authorize {html.escape(auth.client_id)}</title></head>
 <body>
@@ -440,6 +465,7 @@ def _consent_page(request_id: str, auth: _AuthRequest) -> str:
 <p>You will be sent back to <code>{html.escape(auth.redirect_uri)}</code>.</p>
 <form method="post" action="/oauth/authorize">
 <input type="hidden" name="request_id" value="{html.escape(request_id)}">
+{chooser}
 <button type="submit" name="decision" value="approve">Approve</button>
 <button type="submit" name="decision" value="deny">Deny</button>
 </form>

@@ -101,9 +101,19 @@ class SandboxServer:
     def state(self) -> SandboxStore:
         return self.runtime.store
 
-    def mint_token(self, scopes: tuple[str, ...] | list[str] = ("api:read",)) -> str:
-        """A new personal token of this space with these scopes."""
-        return self.runtime.mint_token(scopes)
+    def mint_token(
+        self, scopes: tuple[str, ...] | list[str] = ("api:read",), *, account: str | None = None
+    ) -> str:
+        """A new personal token with these scopes, of the main space or of the named account's."""
+        return self.runtime.mint_token(scopes, account=account)
+
+    def space_of(self, account: str) -> SandboxStore:
+        """The state of an account's space (`SandboxConfig.accounts`)."""
+        return self.runtime.account(account).store
+
+    def expire_access_tokens(self) -> int:
+        """Every OAuth access token issued so far now answers 401 (refresh tokens stay good)."""
+        return self.runtime.oauth.expire_access_tokens()
 
     def flush_daily_notes(self) -> None:
         """Apply queued daily-note appends now instead of after `daily_note_delay`."""

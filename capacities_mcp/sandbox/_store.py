@@ -46,11 +46,13 @@ def hash_token(token: str) -> str:
 
 @dataclass(frozen=True)
 class TokenGrant:
-    """What a bearer token may do: its scopes, and the OAuth grant it belongs to (if any)."""
+    """What a bearer token may do: its scopes, the OAuth grant it belongs to (if any), and the
+    account whose space it opens (None: the main one)."""
 
     kind: str  # "personal" | "oauth"
     scopes: frozenset[str]
     grant_id: str | None = None
+    account: str | None = None
 
 
 class DataFileInUseError(RuntimeError):

@@ -1,0 +1,98 @@
+"""Several accounts in one sandbox: each its own space, chosen on the OAuth consent page, and a
+token of one never opens another's space (what multi-user servers are tested against)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import httpx2
+import pytest
+
+from capacities_mcp.sandbox import SandboxConfig, SandboxServer
+
+from .helpers_oauth import REDIRECT, Flow, pkce
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(SandboxConfig(accounts=("alice", "bob"))) as server:
+        yield server
+
+
+def _sign_in(flow: Flow, account: str | None) -> tuple[httpx2.Response, dict[str, str]]:
+    verifier, challenge = pkce()
+    page = flow.http.get("/oauth/authorize", params=flow.authorize_params(challenge))
+    assert 'name="account"' in page.text and ">alice<" in page.text and ">bob<" in page.text
+    found = re.search(r'name="request_id" value="([^"]+)"', page.text)
+    assert found is not None
+    form = {"request_id": found.group(1), "decision": "approve"}
+    if account is not None:
+        form["account"] = account
+    answer = flow.http.post("/oauth/authorize", data=form)
+    if answer.status_code != 302:
+        return answer, {}
+    code = parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
+    return answer, flow.exchange(code, verifier).json()
+
+
+def _space(flow: Flow, token: str) -> dict[str, str]:
+    response = flow.http.get("/space", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def test_each_account_signs_in_to_its_own_space(sandbox: SandboxServer) -> None:
+    flow = Flow(sandbox)
+    try:
+        _, alice = _sign_in(flow, "alice")
+        _, bob = _sign_in(flow, "bob")
+        alice_space, bob_space = _space(flow, alice["access_token"]), _space(flow, bob["access_token"])
+        assert alice_space["id"] == sandbox.state.space["id"]  # the first account is the main space
+        assert bob_space == {**bob_space, "title": "bob's space"}
+        assert bob_space["id"] != alice_space["id"]
+        # A write with bob's token lands in bob's space only.
+        created = flow.http.post(
+            "/object/markdown",
+            json={"structureId": "RootPage", "markdown": "# Bob's secret plan"},
+            headers={"Authorization": f"Bearer {bob['access_token']}"},
+        )
+        assert created.status_code == 200, created.text
+        object_id = created.json()["id"]
+        assert sandbox.space_of("bob").get_object(object_id) is not None
+        assert sandbox.state.get_object(object_id) is None
+        as_alice = flow.http.get(
+            "/object", params={"id": object_id}, headers={"Authorization": f"Bearer {alice['access_token']}"}
+        )
+        assert as_alice.status_code == 404
+        # Refresh keeps the account.
+        renewed = flow.refresh(bob["refresh_token"]).json()
+        assert _space(flow, renewed["access_token"])["id"] == bob_space["id"]
+    finally:
+        flow.close()
+
+
+def test_unknown_account_is_refused_and_personal_tokens_are_per_account(sandbox: SandboxServer) -> None:
+    flow = Flow(sandbox)
+    try:
+        answer, tokens = _sign_in(flow, "mallory")
+        assert answer.status_code == 400 and answer.json()["error"] == "invalid_request" and not tokens
+        bob_token = sandbox.mint_token(("api:read",), account="bob")
+        assert _space(flow, bob_token)["title"] == "bob's space"
+        assert _space(flow, sandbox.api_token)["id"] == sandbox.state.space["id"]
+        assert REDIRECT.startswith("http://127.0.0.1")
+    finally:
+        flow.close()
+
+
+def test_expire_access_tokens_forces_one_refresh(sandbox: SandboxServer) -> None:
+    flow = Flow(sandbox)
+    try:
+        _, alice = _sign_in(flow, "alice")
+        assert sandbox.expire_access_tokens() >= 1
+        assert flow.api_status(alice["access_token"]) == 401
+        renewed = flow.refresh(alice["refresh_token"]).json()
+        assert flow.api_status(renewed["access_token"]) == 200
+    finally:
+        flow.close()
