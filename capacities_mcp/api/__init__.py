@@ -9,7 +9,7 @@ async with CapacitiesClient(api_token="cap-api-...") as client:
 
 from . import models
 from ._auth import PROACTIVE_REFRESH_SECONDS, OAuthCredential, OAuthTokenManager, OAuthTokens
-from ._client import API_VERSION, API_VERSION_HEADER, DEFAULT_BASE_URL, CapacitiesClient
+from ._client import API_VERSION, API_VERSION_HEADER, DEFAULT_BASE_URL, CapacitiesClient, Observer
 from ._errors import (
     CAP_UNKNOWN,
     ERROR_CODES,
@@ -19,6 +19,7 @@ from ._errors import (
     CapacitiesOAuthError,
     code_for_status,
 )
+from ._priority import DEFAULT_KEEP_FREE, background_priority, in_background
 from ._ratelimit import RateLimiter, RateLimitState, parse_rate_limit, parse_retry_after
 from ._routes import RATE_LIMIT_WINDOW_SECONDS, ROUTES, ROUTES_BY_NAME, Route
 from ._validation import CapacitiesValidationError, Issue, format_issues, issues_from
@@ -28,6 +29,7 @@ __all__ = [
     "API_VERSION_HEADER",
     "CAP_UNKNOWN",
     "DEFAULT_BASE_URL",
+    "DEFAULT_KEEP_FREE",
     "ERROR_CODES",
     "PROACTIVE_REFRESH_SECONDS",
     "RATE_LIMIT_WINDOW_SECONDS",
@@ -43,11 +45,14 @@ __all__ = [
     "OAuthCredential",
     "OAuthTokenManager",
     "OAuthTokens",
+    "Observer",
     "RateLimitState",
     "RateLimiter",
     "Route",
+    "background_priority",
     "code_for_status",
     "format_issues",
+    "in_background",
     "issues_from",
     "models",
     "parse_rate_limit",

@@ -18,9 +18,10 @@ for the route's rate-limit quota, add the bearer token, send, then handle what c
 from __future__ import annotations
 
 import json
+import logging
 import random
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, cast
@@ -47,7 +48,7 @@ from .models import (
     wire,
 )
 
-__all__ = ["API_VERSION", "API_VERSION_HEADER", "DEFAULT_BASE_URL", "CapacitiesClient"]
+__all__ = ["API_VERSION", "API_VERSION_HEADER", "DEFAULT_BASE_URL", "CapacitiesClient", "Observer"]
 
 DEFAULT_BASE_URL = "https://api.capacities.io"
 API_VERSION = "1.0.0"
@@ -57,6 +58,12 @@ USER_AGENT = f"capacities-mcp/{__version__} (+https://github.com/capacities-mcp)
 _BACKOFF_CAP = 8.0  # seconds
 
 Input = BaseModel | Mapping[str, Any] | None
+
+# Told of every finished call: (route, validated input, parsed result or None, error or None).
+# A local mirror uses it to write through what the server reads and writes.
+Observer = Callable[[Route, BaseModel | None, Any, CapacitiesError | None], Awaitable[None]]
+
+_log = logging.getLogger("capacities_mcp.api")
 
 # Raised by httpx2 when nothing was sent: always safe to try again. Any other request error
 # (read timeout, dropped connection, a body cut short) may come after the API got the request.
@@ -139,6 +146,7 @@ class _Transport:
         self.max_rate_limit_wait = max_rate_limit_wait
         self.max_retries = max_retries
         self.backoff_base = backoff_base
+        self.observers: list[Observer] = []
 
     async def token(self) -> str:
         if self.oauth is not None:
@@ -176,7 +184,23 @@ class _Transport:
 
     async def call(self, route: Route, given: Input = None, fields: Mapping[str, Any] = {}) -> Any:
         model = self.validate(route, given, fields)
-        return await self._exchange(route, _Outgoing.build(self.base_url, route, model))
+        try:
+            result = await self._exchange(route, _Outgoing.build(self.base_url, route, model))
+        except CapacitiesError as exc:
+            await self._notify(route, model, None, exc)
+            raise
+        await self._notify(route, model, result, None)
+        return result
+
+    async def _notify(
+        self, route: Route, model: BaseModel | None, result: Any, error: CapacitiesError | None
+    ) -> None:
+        """Observers never change the outcome of a call: their failures are logged, not raised."""
+        for observer in self.observers:
+            try:
+                await observer(route, model, result, error)
+            except Exception:
+                _log.warning("an observer of %s failed", route.name, exc_info=True)
 
     # The request path, outermost first. Each layer has one job and calls the next:
     # _exchange (parse; judge maybe_applied) -> _send_with_retries (resend what is safe to resend)
@@ -523,6 +547,10 @@ class CapacitiesClient:
     @property
     def oauth_manager(self) -> OAuthTokenManager | None:
         return self._transport.oauth
+
+    def add_observer(self, observer: Observer) -> None:
+        """Call `observer` after every request of this client (see `Observer`)."""
+        self._transport.observers.append(observer)
 
     async def request(self, route: Route | str, body: Input = None, /, **fields: Any) -> Any:
         """Call any route of the table by name or `Route`; returns its parsed response model."""

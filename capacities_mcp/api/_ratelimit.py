@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import anyio
 
+from ._priority import background_reserve, in_background
+
 __all__ = ["RateLimitState", "RateLimiter", "parse_rate_limit", "parse_retry_after"]
 
 _FIELD = re.compile(r"(limit|remaining|reset)\s*=\s*([0-9]+(?:\.[0-9]+)?)", re.IGNORECASE)
@@ -81,6 +83,12 @@ class _Quota:
     remaining: int | None = None
     limit: int | None = None
     reset_at: float = 0.0  # monotonic time
+    # Background priority (see `_priority`): the remaining count the API last reported, the longest
+    # window seen, foreground requests waiting now, and until when one background probe is out.
+    reported: int | None = None
+    window: float = 0.0
+    waiting: int = 0
+    probe_until: float = 0.0
 
 
 class RateLimiter:
@@ -105,22 +113,55 @@ class RateLimiter:
         wait past `deadline` (a monotonic time), and nothing was waited.
         """
         while True:
+            background = in_background()
             async with self._lock:
                 quota = self._quotas.setdefault(key, _Quota())
                 now = self._clock()
-                if quota.remaining is not None and quota.remaining <= 0 and now >= quota.reset_at:
-                    # The window has reset; we only know the new quota from the next answer.
-                    quota.remaining = quota.limit
-                wait = 0.0
-                if quota.remaining is not None and quota.remaining <= 0:
-                    wait = quota.reset_at - now
+                wait = self._background_wait(quota, now) if background else self._foreground_wait(quota, now)
                 if wait <= 0:
-                    if quota.remaining is not None:
-                        quota.remaining -= 1
                     return None
                 if now + wait > deadline:
                     return wait
-            await anyio.sleep(wait)
+                if not background:
+                    quota.waiting += 1
+            try:
+                await anyio.sleep(wait)
+            finally:
+                if not background:
+                    quota.waiting -= 1
+
+    @staticmethod
+    def _foreground_wait(quota: _Quota, now: float) -> float:
+        """0 when a request may take one from `quota` (taken), else seconds until the reset."""
+        if quota.remaining is not None and quota.remaining <= 0 and now >= quota.reset_at:
+            # The window has reset; we only know the new quota from the next answer.
+            quota.remaining = quota.limit
+        if quota.remaining is not None and quota.remaining <= 0:
+            return quota.reset_at - now
+        if quota.remaining is not None:
+            quota.remaining -= 1
+        return 0.0
+
+    def _background_wait(self, quota: _Quota, now: float) -> float:
+        """0 when a background request may take one from `quota` (taken), else seconds to wait.
+
+        It goes only while more than the reserve is left and no foreground request waits; with
+        the quota still unknown, one request at a time goes to learn it.
+        """
+        if quota.waiting:
+            return max(0.05, quota.reset_at - now)
+        if quota.remaining is None:
+            if now < quota.probe_until:
+                return 0.05
+            quota.probe_until = now + 5.0
+            return 0.0
+        if quota.limit is not None and now >= quota.reset_at and quota.remaining < quota.limit:
+            # The window is over: a full quota until the next answer says otherwise.
+            quota.remaining, quota.reset_at = quota.limit, now + quota.window
+        if quota.remaining > background_reserve(quota.limit or quota.remaining):
+            quota.remaining -= 1
+            return 0.0
+        return max(0.05, quota.reset_at - now)
 
     def update(self, key: str, state: RateLimitState | None) -> None:
         """Record what the API said about `key` in its latest answer."""
@@ -129,10 +170,21 @@ class RateLimiter:
         quota = self._quotas.setdefault(key, _Quota())
         if state.limit is not None:
             quota.limit = state.limit
-        if state.remaining is not None:
-            quota.remaining = state.remaining
         if state.reset is not None:
-            quota.reset_at = self._clock() + state.reset
+            now = self._clock()
+            # Each answer's reset is an upper bound (whole seconds, rounded up); within one window
+            # (the count still falling) keep the tightest, so nobody waits longer than needed.
+            same_window = (
+                state.remaining is not None
+                and quota.reported is not None
+                and state.remaining < quota.reported
+                and now < quota.reset_at
+            )
+            candidate = now + state.reset
+            quota.reset_at = min(quota.reset_at, candidate) if same_window else candidate
+            quota.window = max(quota.window, state.reset)
+        if state.remaining is not None:
+            quota.remaining = quota.reported = state.remaining
 
     def exhaust(self, key: str, retry_after: float) -> None:
         """A 429 arrived: nothing more for `key` until `retry_after` seconds have passed."""
