@@ -1,0 +1,161 @@
+"""What the mirror keeps of an object: title, query values, text per block, size.
+
+Works on the wire form (plain JSON) so a block or property type newer than this client is still
+read for whatever text it carries, instead of being dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from capacities_mcp.api.models import ApiObject, wire
+
+__all__ = [
+    "PROPERTIES_BLOCK",
+    "Record",
+    "approx_tokens",
+    "fold",
+    "fts_text",
+    "record_of",
+]
+
+# The pseudo block id of the text found in properties (descriptions, rich text, aliases).
+PROPERTIES_BLOCK = ""
+
+# Scripts written without spaces between words: each character is indexed as its own token, so a
+# word of any length is found as a phrase of characters (measured in tests/mirror/test_cjk.py).
+_UNSPACED = re.compile(r"([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\u3131-\u318e])")
+_UNSPACED_CHAR = re.compile(_UNSPACED.pattern)
+
+
+def fts_text(text: str) -> str:
+    """Text as the full-text index sees it: CJK and Hangul characters one token each."""
+    return _UNSPACED.sub(r" \1 ", text) if _UNSPACED_CHAR.search(text) else text
+
+
+def fold(text: str) -> str:
+    """Case and diacritics folded, as the index compares (for snippets and title checks)."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def approx_tokens(text: str) -> int:
+    """About how many model tokens `text` costs: ~4 characters each, one per CJK character."""
+    wide = len(_UNSPACED_CHAR.findall(text))
+    return wide + (len(text) - wide + 3) // 4
+
+
+@dataclass(frozen=True)
+class Record:
+    """One object as the mirror stores it."""
+
+    id: str
+    structure_id: str
+    title: str
+    properties: str  # JSON, as the API returned them
+    keys: dict[str, list[Any]]  # property id -> [type, value] for queries
+    blocks: list[tuple[str, str]]  # (block id, text), in document order
+    collections: list[str]
+    tags: list[str]
+    updated_at: str | None
+
+    @property
+    def body(self) -> str:
+        return "\n".join(text for _, text in self.blocks)
+
+    @property
+    def chars(self) -> int:
+        return len(self.title) + sum(len(text) + 1 for _, text in self.blocks)
+
+    @property
+    def tokens(self) -> int:
+        return approx_tokens(self.title) + sum(approx_tokens(text) + 1 for _, text in self.blocks)
+
+
+def record_of(obj: ApiObject) -> Record:
+    data = wire(obj)
+    properties: dict[str, Any] = data.get("properties") or {}
+    keys: dict[str, list[Any]] = {}
+    prop_texts: list[str] = []
+    title = ""
+    updated_at: str | None = None
+    for pid, prop in properties.items():
+        if not isinstance(prop, dict):
+            continue
+        kind = str(prop.get("type", ""))
+        value = _value(kind, prop)
+        if kind == "title":
+            title = value or ""
+            continue
+        if kind == "lastUpdatedAt" and isinstance(value, str):
+            updated_at = value
+        if value not in (None, "", []):
+            keys[pid] = [kind, value]
+        if kind in ("text", "richText") and value:
+            prop_texts.append(str(value))
+        elif kind == "aliases" and value:
+            prop_texts.append(" · ".join(value))
+    blocks = [(PROPERTIES_BLOCK, "\n".join(prop_texts))] if prop_texts else []
+    for items in (data.get("blocks") or {}).values():
+        blocks.extend(_block_texts(items))
+    tags = [t for t in (keys.get("tags", [None, []])[1] or []) if isinstance(t, str)]
+    return Record(
+        id=obj.id,
+        structure_id=obj.structure_id,
+        title=title,
+        properties=json.dumps(properties, ensure_ascii=False, separators=(",", ":")),
+        keys=keys,
+        blocks=blocks,
+        collections=list(obj.collections),
+        tags=tags,
+        updated_at=updated_at,
+    )
+
+
+def _inner(prop: dict[str, Any], kind: str) -> Any:
+    payload = prop.get(kind)
+    return payload.get("value") if isinstance(payload, dict) and "value" in payload else payload
+
+
+def _value(kind: str, prop: dict[str, Any]) -> Any:
+    """A property's value reduced to what queries compare: text, number, flag, dates, names, ids."""
+    raw = _inner(prop, kind)
+    if kind == "date":
+        date = prop.get("date") or {}
+        return [date.get("start"), date.get("end")] if date.get("start") else None
+    if kind == "label":
+        return [[o.get("id"), o.get("name")] for o in raw or [] if isinstance(o, dict)]
+    if kind == "entity":
+        return [o.get("id") for o in raw or [] if isinstance(o, dict)]
+    if kind == "richText":
+        return _tokens_text(raw or [])
+    if kind == "icon":
+        return None
+    return raw
+
+
+def _tokens_text(tokens: list[Any]) -> str:
+    return "".join(str(t.get("text", "")) for t in tokens if isinstance(t, dict))
+
+
+def _block_texts(items: list[Any]) -> list[tuple[str, str]]:
+    """(id, text) of every block with text, depth first, children after their parent."""
+    out: list[tuple[str, str]] = []
+    for block in items:
+        if not isinstance(block, dict):
+            continue
+        text = _tokens_text(block["tokens"]) if isinstance(block.get("tokens"), list) else ""
+        if not text and isinstance(block.get("text"), str):  # code and math blocks
+            text = block["text"]
+        if text.strip() and block.get("id"):
+            out.append((str(block["id"]), text))
+        if isinstance(block.get("blocks"), list):
+            out.extend(_block_texts(block["blocks"]))
+        for column in block.get("columns") or []:
+            if isinstance(column, list):
+                out.extend(_block_texts(column))
+    return out

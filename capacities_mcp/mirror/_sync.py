@@ -1,0 +1,350 @@
+"""`Mirror`: keeps the local copy in step with the space, within the API's quotas.
+
+* Crawl: list every structure (all pages; the cursor is saved, so a restart resumes), then fetch
+  each object not yet mirrored, then the least recently fetched ones again. Every request runs at
+  background priority (`api.background_priority`): it only uses the part of a route's quota the
+  agent does not need, so the agent never waits behind the mirror and the mirror never meets a 429.
+* Write-through: the mirror observes every call of the shared client, so whatever the server reads
+  or writes (an object, an append, a delete, a listing, a title search) is in the mirror the moment
+  the call returns.
+* Deletes and renames: a 404 marks an object gone; a complete listing pass marks gone whatever it
+  did not show; a changed title in a listing is indexed at once.
+* Several processes on one file: one crawls (a lease row), all read and write through.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import os
+import sqlite3
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+from pydantic import BaseModel
+
+from capacities_mcp.api import (
+    DEFAULT_BASE_URL,
+    DEFAULT_KEEP_FREE,
+    CapacitiesApiError,
+    CapacitiesClient,
+    CapacitiesError,
+    Route,
+    background_priority,
+)
+from capacities_mcp.api.models import ApiObject, ObjectListPage, SearchResponse
+
+from ._extract import record_of
+from ._query import Condition, QueryRow, SearchHit, Sort, query, rows_by_id, search
+from ._store import MEMORY, MirrorStats, MirrorStore
+
+__all__ = ["Mirror", "MirrorOptions", "default_mirror_dir", "describe", "mirror_file_name"]
+
+_log = logging.getLogger("capacities_mcp.mirror")
+T = TypeVar("T")
+
+# Structures the space may not list but the listing route serves (built-in types).
+_BUILTIN_LISTINGS = ("RootPage", "RootTask", "RootTag", "RootDailyNote", "MediaWebResource")
+_NOT_LISTED = frozenset({"RootDatabase", "RootStructure", "RootQuery", "RootSpace", "User", "UserPersonal"})
+_LISTING_ROUTES = frozenset({"objects.structure", "objects.tag", "objects.collection"})
+
+
+def default_mirror_dir() -> Path:
+    """Where mirrors live unless told otherwise: the user's cache directory."""
+    import platformdirs  # only when a mirror file is opened: off the start-up path
+
+    return Path(platformdirs.user_cache_dir("capacities-mcp", appauthor=False)) / "mirror"
+
+
+def mirror_file_name(space_id: str, base_url: str) -> str:
+    """One file per space (and per API, so a sandbox never mixes with the real space)."""
+    if base_url.rstrip("/") == DEFAULT_BASE_URL:
+        return f"{space_id}.sqlite3"
+    return f"{space_id}-{hashlib.sha256(base_url.encode()).hexdigest()[:10]}.sqlite3"
+
+
+def describe(stats: MirrorStats, now: float | None = None) -> str:
+    """How complete and fresh the mirror is, in one line for the model."""
+    if stats.objects == 0:
+        return "content index: still empty (the first crawl is running)"
+    line = f"content index: {stats.fetched} of {stats.objects} objects"
+    if stats.oldest_fetch is not None:
+        age = max(0.0, (time.time() if now is None else now) - stats.oldest_fetch)
+        line += f", refreshed within {_duration(age)}"
+    return line
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, math.ceil(seconds / 60))} min"
+    if seconds < 90 * 60:
+        return f"{math.ceil(seconds / 60)} min"
+    if seconds < 36 * 3600:
+        return f"{math.ceil(seconds / 3600)} h"
+    return f"{math.ceil(seconds / 86400)} days"
+
+
+@dataclass(frozen=True)
+class MirrorOptions:
+    """The mirror's knobs. `location`: a directory (one file per space inside), a file path ending
+    in .sqlite3, or ":memory:". `keep_free`: the share of each quota the mirror never uses.
+    `start_delay`: seconds after start-up before the first crawl (the first API call by the agent
+    starts it sooner). `relist_every`: seconds between listing passes (new objects, renames,
+    deletes). `refetch_after`: seconds after which an object's content is fetched again."""
+
+    location: str | Path | None = None
+    keep_free: float = DEFAULT_KEEP_FREE
+    start_delay: float = 5.0
+    relist_every: float = 600.0
+    refetch_after: float = 6 * 3600.0
+    lease_ttl: float = 30.0
+    page_size: int = 100
+    error_backoff_max: float = 60.0
+
+
+class Mirror:
+    """The local copy of one space, its crawl and its write-through."""
+
+    def __init__(self, client: CapacitiesClient, options: MirrorOptions | None = None) -> None:
+        self.client = client
+        self.options = options or MirrorOptions()
+        self.store: MirrorStore | None = None
+        self.holder = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self._kicked: anyio.Event | None = None
+        self._open_lock: anyio.Lock | None = None
+        self._pending: list[ApiObject] = []
+        self.last_error: str | None = None
+        client.add_observer(self.observe)
+
+    # --- opening --------------------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        return self.store is not None
+
+    def kick(self) -> None:
+        """Start the crawl now instead of after the start delay (the agent is at work)."""
+        if self._kicked is not None:
+            self._kicked.set()
+
+    async def open(self) -> MirrorStore:
+        """The store, opened on first use (its file name needs the space id: one request)."""
+        if self.store is not None:
+            return self.store
+        if self._open_lock is None:
+            self._open_lock = anyio.Lock()
+        async with self._open_lock:
+            if self.store is None:
+                location = await self._location()
+                self.store = await anyio.to_thread.run_sync(MirrorStore, location)
+                pending, self._pending = self._pending, []
+                for obj in pending:
+                    await self._put(obj)
+        return self.store
+
+    async def _location(self) -> str | Path:
+        given = self.options.location
+        if given is not None and (str(given) == MEMORY or str(given).endswith(".sqlite3")):
+            return given
+        with background_priority(self.options.keep_free):
+            space = await self._patiently(self.client.space.get)
+        directory = Path(given) if given is not None else default_mirror_dir()
+        return directory / mirror_file_name(space.id, self.client.base_url)
+
+    async def close(self) -> None:
+        store, self.store = self.store, None
+        if store is not None:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(store.release_lease, self.holder)
+                await anyio.to_thread.run_sync(store.close)
+
+    # --- write-through --------------------------------------------------------------------------
+
+    async def observe(
+        self, route: Route, model: BaseModel | None, result: Any, error: CapacitiesError | None
+    ) -> None:
+        """Called by the client after every call (the crawl's own calls included)."""
+        self.kick()
+        name = route.name
+        if error is not None:
+            if name == "object.get" and isinstance(error, CapacitiesApiError) and error.status == 404:
+                await self._with_store(lambda s: s.gone(str(getattr(model, "id", ""))))
+            return
+        if isinstance(result, ApiObject):
+            if name == "object.update" and getattr(model, "delete_requested", None):
+                await self._with_store(lambda s: s.gone(result.id))
+            elif self.store is None:
+                self._pending = [*self._pending[-199:], result]
+            else:
+                await self._put(result)
+        elif name == "object.delete":
+            await self._with_store(lambda s: s.gone(str(getattr(model, "id", ""))))
+        elif isinstance(result, ObjectListPage) and name in _LISTING_ROUTES:
+            summaries = [(r.id, r.structure_id, r.title) for r in result.results]
+            await self._with_store(lambda s: s.listed(summaries, time.time()))
+        elif isinstance(result, SearchResponse):
+            summaries = [(r.id, r.structure_id, r.title) for r in result.results]
+            await self._with_store(lambda s: s.listed(summaries, 0.0))
+
+    async def _put(self, obj: ApiObject) -> None:
+        def work(store: MirrorStore) -> None:
+            store.put(record_of(obj))
+
+        await self._with_store(work)
+
+    async def _with_store(self, work: Callable[[MirrorStore], T]) -> T | None:
+        store = self.store
+        if store is None:
+            return None
+        try:
+            return await anyio.to_thread.run_sync(work, store)
+        except sqlite3.DatabaseError as exc:
+            _log.warning("mirror database error (%s): rebuilding it", exc)
+            await anyio.to_thread.run_sync(store.rebuild)
+            return None
+
+    # --- reading (for the tools) -----------------------------------------------------------------
+
+    async def search(
+        self, text: str, *, titles_only: bool = False, structure_ids: list[str] | None = None, limit: int = 10
+    ) -> list[SearchHit] | None:
+        """Ranked hits, or None while the mirror is not open yet."""
+
+        def work(store: MirrorStore) -> list[SearchHit]:
+            return search(store, text, titles_only=titles_only, structure_ids=structure_ids, limit=limit)
+
+        return await self._with_store(work)
+
+    async def query(
+        self, structure_id: str, conditions: list[Condition], sort: Sort | None, limit: int
+    ) -> tuple[list[QueryRow], int] | None:
+        return await self._with_store(lambda s: query(s, structure_id, conditions, sort, limit))
+
+    async def rows(self, ids: list[str]) -> dict[str, QueryRow]:
+        return await self._with_store(lambda s: rows_by_id(s, ids)) or {}
+
+    async def stats(self) -> MirrorStats | None:
+        return await self._with_store(lambda s: s.stats())
+
+    # --- the crawl ------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """The background task: wait for the start, then crawl and refresh until cancelled."""
+        self._kicked = anyio.Event()
+        with anyio.move_on_after(self.options.start_delay):
+            await self._kicked.wait()
+        backoff = 1.0
+        try:
+            while True:
+                try:
+                    store = await self.open()
+                    if await anyio.to_thread.run_sync(store.take_lease, self.holder, self.options.lease_ttl):
+                        await self.sync_once()
+                        wait = self._until_next_pass(store)
+                    else:
+                        wait = self.options.lease_ttl / 2
+                    backoff = 1.0
+                    self.last_error = None
+                except (CapacitiesError, sqlite3.Error, OSError) as exc:
+                    self.last_error = f"{type(exc).__name__}: {exc}"
+                    _log.info("mirror crawl paused: %s", self.last_error)
+                    if isinstance(exc, sqlite3.DatabaseError) and self.store is not None:
+                        await anyio.to_thread.run_sync(self.store.rebuild)
+                    wait, backoff = backoff, min(self.options.error_backoff_max, backoff * 2)
+                await anyio.sleep(wait)
+        finally:
+            await self.close()
+
+    def _until_next_pass(self, store: MirrorStore) -> float:
+        last = store.meta("last_pass")
+        due = (float(last) if last else 0.0) + self.options.relist_every
+        return max(1.0, min(due - time.time(), self.options.lease_ttl / 2))
+
+    async def sync_once(self, *, force_listing: bool = False) -> MirrorStats:
+        """One step of the crawl: a listing pass when due, then every object due for a fetch."""
+        store = await self.open()
+        with background_priority(self.options.keep_free):
+            last = store.meta("last_pass")
+            pass_due = force_listing or not last or time.time() - float(last) >= self.options.relist_every
+            if pass_due or store.meta("pass_started"):
+                await self._listing_pass(store)
+            await self._fetch_due(store)
+        return await anyio.to_thread.run_sync(store.stats)
+
+    async def _listing_pass(self, store: MirrorStore) -> None:
+        started = store.meta("pass_started")
+        if started is None:
+            started = repr(time.time())
+            store.reset_listings()
+            store.set_meta("pass_started", started)
+        complete = []
+        for structure_id in await self._structure_ids():
+            if await self._list_structure(store, structure_id):
+                complete.append(structure_id)
+            self._renew_lease(store)
+        if complete:
+            await anyio.to_thread.run_sync(store.sweep, complete, float(started))
+        store.set_meta("last_pass", repr(time.time()))
+        store.set_meta("pass_started", None)
+
+    async def _structure_ids(self) -> list[str]:
+        listed = await self._patiently(self.client.space.structures)
+        ids = [s.id for s in listed.structures if s.id not in _NOT_LISTED]
+        return ids + [b for b in _BUILTIN_LISTINGS if b not in ids]
+
+    async def _list_structure(self, store: MirrorStore, structure_id: str) -> bool:
+        """Every page of one structure (from the saved cursor); False when it cannot be listed."""
+        cursor, done = store.listing_state(structure_id)
+        while not done:
+            try:
+                page = await self._patiently(
+                    self.client.objects.structure, structure_id, self.options.page_size, cursor
+                )
+            except CapacitiesApiError as exc:
+                if exc.status == 400 and cursor is not None:  # an expired cursor: start that one over
+                    cursor = None
+                    continue
+                if exc.status in (400, 404):
+                    store.set_listing_state(structure_id, None, True)
+                    return False
+                raise
+            cursor = page.next_cursor if page.has_more and page.next_cursor else None
+            done = cursor is None
+            store.set_listing_state(structure_id, cursor, done)
+        return True
+
+    async def _fetch_due(self, store: MirrorStore) -> None:
+        while True:
+            stale_before = time.time() - self.options.refetch_after
+            due = await anyio.to_thread.run_sync(store.due, 25, stale_before)
+            if not due:
+                return
+            for object_id in due:
+                try:
+                    await self._patiently(self.client.object.get, object_id)
+                except CapacitiesApiError as exc:
+                    if exc.status not in (400, 404):  # 404: marked gone by `observe`
+                        raise
+                    if exc.status == 400:
+                        await anyio.to_thread.run_sync(store.gone, object_id)
+                self._renew_lease(store)
+
+    def _renew_lease(self, store: MirrorStore) -> None:
+        store.take_lease(self.holder, self.options.lease_ttl)
+
+    async def _patiently(self, call: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """A background call, waiting out our own limiter's "not now" (nothing was sent then)."""
+        while True:
+            try:
+                return await call(*args)
+            except CapacitiesApiError as exc:
+                if exc.status != 429:
+                    raise
+                await anyio.sleep(max(0.05, exc.retry_after or 1.0))
