@@ -18,7 +18,11 @@ __all__ = [
     "ENV_HEADER_TIMEOUT",
     "ENV_HTTP_TOKEN",
     "ENV_MAX_SESSIONS",
+    "ENV_MIRROR_DIR",
+    "ENV_NO_MIRROR",
+    "ENV_OAUTH_CLIENT_ID",
     "ENV_PROMPTS_DIR",
+    "ENV_PUBLIC_URL",
     "ENV_READ_ONLY",
     "ENV_REDIS_URL",
     "ENV_SANDBOX_ADMIN_TOKEN",
@@ -40,10 +44,16 @@ ENV_READ_ONLY = "CAPACITIES_MCP_READ_ONLY"
 ENV_STRUCTURED_OUTPUT = "CAPACITIES_MCP_STRUCTURED_OUTPUT"
 ENV_TOKEN_STORE = "CAPACITIES_MCP_TOKEN_STORE"
 ENV_PROMPTS_DIR = "CAPACITIES_MCP_PROMPTS_DIR"
+# The local mirror (full-text search): where its files live, and a switch to turn it off.
+ENV_MIRROR_DIR = "CAPACITIES_MCP_MIRROR_DIR"
+ENV_NO_MIRROR = "CAPACITIES_MCP_NO_MIRROR"
 # Remote multi-user mode: the shared store of every replica, and the key(s) its Capacities tokens
 # are encrypted with (`kid:base64key,...`, the first encrypts, all decrypt).
 ENV_REDIS_URL = "CAPACITIES_MCP_REDIS_URL"
 ENV_ENCRYPTION_KEY = "CAPACITIES_MCP_ENCRYPTION_KEY"
+# The URL users reach a multi-user server at, and its client id at Capacities OAuth.
+ENV_PUBLIC_URL = "CAPACITIES_MCP_PUBLIC_URL"
+ENV_OAUTH_CLIENT_ID = "CAPACITIES_MCP_OAUTH_CLIENT_ID"
 ENV_SANDBOX_ADMIN_TOKEN = "CAPACITIES_SANDBOX_ADMIN_TOKEN"
 # Never read: `capacities-mcp sandbox --read-only-token` prints it as a ready shell assignment.
 ENV_SANDBOX_READ_ONLY_TOKEN = "CAPACITIES_READ_ONLY_TOKEN"
@@ -62,6 +72,10 @@ DESCRIPTIONS: dict[str, str] = {
     ENV_STRUCTURED_OUTPUT: '"true" = same as --structured-output',
     ENV_TOKEN_STORE: "file of the credentials stored by 'capacities-mcp auth login'",
     ENV_PROMPTS_DIR: "extra directory of prompt templates (*.md)",
+    ENV_MIRROR_DIR: "directory of the local mirror's files (default: the user cache directory)",
+    ENV_NO_MIRROR: '"true" = same as --no-mirror (no local mirror, title search only)',
+    ENV_PUBLIC_URL: "multi-user: the URL users reach this server at; same as --public-url",
+    ENV_OAUTH_CLIENT_ID: "multi-user: client id at Capacities OAuth (default capacities-mcp)",
     ENV_REDIS_URL: "multi-user: Redis URL of the state replicas share (default: in memory)",
     ENV_ENCRYPTION_KEY: "multi-user: kid:base64key[,kid:oldkey] for stored tokens (required with Redis)",
 }

@@ -55,6 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     chosen = args_list[0] if args_list[0] in _COMMANDS else None
     args = build_parser(chosen).parse_args(args_list)
     module_name = _COMMANDS[args.command][0]
+    if args.command == "serve" and getattr(args, "multi_user", False):
+        module_name = "capacities_mcp.remote._cli"  # same options; each user signs in (OAuth)
     return int(importlib.import_module(module_name).run(args) or 0)
 
 

@@ -4,16 +4,26 @@ Imports api, auth and server; nothing below imports it. The Redis backend and it
 only when a Redis URL is given, so the single-user stdio server never pays for them.
 """
 
+from ._app import MultiUserServer, RemoteRuntime, build_remote_app, open_runtime
 from ._crypto import EncryptionKeyError, TokenCipher, TokenDecryptError, new_key_spec
+from ._oauth import MultiUserProvider
+from ._settings import RemoteSettings, resolve_remote_settings
 from ._state import MemoryState, State, StateUnavailableError, open_state
 
 __all__ = [
     "EncryptionKeyError",
     "MemoryState",
+    "MultiUserProvider",
+    "MultiUserServer",
+    "RemoteRuntime",
+    "RemoteSettings",
     "State",
     "StateUnavailableError",
     "TokenCipher",
     "TokenDecryptError",
+    "build_remote_app",
     "new_key_spec",
+    "open_runtime",
     "open_state",
+    "resolve_remote_settings",
 ]

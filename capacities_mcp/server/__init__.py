@@ -15,18 +15,54 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._app import App, build_app, build_server
-    from ._settings import Settings, SettingsError, resolve_settings
+    from ._app import App, CapacitiesMCPServer, build_app, build_server, populate, server_options
+    from ._http import MCP_PATH, guarded, run_uvicorn, transport_security
+    from ._logging import configure_logging
+    from ._settings import Settings, SettingsError, is_loopback, resolve_settings
+    from ._state import ServerState, SpaceCache, active_state, serving
 
-__all__ = ["App", "Settings", "SettingsError", "build_app", "build_server", "resolve_settings"]
+__all__ = [
+    "MCP_PATH",
+    "App",
+    "CapacitiesMCPServer",
+    "ServerState",
+    "Settings",
+    "SettingsError",
+    "SpaceCache",
+    "active_state",
+    "build_app",
+    "build_server",
+    "configure_logging",
+    "guarded",
+    "is_loopback",
+    "populate",
+    "resolve_settings",
+    "run_uvicorn",
+    "server_options",
+    "serving",
+    "transport_security",
+]
 
 _HOMES = {
     "App": "._app",
+    "CapacitiesMCPServer": "._app",
     "build_app": "._app",
     "build_server": "._app",
+    "populate": "._app",
+    "server_options": "._app",
+    "MCP_PATH": "._http",
+    "guarded": "._http",
+    "run_uvicorn": "._http",
+    "transport_security": "._http",
+    "configure_logging": "._logging",
     "Settings": "._settings",
     "SettingsError": "._settings",
+    "is_loopback": "._settings",
     "resolve_settings": "._settings",
+    "ServerState": "._state",
+    "SpaceCache": "._state",
+    "active_state": "._state",
+    "serving": "._state",
 }
 
 

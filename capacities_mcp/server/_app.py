@@ -14,7 +14,7 @@ holder and closed by the last; the HTTP/SSE runner holds it for the whole proces
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -36,7 +36,17 @@ from .tools import ToolServer, register_tools, select_tools
 if TYPE_CHECKING:
     from capacities_mcp.sandbox import SandboxServer
 
-__all__ = ["SANDBOX_NOTE", "SERVER_NAME", "App", "build_app", "build_server", "server_instructions"]
+__all__ = [
+    "SANDBOX_NOTE",
+    "SERVER_NAME",
+    "App",
+    "CapacitiesMCPServer",
+    "build_app",
+    "build_server",
+    "populate",
+    "server_instructions",
+    "server_options",
+]
 
 SERVER_NAME = "capacities"
 
@@ -210,10 +220,35 @@ class CapacitiesMCPServer(ToolServer):
         return await super().get_prompt(name, arguments, context)
 
 
-def build_app(settings: Settings) -> App:
-    """Assemble the server: tools (per the settings), prompts, resources, /health, lifespan.
+def server_options(settings: Settings) -> dict[str, Any]:
+    """The constructor arguments every variant of the server shares (name, version, instructions).
 
-    Raises ValueError for unknown tool or toolset names (the CLI turns that into exit code 2).
+    The instructions depend on which tools are registered, so the selection comes first.
+    Raises ValueError for unknown tool or toolset names.
+    """
+    selected = tuple(
+        select_tools(
+            read_only=settings.read_only,
+            tools=list(settings.tools) if settings.tools is not None else None,
+            toolsets=list(settings.toolsets) if settings.toolsets is not None else None,
+        )
+    )
+    return {
+        "name": SERVER_NAME,
+        "title": "Capacities",
+        "version": __version__,
+        "website_url": "https://capacities.io",
+        "instructions": server_instructions(settings, selected),
+    }
+
+
+def populate(
+    server: CapacitiesMCPServer, settings: Settings, get_state: Callable[[], ServerState]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Register the tools (per the settings), prompts, resources and /health on `server`.
+
+    `get_state` gives the resources their state (the tools find theirs through the context).
+    Returns the names of the tools and prompts registered.
     """
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
@@ -221,37 +256,17 @@ def build_app(settings: Settings) -> App:
     from ._prompts import register_prompts
     from ._resources import register_resources
 
-    runtime = _Runtime(settings)
-
-    @asynccontextmanager
-    async def lifespan(_server: MCPServer[ServerState]) -> AsyncIterator[ServerState]:
-        async with runtime.hold() as state:
-            yield state
-
-    read_only = settings.read_only
-    tools = list(settings.tools) if settings.tools is not None else None
-    toolsets = list(settings.toolsets) if settings.toolsets is not None else None
-    # The instructions depend on which tools are registered, so the selection comes first.
-    selected = tuple(select_tools(read_only=read_only, tools=tools, toolsets=toolsets))
-    server = CapacitiesMCPServer(
-        SERVER_NAME,
-        title="Capacities",
-        version=__version__,
-        website_url="https://capacities.io",
-        instructions=server_instructions(settings, selected),
-        lifespan=lifespan,
-    )
     tool_names = tuple(
         register_tools(
             server,
-            read_only=read_only,
-            tools=tools,
-            toolsets=toolsets,
+            read_only=settings.read_only,
+            tools=list(settings.tools) if settings.tools is not None else None,
+            toolsets=list(settings.toolsets) if settings.toolsets is not None else None,
             structured_output=settings.structured_output,
         )
     )
     prompt_names = tuple(register_prompts(server, available_tools=tool_names))
-    register_resources(server, lambda: runtime.state)
+    register_resources(server, get_state)
 
     @server.custom_route(HEALTH_PATH, methods=["GET"])  # type: ignore[untyped-decorator]
     async def health(_request: Request) -> Response:
@@ -260,6 +275,23 @@ def build_app(settings: Settings) -> App:
             {"status": "ok", "server": SERVER_NAME, "version": __version__, "backend": settings.backend}
         )
 
+    return tool_names, prompt_names
+
+
+def build_app(settings: Settings) -> App:
+    """Assemble the server: tools (per the settings), prompts, resources, /health, lifespan.
+
+    Raises ValueError for unknown tool or toolset names (the CLI turns that into exit code 2).
+    """
+    runtime = _Runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(_server: MCPServer[ServerState]) -> AsyncIterator[ServerState]:
+        async with runtime.hold() as state:
+            yield state
+
+    server = CapacitiesMCPServer(**server_options(settings), lifespan=lifespan)
+    tool_names, prompt_names = populate(server, settings, lambda: runtime.state)
     return App(server, runtime, settings, tool_names, prompt_names)
 
 

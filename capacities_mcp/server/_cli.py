@@ -80,6 +80,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="use an embedded local sandbox with demo data instead of your Capacities space",
     )
+    multi = parser.add_argument_group("multi-user (remote) mode")
+    multi.add_argument(
+        "--multi-user",
+        action="store_true",
+        help="with --transport http: every MCP client signs its user in with their own Capacities "
+        "account (OAuth); see docs/remote.md",
+    )
+    multi.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the URL users reach this server at, e.g. https://mcp.example.org (http only on "
+        "loopback; default http://127.0.0.1:<port>)",
+    )
+    multi.add_argument(
+        "--oauth-client-id",
+        metavar="ID",
+        help="this server's client id at Capacities OAuth (default capacities-mcp)",
+    )
+    multi.add_argument(
+        "--redis-url",
+        metavar="URL",
+        help="shared state for several replicas, e.g. redis://redis:6379/0 (default: in memory)",
+    )
     parser.add_argument("--read-only", action="store_true", help="register only tools that never write")
     parser.add_argument(
         "--structured-output",

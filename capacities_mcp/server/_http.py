@@ -36,7 +36,15 @@ if TYPE_CHECKING:
 
     from ._app import App
 
-__all__ = ["HttpGuard", "endpoint_path", "serve_http", "transport_security"]
+__all__ = [
+    "MCP_PATH",
+    "HttpGuard",
+    "endpoint_path",
+    "guarded",
+    "run_uvicorn",
+    "serve_http",
+    "transport_security",
+]
 
 HEALTH_PATH = "/health"
 MCP_PATH = "/mcp"
@@ -146,7 +154,7 @@ async def _reply(
 
 def build_asgi_app(app: App) -> ASGIApp:
     """The guarded, bounded Starlette app for the configured HTTP transport."""
-    from ._http_limits import BodyReadTimeout, SseSessionLimit, evict_longest_idle_sessions
+    from ._http_limits import SseSessionLimit, evict_longest_idle_sessions
 
     settings = app.settings
     security = transport_security(settings)
@@ -171,13 +179,15 @@ def build_asgi_app(app: App) -> ASGIApp:
             session_idle_timeout=settings.session_idle_timeout,
         )
         evict_longest_idle_sessions(app.server.session_manager)
-    guarded = HttpGuard(
-        inner,
-        token=settings.http_token,
-        check_origin=not is_loopback(settings.host),
-        allowed_origins=settings.allowed_origins,
-    )
-    return BodyReadTimeout(guarded, seconds=settings.body_timeout)
+    return guarded(inner, settings, token=settings.http_token, check_origin=not is_loopback(settings.host))
+
+
+def guarded(inner: ASGIApp, settings: Settings, *, token: str | None, check_origin: bool) -> ASGIApp:
+    """`inner` behind the guard (token, Origin, no WebSocket) and the body-read timeout."""
+    from ._http_limits import BodyReadTimeout
+
+    guard = HttpGuard(inner, token=token, check_origin=check_origin, allowed_origins=settings.allowed_origins)
+    return BodyReadTimeout(guard, seconds=settings.body_timeout)
 
 
 async def serve_http(app: App) -> None:
@@ -186,13 +196,22 @@ async def serve_http(app: App) -> None:
     Holding the runtime here means the sandbox is ready before the first request and is shared
     by every SSE connection instead of being rebuilt per connection.
     """
+    settings = app.settings
+    kind = "SSE" if settings.transport == "sse" else "streamable HTTP"
+    note = " (clients must send the bearer token)" if settings.http_token else ""
+    async with app.runtime.hold():
+        await run_uvicorn(build_asgi_app(app), settings, kind=kind, path=endpoint_path(settings), note=note)
+
+
+async def run_uvicorn(
+    asgi: ASGIApp, settings: Settings, *, kind: str, path: str, note: str = "", url: str | None = None
+) -> None:
+    """Serve `asgi` until cancelled, and say where once the port is bound (`url`: the public one)."""
     import anyio
     import uvicorn
 
     from ._http_limits import header_timeout_protocol
 
-    settings = app.settings
-    asgi = build_asgi_app(app)
     debug = settings.log_level == "DEBUG"
     config = uvicorn.Config(
         asgi,
@@ -208,7 +227,7 @@ async def serve_http(app: App) -> None:
         timeout_keep_alive=5,
     )
     server = uvicorn.Server(config)
-    async with app.runtime.hold(), anyio.create_task_group() as tg:
+    async with anyio.create_task_group() as tg:
 
         async def announce() -> None:
             while not server.started:
@@ -217,15 +236,8 @@ async def serve_http(app: App) -> None:
                 await anyio.sleep(0.02)
             port = server.servers[0].sockets[0].getsockname()[1] if server.servers else settings.port
             host = f"[{settings.host}]" if ":" in settings.host else settings.host
-            kind = "SSE" if settings.transport == "sse" else "streamable HTTP"
-            _log.warning(
-                "capacities-mcp: serving MCP (%s) at http://%s:%s%s%s",
-                kind,
-                host,
-                port,
-                endpoint_path(settings),
-                " (clients must send the bearer token)" if settings.http_token else "",
-            )
+            where = url or f"http://{host}:{port}"
+            _log.warning("capacities-mcp: serving MCP (%s) at %s%s%s", kind, where, path, note)
 
         tg.start_soon(announce)
         await server.serve()

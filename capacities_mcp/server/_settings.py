@@ -51,7 +51,7 @@ MIN_HTTP_TOKEN_LENGTH = 32
 _MAKE_A_TOKEN = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
 
 Transport = Literal["stdio", "http", "sse"]
-Backend = Literal["env", "stored", "sandbox"]
+Backend = Literal["env", "stored", "sandbox", "multi_user"]
 
 _log = logging.getLogger("capacities_mcp.server")
 
@@ -106,9 +106,13 @@ class Settings:
     session_idle_timeout: float = 600.0
     header_timeout: float = 10.0
     body_timeout: float = 30.0
+    # Each client signs its user in (capacities_mcp.remote); no credentials of the process's own.
+    multi_user: bool = False
 
     @property
     def backend(self) -> Backend:
+        if self.multi_user:
+            return "multi_user"
         if self.use_sandbox:
             return "sandbox"
         if self.api_token:
@@ -207,6 +211,9 @@ def resolve_settings(args: argparse.Namespace, environ: Mapping[str, str] | None
     port: int = int(getattr(args, "port", 8000) if getattr(args, "port", None) is not None else 8000)
     if not 0 <= port <= 65535:
         raise SettingsError(f"--port must be between 0 and 65535, not {port}")
+    multi_user = bool(getattr(args, "multi_user", False))
+    if multi_user:
+        return _multi_user_settings(args, env, transport, host, port, api_url, api_version)
     if transport != "stdio" and not is_loopback(host) and not http_token:
         raise SettingsError(
             f"refusing to serve on {host}: that address is reachable from other machines, and "
@@ -254,6 +261,45 @@ def resolve_settings(args: argparse.Namespace, environ: Mapping[str, str] | None
         allowed_hosts=tuple(_split_names(getattr(args, "allowed_hosts", None)) or ()),
         allowed_origins=tuple(_split_names(getattr(args, "allowed_origins", None)) or ()),
         log_level=(getattr(args, "log_level", None) or "INFO").upper(),
+        **_http_limits(args, env),
+    )
+
+
+def _multi_user_settings(
+    args: argparse.Namespace,
+    env: Mapping[str, str],
+    transport: Transport,
+    host: str,
+    port: int,
+    api_url: str | None,
+    api_version: str | None,
+) -> Settings:
+    """`--multi-user`: OAuth guards every request, so no shared bearer token and no credentials of
+    the process's own (a personal token in the environment is ignored: it would be one space
+    for everybody)."""
+    if transport != "http":
+        raise SettingsError("--multi-user needs --transport http (each client signs in over HTTP)")
+    if getattr(args, "sandbox", False):
+        raise SettingsError(
+            f"--multi-user serves each user's own space: point {ENV_API_URL} at a sandbox "
+            "instead of using --sandbox"
+        )
+    return Settings(
+        api_url=api_url,
+        api_version=api_version,
+        read_only=bool(getattr(args, "read_only", False))
+        or (env.get(ENV_READ_ONLY) or "").strip().lower() in _TRUE,
+        structured_output=bool(getattr(args, "structured_output", False))
+        or (env.get(ENV_STRUCTURED_OUTPUT) or "").strip().lower() in _TRUE,
+        tools=_split_names(getattr(args, "tools", None)),
+        toolsets=_split_names(getattr(args, "toolsets", None)),
+        transport=transport,
+        host=host,
+        port=port,
+        allowed_hosts=tuple(_split_names(getattr(args, "allowed_hosts", None)) or ()),
+        allowed_origins=tuple(_split_names(getattr(args, "allowed_origins", None)) or ()),
+        log_level=(getattr(args, "log_level", None) or "INFO").upper(),
+        multi_user=True,
         **_http_limits(args, env),
     )
 

@@ -17,8 +17,11 @@ from __future__ import annotations
 import difflib
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import anyio
 
@@ -35,6 +38,9 @@ from capacities_mcp.api.models import (
 
 from ._render import block_ids
 
+if TYPE_CHECKING:
+    from capacities_mcp.mirror import Mirror
+
 __all__ = [
     "ContentCache",
     "LookupFailed",
@@ -42,6 +48,8 @@ __all__ = [
     "SpaceCache",
     "SpaceSnapshot",
     "TitleCache",
+    "active_state",
+    "serving",
 ]
 
 DEFAULT_SPACE_TTL = 300.0
@@ -369,3 +377,26 @@ class ServerState:
     sandbox_note: str | None = None
     titles: TitleCache = field(default_factory=TitleCache)
     content: ContentCache = field(default_factory=ContentCache)
+    # The local mirror (full-text search, property queries); None when turned off or remote.
+    mirror: Mirror | None = None
+
+
+_ACTIVE: ContextVar[ServerState | None] = ContextVar("capacities_mcp_active_state", default=None)
+
+
+@contextmanager
+def serving(state: ServerState) -> Iterator[None]:
+    """Tools and resources called in this context use `state` instead of the lifespan's.
+
+    Multi-user mode has no process-wide client: each request brings its caller's own state.
+    """
+    token = _ACTIVE.set(state)
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
+
+
+def active_state() -> ServerState | None:
+    """The state `serving` set for this request, if any."""
+    return _ACTIVE.get()

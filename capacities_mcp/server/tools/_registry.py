@@ -24,7 +24,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 from .._errors import ERROR_PAYLOAD_SCHEMA
-from .._state import ServerState
+from .._state import ServerState, active_state
 
 __all__ = [
     "CompactSchema",
@@ -162,6 +162,10 @@ class ToolSpec(Generic[InputT]):
 
 
 def state_of(ctx: Context[Any, Any]) -> ServerState:
+    """The caller's state: the one `serving` set (multi-user), else the lifespan's."""
+    active = active_state()
+    if active is not None:
+        return active
     state = ctx.request_context.lifespan_context
     if not isinstance(state, ServerState):
         raise RuntimeError("the server's lifespan did not provide a ServerState")

@@ -1,0 +1,106 @@
+"""Each signed-in user's own `ServerState` (Capacities client and caches), in a bounded pool.
+
+A grant's client is built on its first call in this replica from the tokens in the shared
+State, and kept for the next calls (its connections, rate-limit view and caches with it). At most
+`max_users` are kept: past that, the least recently used idle ones are closed. A client is never
+shared between grants, so one user's token can never serve another user's call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import anyio
+
+from capacities_mcp.api import CapacitiesClient
+from capacities_mcp.server import ServerState, SpaceCache
+
+from ._settings import RemoteSettings
+from ._upstream import Upstream
+
+__all__ = ["SignInEnded", "UserPool"]
+
+_log = logging.getLogger("capacities_mcp.remote")
+
+
+class SignInEnded(LookupError):
+    """The grant's Capacities tokens are gone (revoked meanwhile): the user signs in again."""
+
+
+@dataclass
+class _Entry:
+    state: ServerState
+    busy: int = 0
+
+
+class UserPool:
+    """grant id -> that user's `ServerState`, least recently used first."""
+
+    def __init__(self, settings: RemoteSettings, upstream: Upstream, api_version: str) -> None:
+        self._settings = settings
+        self._upstream = upstream
+        self._api_version = api_version
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._lock = anyio.Lock()
+        self.created = 0  # clients built so far (diagnostics, tests)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @asynccontextmanager
+    async def state_for(self, grant_id: str) -> AsyncIterator[ServerState]:
+        """The grant's state, held for the duration of one call."""
+        entry = await self._checkout(grant_id)
+        try:
+            yield entry.state
+        finally:
+            entry.busy -= 1
+
+    async def _checkout(self, grant_id: str) -> _Entry:
+        async with self._lock:
+            entry = self._entries.get(grant_id)
+            if entry is None:
+                entry = _Entry(await self._open(grant_id))
+                self._entries[grant_id] = entry
+                self.created += 1
+            self._entries.move_to_end(grant_id)
+            entry.busy += 1
+            evicted = self._over_limit()
+        for old in evicted:
+            await old.state.client.aclose()
+        return entry
+
+    async def _open(self, grant_id: str) -> ServerState:
+        tokens = await self._upstream.load(grant_id)
+        if tokens is None:
+            raise SignInEnded("the Capacities sign-in of this authorization has ended")
+        client = CapacitiesClient(
+            oauth=self._upstream.credential(grant_id, tokens),
+            base_url=self._settings.api_url,
+            api_version=self._api_version,
+        )
+        return ServerState(client=client, space=SpaceCache(client))
+
+    def _over_limit(self) -> list[_Entry]:
+        """Idle entries beyond the bound, oldest first (busy ones wait for their turn)."""
+        excess = len(self._entries) - self._settings.max_users
+        idle = [key for key, entry in self._entries.items() if entry.busy == 0][: max(0, excess)]
+        return [self._entries.pop(key) for key in idle]
+
+    async def drop(self, grant_id: str) -> None:
+        """Forget a revoked grant's client here (other replicas stop at their token check)."""
+        async with self._lock:
+            entry = self._entries.pop(grant_id, None)
+        if entry is not None and entry.busy == 0:
+            await entry.state.client.aclose()
+
+    async def aclose(self) -> None:
+        async with self._lock:
+            entries, self._entries = list(self._entries.values()), OrderedDict()
+        for entry in entries:
+            await entry.state.client.aclose()
+        _log.debug("closed %d user clients", len(entries))

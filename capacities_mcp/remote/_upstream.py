@@ -1,0 +1,161 @@
+"""The server as a Capacities OAuth client: the sign-in redirect, the code exchange, revocation,
+and each grant's Capacities tokens, kept encrypted in the shared State.
+
+One static client id (`capacities-mcp` unless configured) serves every user, with this server's
+callback as its redirect URI; PKCE and a single-use `state` protect each sign-in. The tokens a
+grant holds are sealed with `TokenCipher`, bound to the grant by the cipher's `aad`, so a blob
+moved to another grant's slot does not decrypt. `credential` gives the API client what it needs
+to refresh them once for all replicas: a State lock, and a re-read of the State under it.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import secrets
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx2
+
+from capacities_mcp.api import CapacitiesOAuthError, OAuthCredential, OAuthTokens
+
+from ._crypto import TokenCipher, TokenDecryptError
+from ._settings import RemoteSettings
+from ._state import State
+
+__all__ = ["UPSTREAM_SCOPES", "Upstream", "pkce_pair"]
+
+UPSTREAM_SCOPES = "api:read api:write offline_access"
+_NS_TOKENS = "cap-tokens"  # grant id -> sealed Capacities tokens
+_REFRESH_LOCK_SECONDS = 30.0
+
+
+def pkce_pair() -> tuple[str, str]:
+    """(verifier, S256 challenge)."""
+    verifier = secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return verifier, base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+class Upstream:
+    """Capacities OAuth endpoints for this server's client id, and each grant's token slot."""
+
+    def __init__(
+        self, settings: RemoteSettings, state: State, cipher: TokenCipher, http: httpx2.AsyncClient
+    ) -> None:
+        self._settings = settings
+        self._state = state
+        self._cipher = cipher
+        self._http = http
+
+    def authorize_url(self, state: str, challenge: str) -> str:
+        query = urlencode(
+            {
+                "response_type": "code",
+                "client_id": self._settings.oauth_client_id,
+                "redirect_uri": self._settings.callback_url,
+                "scope": UPSTREAM_SCOPES,
+                "resource": self._settings.api_url,
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+                "state": state,
+            }
+        )
+        return f"{self._settings.api_url}/oauth/authorize?{query}"
+
+    async def exchange(self, code: str, verifier: str) -> OAuthTokens:
+        """The tokens for a callback's code; `CapacitiesOAuthError` when Capacities refuses."""
+        data = await self._token_request(
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": self._settings.callback_url,
+                "client_id": self._settings.oauth_client_id,
+                "code_verifier": verifier,
+            }
+        )
+        if not data.get("refresh_token"):
+            raise CapacitiesOAuthError("Capacities issued no refresh token (offline_access was not granted)")
+        return OAuthTokens.from_token_response(data)
+
+    async def _token_request(self, form: dict[str, str]) -> dict[str, Any]:
+        try:
+            response = await self._http.post(f"{self._settings.api_url}/oauth/token", data=form)
+        except httpx2.HTTPError as exc:
+            raise CapacitiesOAuthError(
+                f"Capacities sign-in failed ({type(exc).__name__})", cause=exc
+            ) from exc
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if response.status_code != 200 or not isinstance(data, dict) or not data.get("access_token"):
+            error = data.get("error") if isinstance(data, dict) else None
+            raise CapacitiesOAuthError(
+                f"Capacities refused the sign-in (HTTP {response.status_code}"
+                + (f", {error}" if isinstance(error, str) else "")
+                + ")",
+                status=response.status_code,
+                error=error if isinstance(error, str) else None,
+            )
+        return data
+
+    async def revoke(self, tokens: OAuthTokens) -> None:
+        """End the Capacities grant behind `tokens` (best effort: revocation at home already happened)."""
+        with contextlib.suppress(httpx2.HTTPError):
+            await self._http.post(
+                f"{self._settings.api_url}/oauth/revoke",
+                data={
+                    "token": tokens.refresh_token,
+                    "token_type_hint": "refresh_token",
+                    "client_id": self._settings.oauth_client_id,
+                },
+            )
+
+    # --- each grant's tokens ---------------------------------------------------------------------
+
+    def _aad(self, grant_id: str) -> bytes:
+        return f"{_NS_TOKENS}:{grant_id}".encode()
+
+    async def save(self, grant_id: str, tokens: OAuthTokens) -> None:
+        plain = json.dumps(
+            {"a": tokens.access_token, "r": tokens.refresh_token, "e": tokens.expires_at}
+        ).encode()
+        sealed = self._cipher.encrypt(plain, self._aad(grant_id))
+        await self._state.put(_NS_TOKENS, grant_id, sealed, ttl=self._settings.refresh_token_lifetime)
+
+    async def load(self, grant_id: str) -> OAuthTokens | None:
+        sealed = await self._state.get(_NS_TOKENS, grant_id)
+        if sealed is None:
+            return None
+        try:
+            data = json.loads(self._cipher.decrypt(sealed, self._aad(grant_id)))
+        except TokenDecryptError:
+            return None  # sealed with a key no longer configured: the user signs in again
+        return OAuthTokens(access_token=data["a"], refresh_token=data["r"], expires_at=data["e"])
+
+    async def forget(self, grant_id: str) -> OAuthTokens | None:
+        """Remove a grant's tokens; returns them (to revoke at Capacities) if there were any."""
+        tokens = await self.load(grant_id)
+        await self._state.delete(_NS_TOKENS, grant_id)
+        return tokens
+
+    def credential(self, grant_id: str, tokens: OAuthTokens) -> OAuthCredential:
+        """What a grant's API client refreshes with: one refresh for all replicas, then shared."""
+
+        async def persist(new: OAuthTokens) -> None:
+            await self.save(grant_id, new)
+
+        async def latest() -> OAuthTokens | None:
+            return await self.load(grant_id)
+
+        return OAuthCredential(
+            tokens=tokens,
+            client_id=self._settings.oauth_client_id,
+            on_token_refreshed=persist,
+            refresh_lock=lambda: self._state.lock(f"cap-refresh:{grant_id}", _REFRESH_LOCK_SECONDS),
+            load_tokens=latest,
+        )
