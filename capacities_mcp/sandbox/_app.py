@@ -39,7 +39,13 @@ from ._errors import SandboxApiError, invalid_input, not_found
 from ._faults import Faults
 from ._oauth import OAUTH_CLIENT_ID, OAuthProvider, OAuthSettings
 from ._ratelimit import FixedWindowLimiter, RateDecision
-from ._space import ParsedMarkdown, SpaceService, markdown_document_body, store_from_seed
+from ._space import (
+    ParsedMarkdown,
+    SpaceService,
+    _collector_paused,
+    markdown_document_body,
+    store_from_seed,
+)
 from ._store import PERSONAL_TOKEN_PREFIX, SandboxStore, TokenGrant, hash_token
 from ._wire import WireJSONResponse, parse_json
 
@@ -233,7 +239,14 @@ def load_store(config: SandboxConfig) -> SandboxStore:
     if config.seed:
         from ._seed import demo_space
 
-        store = store_from_seed(demo_space(config.clock.today()), data_file=path)
+        today = config.clock.today()
+        with _collector_paused():  # a large generated space is ~a million new objects
+            seed = demo_space(today)
+            if config.seed_size:
+                from ._synthetic import synthetic_space
+
+                seed = synthetic_space(today, config.seed_size, seed=config.seed_random, base=seed)
+            store = store_from_seed(seed, data_file=path)
     else:
         store = empty_store(path)
     store.save()

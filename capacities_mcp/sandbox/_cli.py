@@ -61,6 +61,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-seed", action="store_true", help="start from an empty space instead of the demo space"
     )
     parser.add_argument(
+        "--seed-size",
+        type=int,
+        default=0,
+        metavar="N",
+        help="add N generated objects to the demo space (pages, tasks, books, people, projects, "
+        "CJK notes...; the same for the same N), for tests and benchmarks at scale",
+    )
+    parser.add_argument(
+        "--seed-random",
+        type=int,
+        default=0,
+        metavar="K",
+        help="vary the generated objects of --seed-size (default 0)",
+    )
+    parser.add_argument(
         "--account",
         dest="accounts",
         action="append",
@@ -84,12 +99,19 @@ def _log_to_stderr() -> None:
 def run(args: argparse.Namespace) -> int:
     from ._config import SandboxConfig
     from ._server import SandboxServer
+    from ._synthetic import MAX_SEED_SIZE
 
     if args.port < 0 or args.port > 65535:
         print("capacities-mcp sandbox: --port must be between 0 and 65535", file=sys.stderr)
         return 2
     if args.rate_limit_window <= 0:
         print("capacities-mcp sandbox: --rate-limit-window must be > 0", file=sys.stderr)
+        return 2
+    if args.seed_size and args.no_seed:
+        print("capacities-mcp sandbox: --seed-size adds to the demo space; drop --no-seed", file=sys.stderr)
+        return 2
+    if not 0 <= args.seed_size <= MAX_SEED_SIZE:
+        print(f"capacities-mcp sandbox: --seed-size must be between 0 and {MAX_SEED_SIZE}", file=sys.stderr)
         return 2
     config = SandboxConfig(
         host=args.host,
@@ -99,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
         daily_note_delay=max(0.0, args.daily_note_delay),
         auto_approve=args.auto_approve,
         seed=not args.no_seed,
+        seed_size=args.seed_size,
+        seed_random=args.seed_random,
         admin_token=os.environ.get(ENV_SANDBOX_ADMIN_TOKEN) or None,
         accounts=tuple(dict.fromkeys(args.accounts or ())),
     )
@@ -127,6 +151,10 @@ def run(args: argparse.Namespace) -> int:
         lines.append(f"Accounts (chosen on the consent page): {', '.join(config.accounts)}")
     if config.data_file is not None:
         lines.append(f"Data file: {config.data_file}")
+    if config.seed_size:
+        lines.append(
+            f"Objects: {len(sandbox.state.objects)} (the demo space and {config.seed_size} generated)"
+        )
     lines.append("Press Ctrl-C to stop.")
     print("\n".join(lines), flush=True)
     print(

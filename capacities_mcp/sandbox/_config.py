@@ -19,7 +19,9 @@ class SandboxConfig:
     `port=0` picks a free port. `data_file=None` keeps state in memory only. `rate_limit_window`
     is the fixed window (seconds) of every route's quota; shrink it in tests. `daily_note_delay`
     is how long a daily-note append stays queued (0: applied before the answer is sent).
-    `seed` loads the demo space on first start. `max_body_bytes` bounds request bodies (413).
+    `seed` loads the demo space on first start; `seed_size` adds that many generated objects to
+    it (a large realistic space, the same for the same size and `seed_random`; see `_synthetic`).
+    `max_body_bytes` bounds request bodies (413).
     `clock` is the one source of "now" and "today" (seed dates, daily notes, timestamps).
     `admin_token` guards the fault switches and OAuth auto-approval (None: a random one).
     `accounts` names several accounts, each with its own demo space (the first one is the main
@@ -36,12 +38,20 @@ class SandboxConfig:
     daily_note_delay: float = 0.0
     auto_approve: bool = False
     seed: bool = True
+    seed_size: int = 0
+    seed_random: int = 0
     min_api_version: str = "1.0.0"
     reuse_detection: bool = True
     max_body_bytes: int = 1_000_000
     clock: Clock = field(default_factory=Clock, compare=False)
     admin_token: str | None = field(default=None, repr=False)
     accounts: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.seed_size < 0:
+            raise ValueError("seed_size must be >= 0")
+        if self.seed_size and not self.seed:
+            raise ValueError("seed_size adds objects to the demo space: it needs seed=True")
 
     @property
     def data_path(self) -> Path | None:

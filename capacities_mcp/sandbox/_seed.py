@@ -106,7 +106,11 @@ CONTENT_PROPERTY: dict[str, str] = {
 
 @dataclass(frozen=True)
 class SeedObject:
-    """One demo object. `url` is a weblink's address (the store sets `media_URLReference`)."""
+    """One demo object. `url` is a weblink's address (the store sets `media_URLReference`).
+
+    `blocks`: what `markdown` parses to (writable blocks), when the generator built both, so
+    that loading a large synthetic space parses nothing.
+    """
 
     id: str
     structure_id: str
@@ -117,6 +121,7 @@ class SeedObject:
     collections: tuple[str, ...] = ()
     created_at: str = "2026-01-05T09:00:00.000Z"
     url: str | None = None
+    blocks: list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)

@@ -468,8 +468,10 @@ class SpaceService:
             return ahead.blocks
         return self.parse_markdown(markdown)
 
-    def parse_markdown(self, markdown: str) -> list[Obj]:
+    def parse_markdown(self, markdown: str, *, titles: dict[str, str] | None = None) -> list[Obj]:
         """Markdown as readable blocks; safe to call without holding `store.lock`.
+
+        `titles`: the index `_ids_by_title` gives, when the caller (the seed loader) has one.
 
         Parsing a large document takes CPU time, so the app does it before taking the lock
         (other requests go on meanwhile); link lookups take the lock for a moment each, and see
@@ -478,8 +480,6 @@ class SpaceService:
         again: that took longer than parsing itself for large documents.
         """
         from ._markdown import markdown_to_blocks
-
-        titles: dict[str, str] | None = None
 
         def resolve(name: str) -> str | None:
             # One index per document, not a scan of the space per link.
@@ -819,7 +819,11 @@ def store_from_seed(seed: SeedSpace, *, data_file: Path | None = None) -> Sandbo
         data_file=data_file,
     )
     service = SpaceService(store)
+    tag_ids: dict[str, str] = {}  # one index, not a scan of the space per tagged object
+    titles: dict[str, str] | None = None  # the same for [[links]], built once all titles are in
     for item in seed.objects:  # titles first, so that links between seed objects resolve
+        if item.structure_id == "RootTag":
+            tag_ids.setdefault(item.title.strip().casefold(), item.id)
         store.objects[item.id] = {
             "id": item.id,
             "structureId": item.structure_id,
@@ -834,13 +838,13 @@ def store_from_seed(seed: SeedSpace, *, data_file: Path | None = None) -> Sandbo
         try:
             values = dict(item.properties)
             if item.tags:
-                tag_ids = []
+                targets = []
                 for tag in item.tags:
-                    found = store.find_by_title(tag, ["RootTag"])
+                    found = tag_ids.get(tag.strip().casefold())
                     if found is None:
                         raise ValueError(f"tag {tag!r} is not a RootTag seed object")
-                    tag_ids.append({"id": found["id"]})
-                values["tags"] = {"type": "entity", "entity": tag_ids}
+                    targets.append({"id": found})
+                values["tags"] = {"type": "entity", "entity": targets}
             definitions = service.definitions(item.structure_id)
             for definition in definitions:
                 if definition["type"] in ("createdAt", "lastUpdatedAt"):
@@ -854,7 +858,12 @@ def store_from_seed(seed: SeedSpace, *, data_file: Path | None = None) -> Sandbo
             if item.url is not None:
                 obj["properties"]["media_URLReference"] = {"type": "url", "url": {"value": item.url}}
             key = store.content_property_of(item.structure_id)
-            obj["blocks"][key] = service.blocks_from_markdown(item.markdown) if item.markdown else []
+            if item.blocks is not None:
+                obj["blocks"][key] = readable_blocks(item.blocks)
+            else:
+                titles = titles if titles is not None else service._ids_by_title()
+                parsed = service.parse_markdown(item.markdown, titles=titles) if item.markdown else []
+                obj["blocks"][key] = parsed
         except (SandboxApiError, ValidationError) as exc:
             detail = exc.message if isinstance(exc, SandboxApiError) else format_issues(issues_from(exc))
             raise ValueError(f"Bad seed object {item.title!r}: {detail}") from exc
