@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import atexit
 import inspect
+import os
+import shutil
+import tempfile
 from typing import Any
 
 import pytest
+
+# Servers keep a local mirror in the user cache directory by default: in tests, never the
+# developer's own (subprocesses inherit the variable).
+_CACHE = tempfile.mkdtemp(prefix="capacities-mcp-test-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, True)
 
 
 @pytest.fixture

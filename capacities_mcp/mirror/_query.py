@@ -146,7 +146,7 @@ def _fold_with_positions(text: str) -> tuple[str, list[int]]:
 
 # --- property queries --------------------------------------------------------------------------
 
-Op = Literal["is", "not", "has", "contains", "before", "after", "between", "lt", "gt", "empty", "set"]
+Op = Literal["is", "not", "has", "contains", "<", ">", "between", "empty", "set"]
 
 
 @dataclass(frozen=True)
@@ -274,9 +274,9 @@ def _compare(kind: str | None, value: Any, c: Condition) -> bool:
     if c.op == "between":
         low, high = c.value
         return bool(low <= value <= high)
-    if c.op in ("before", "lt"):
+    if c.op == "<":
         return bool(value < c.value)
-    if c.op in ("after", "gt"):
+    if c.op == ">":
         return bool(value > c.value)
     if c.op == "contains":
         return fold(str(c.value)) in fold(_text(value))

@@ -73,7 +73,7 @@ def mirror_file_name(space_id: str, base_url: str) -> str:
 def describe(stats: MirrorStats, now: float | None = None) -> str:
     """How complete and fresh the mirror is, in one line for the model."""
     if stats.objects == 0:
-        return "content index: still empty (the first crawl is running)"
+        return "content index: empty so far, first crawl running"
     line = f"content index: {stats.fetched} of {stats.objects} objects"
     if stats.oldest_fetch is not None:
         age = max(0.0, (time.time() if now is None else now) - stats.oldest_fetch)
@@ -260,7 +260,9 @@ class Mirror:
                     wait, backoff = backoff, min(self.options.error_backoff_max, backoff * 2)
                 await anyio.sleep(wait)
         finally:
-            await self.close()
+            if self.store is not None:
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(self.store.release_lease, self.holder)
 
     def _until_next_pass(self, store: MirrorStore) -> float:
         last = store.meta("last_pass")

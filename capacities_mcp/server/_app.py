@@ -34,6 +34,8 @@ from .tools import READ_ONLY_TOOLS as _READ_ONLY_NAMES
 from .tools import ToolServer, register_tools, select_tools
 
 if TYPE_CHECKING:
+    from capacities_mcp.api import CapacitiesClient
+    from capacities_mcp.mirror import Mirror
     from capacities_mcp.sandbox import SandboxServer
 
 __all__ = [
@@ -68,6 +70,7 @@ class _Runtime:
         self._lock: anyio.Lock | None = None
         self._state: ServerState | None = None
         self._sandbox: SandboxServer | None = None
+        self._mirror_running = False
 
     @property
     def state(self) -> ServerState:
@@ -91,7 +94,12 @@ class _Runtime:
                 await self._open()
             self._users += 1
         try:
-            yield self.state
+            async with anyio.create_task_group() as background:
+                background.start_soon(self._keep_mirror_running)
+                try:
+                    yield self.state
+                finally:
+                    background.cancel_scope.cancel()
         finally:
             with anyio.CancelScope(shield=True):
                 async with lock:
@@ -123,12 +131,39 @@ class _Runtime:
         else:
             client = settings.client_for()
             _log.info("using the Capacities API at %s", client.base_url)
-        self._state = ServerState(client=client, space=SpaceCache(client), sandbox_note=note)
+        mirror = self._mirror_for(client, embedded=settings.backend == "sandbox")
+        self._state = ServerState(client=client, space=SpaceCache(client), sandbox_note=note, mirror=mirror)
+
+    def _mirror_for(self, client: CapacitiesClient, *, embedded: bool) -> Mirror | None:
+        """The local mirror: on by default, in memory for the embedded sandbox's demo space."""
+        if not self._settings.mirror:
+            return None
+        from capacities_mcp.mirror import MEMORY, Mirror, MirrorOptions
+
+        return Mirror(client, MirrorOptions(location=MEMORY if embedded else self._settings.mirror_dir))
+
+    async def _keep_mirror_running(self) -> None:
+        """The mirror's crawl, in one holder's task group at a time (another takes over when that
+        holder leaves). It starts after a delay or the agent's first call, so the MCP handshake
+        never waits for it, and a failure in it never takes the server down."""
+        while self._state is not None and self._state.mirror is not None:
+            if not self._mirror_running:
+                self._mirror_running = True
+                try:
+                    await self._state.mirror.run()
+                except Exception:
+                    _log.warning("the mirror stopped; it restarts in a minute", exc_info=True)
+                    await anyio.sleep(60.0)
+                finally:
+                    self._mirror_running = False
+            await anyio.sleep(1.0)
 
     async def _close(self) -> None:
         state, self._state = self._state, None
         try:
             if state is not None:
+                if state.mirror is not None:
+                    await state.mirror.close()
                 await state.client.aclose()
         finally:
             await self._stop_sandbox()
@@ -173,11 +208,20 @@ def server_instructions(settings: Settings, tool_names: tuple[str, ...]) -> str:
     if finders:
         lines.append(
             f"- Find before you read or create: {' / '.join(finders)} "
-            "(search matches titles only). Creating a second object with the same title makes a "
-            "duplicate the user has to clean up."
+            + (
+                "(search matches words in titles and content). "
+                if settings.mirror
+                else "(search matches titles only). "
+            )
+            + "Creating a second object with the same title makes a duplicate the user has to clean up."
         )
     if has("get_object"):
         lines.append("- get_object reads one object as Markdown; long content comes in pages.")
+    if has("query_objects") and settings.mirror:
+        lines.append(
+            "- query_objects filters and sorts one structure by property values in one call "
+            "(e.g. open tasks due this week by priority)."
+        )
     writes = [name for name in tool_names if name not in _READ_ONLY_NAMES]
     if writes:
         lines.append(

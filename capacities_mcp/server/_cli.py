@@ -103,6 +103,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="shared state for several replicas, e.g. redis://redis:6379/0 (default: in memory)",
     )
+    parser.add_argument(
+        "--no-mirror",
+        action="store_true",
+        help="keep no local mirror of the space (search then matches titles only, no query_objects)",
+    )
+    parser.add_argument(
+        "--mirror-dir",
+        metavar="DIR",
+        help="directory of the local mirror's files (default: the user cache directory)",
+    )
     parser.add_argument("--read-only", action="store_true", help="register only tools that never write")
     parser.add_argument(
         "--structured-output",

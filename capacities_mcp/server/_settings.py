@@ -28,6 +28,8 @@ from capacities_mcp._environment import (
     ENV_HEADER_TIMEOUT,
     ENV_HTTP_TOKEN,
     ENV_MAX_SESSIONS,
+    ENV_MIRROR_DIR,
+    ENV_NO_MIRROR,
     ENV_READ_ONLY,
     ENV_SESSION_IDLE_TIMEOUT,
     ENV_STRUCTURED_OUTPUT,
@@ -108,6 +110,9 @@ class Settings:
     body_timeout: float = 30.0
     # Each client signs its user in (capacities_mcp.remote); no credentials of the process's own.
     multi_user: bool = False
+    # The local mirror (full-text search, queries); its directory (None: the user cache directory).
+    mirror: bool = True
+    mirror_dir: str | None = None
 
     @property
     def backend(self) -> Backend:
@@ -258,6 +263,10 @@ def resolve_settings(args: argparse.Namespace, environ: Mapping[str, str] | None
         host=host,
         port=port,
         http_token=http_token,
+        mirror=not (
+            bool(getattr(args, "no_mirror", False)) or (env.get(ENV_NO_MIRROR) or "").strip().lower() in _TRUE
+        ),
+        mirror_dir=getattr(args, "mirror_dir", None) or (env.get(ENV_MIRROR_DIR) or "").strip() or None,
         allowed_hosts=tuple(_split_names(getattr(args, "allowed_hosts", None)) or ()),
         allowed_origins=tuple(_split_names(getattr(args, "allowed_origins", None)) or ()),
         log_level=(getattr(args, "log_level", None) or "INFO").upper(),
@@ -300,6 +309,7 @@ def _multi_user_settings(
         allowed_origins=tuple(_split_names(getattr(args, "allowed_origins", None)) or ()),
         log_level=(getattr(args, "log_level", None) or "INFO").upper(),
         multi_user=True,
+        mirror=False,
         **_http_limits(args, env),
     )
 

@@ -12,6 +12,7 @@ import pytest
 from mcp.types import ElicitResult
 
 from capacities_mcp.sandbox import SandboxServer
+from capacities_mcp.server._tokens import estimate_tokens
 from capacities_mcp.server.tools import ALL_TOOLS, READ_ONLY_TOOLS, TOOLSETS, register_tools
 
 from .helpers import (
@@ -49,12 +50,12 @@ async def test_tools_are_listed_with_schemas_and_all_four_hints(sandbox: Sandbox
         for name, prop in tool.input_schema.get("properties", {}).items():
             assert prop.get("description"), (tool.name, name)
         assert hints.read_only_hint is (tool.name in READ_ONLY_TOOLS)
-    assert {"get_space", "get_object", "search_objects", "list_objects"} == READ_ONLY_TOOLS
+    assert {"get_space", "get_object", "search_objects", "list_objects", "query_objects"} == READ_ONLY_TOOLS
     assert tools["delete_object"].annotations.destructive_hint is True  # type: ignore[union-attr]
     assert tools["create_object"].annotations.idempotent_hint is False  # type: ignore[union-attr]
     # The advertised defaults are the real ones, not the placeholder the SDK would show.
     get_object = tools["get_object"].input_schema["properties"]
-    assert get_object["format"]["default"] == "markdown" and get_object["max_chars"]["default"] == 20_000
+    assert get_object["format"]["default"] == "markdown" and get_object["max_tokens"]["default"] == 8_000
     assert "required" not in tools["get_object"].input_schema  # id, or daily_note instead
     # The elicitation answer is not an argument.
     assert set(tools["delete_object"].input_schema["properties"]) == {"id", "permanent"}
@@ -145,46 +146,34 @@ async def test_get_object_blocks_outline(sandbox: SandboxServer, mode: str) -> N
 
 
 @each_mode
-@pytest.mark.parametrize("max_chars", [500, 3000, 20_000])
-async def test_long_note_pages_reassemble_exactly(sandbox: SandboxServer, mode: str, max_chars: int) -> None:
+@pytest.mark.parametrize("max_tokens", [500, 3000])
+async def test_long_note_pages_reassemble_exactly(sandbox: SandboxServer, mode: str, max_tokens: int) -> None:
     server, _ = tool_server(sandbox)
     async with connect(server, mode) as client:
-        full = (
-            await client.call_tool("get_object", {"id": LONG_NOTE_ID, "max_chars": 60_000})
-        ).structured_content
-        assert full is not None and full["next_offset"] is None
+        full = (await client.call_tool("get_object", {"id": LONG_NOTE_ID})).structured_content
+        assert full is not None and full["next_offset"] is None  # about 6,600 tokens: one default page
         assert full["total_chars"] > 20_000  # a note of several thousand words
         pieces: list[str] = []
         offset: int | None = 0
         calls = 0
         while offset is not None:
             result = await client.call_tool(
-                "get_object", {"id": LONG_NOTE_ID, "offset": offset, "max_chars": max_chars}
+                "get_object", {"id": LONG_NOTE_ID, "offset": offset, "max_tokens": max_tokens}
             )
             assert not result.is_error, text_of(result)
             data = result.structured_content
             assert data is not None and data["offset"] == offset
-            assert len(data["content"]) <= max_chars
+            assert estimate_tokens(text_of(result)) <= max_tokens + 200  # the header, at least 500 of content
             pieces.append(data["content"])
             if data["next_offset"] is not None:
-                assert f"offset={data['next_offset']}" in text_of(result)
-                assert "more characters: call get_object(" in text_of(result)
+                assert f"offset={data['next_offset']})" in text_of(result)
+                assert "more tokens: call get_object(" in text_of(result)
             offset = data["next_offset"]
             calls += 1
             assert calls < 200
     assert "".join(pieces) == full["content"]
-    if max_chars >= 3000:
-        # Cut at paragraph or line ends, not mid-word.
-        assert all(p.endswith("\n") for p in pieces[:-1])
-
-
-async def test_default_page_stays_under_budget(sandbox: SandboxServer) -> None:
-    server, _ = tool_server(sandbox)
-    async with connect(server, "auto") as client:
-        result = await client.call_tool("get_object", {"id": LONG_NOTE_ID})
-    assert len(text_of(result)) < 22_000
-    assert len(json.dumps(result.structured_content)) < 30_000
-    assert result.structured_content["next_offset"] is not None
+    # Cut at paragraph or line ends, not mid-word.
+    assert all(p.endswith("\n") for p in pieces[:-1])
 
 
 @each_mode

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from . import blocks, daily_notes, objects_read, objects_write, space
+from . import blocks, daily_notes, objects_query, objects_read, objects_write, space
 from ._catalog import READ_ONLY_REFUSAL, ToolCatalog, ToolServer
 from ._registry import ToolSpec
 
@@ -32,7 +32,7 @@ __all__ = [
 
 _BY_TOOLSET: dict[str, tuple[ToolSpec[Any], ...]] = {
     "space": space.SPECS,
-    "objects": objects_read.SPECS + objects_write.SPECS,
+    "objects": objects_read.SPECS + objects_query.SPECS + objects_write.SPECS,
     "blocks": blocks.SPECS,
     "daily_notes": daily_notes.SPECS,
 }
