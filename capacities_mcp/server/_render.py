@@ -34,10 +34,16 @@ from capacities_mcp.api.models import (
     UnsupportedBlock,
 )
 
+from ._tokens import PAGE_TOKENS, RESULT_TOKENS_MAX, estimate_tokens, token_end
+
 __all__ = [
+    "LINE_TOKENS",
+    "LISTING_TOKENS",
     "Page",
     "block_ids",
     "block_outline",
+    "bound_lines",
+    "bound_result",
     "compact_object_links",
     "date_text",
     "expand_object_links",
@@ -48,10 +54,14 @@ __all__ = [
     "render_object_markdown",
     "render_properties",
     "render_space",
+    "shorten",
     "structure_lines",
 ]
 
 TitleOf = Callable[[str], "str | None"]
+
+LISTING_TOKENS = RESULT_TOKENS_MAX - 1_000
+"""What a listing's lines may cost together: the rest of the result (head line, hints) fits."""
 
 
 # --- text pieces -------------------------------------------------------------------------------
@@ -275,7 +285,11 @@ def block_summary(block: Any, title_of: TitleOf) -> str:
 
 @dataclass(frozen=True)
 class Page:
-    """`text[offset:end]` of a text of `total` characters; `end == total` on the last page."""
+    """`text[offset:end]` of a text of `total` characters; `end == total` on the last page.
+
+    Offsets count characters (they stay valid whatever a page's size); pages are sized in
+    estimated tokens (see `_tokens`).
+    """
 
     chunk: str
     offset: int
@@ -291,18 +305,19 @@ class Page:
         return self.total - self.end
 
 
-def page_text(text: str, offset: int, max_chars: int) -> Page:
-    """Cut `text` from `offset`, at most `max_chars`, preferring a paragraph, line, then word end.
+def page_text(text: str, offset: int, max_tokens: int) -> Page:
+    """Cut `text` from `offset`, at most `max_tokens` (estimated), preferring a paragraph, line,
+    then word end.
 
     The boundary is searched only in the second half of the window, so a page is never tiny.
     Concatenating the pages of successive `next_offset`s gives back `text` exactly.
     """
     total = len(text)
     offset = min(max(offset, 0), total)
-    hard_end = offset + max_chars
+    hard_end = token_end(text, offset, max_tokens)
     if hard_end >= total:
         return Page(text[offset:], offset, total, total)
-    floor = offset + max_chars // 2
+    floor = offset + (hard_end - offset) // 2
     end = hard_end
     for separator in ("\n\n", "\n", " "):
         at = text.rfind(separator, floor, hard_end)
@@ -312,11 +327,69 @@ def page_text(text: str, offset: int, max_chars: int) -> Page:
     return Page(text[offset:end], offset, end, total)
 
 
-def page_hint(page: Page, call: str) -> str:
+def page_hint(page: Page, call: str, unit: str = "") -> str:
+    """How to read on: the rest's size (tokens estimated from this page's density) and the call.
+
+    `call` is the tool call without its closing parenthesis (the offset goes last).
+    """
     if page.next_offset is None:
         return ""
-    remaining = f"{page.remaining:,}".replace(",", " ")
-    return f"\n… {remaining} more characters: call {call}, offset={page.next_offset})"
+    per_char = estimate_tokens(page.chunk) / max(len(page.chunk), 1)
+    tokens = max(int(page.remaining * per_char), 1)
+    return f"\n… about {_thousands(tokens)} more tokens{unit}: call {call}, offset={page.next_offset})"
+
+
+def _thousands(number: int) -> str:
+    return f"{number:,}" if number < 1000 else f"{round(number, -2):,}"
+
+
+def shorten(text: str, max_tokens: int) -> str:
+    """`text`, or its start and end around "…" when it costs more than `max_tokens` (a title)."""
+    if estimate_tokens(text) <= max_tokens:
+        return text
+    head = token_end(text, 0, max_tokens * 2 // 3)
+    tail = len(text) - token_end(text[::-1], 0, max_tokens // 3)
+    return text[:head].rstrip() + " … " + text[max(tail, head) :].lstrip()
+
+
+LINE_TOKENS = 150
+"""The most one line of a listing costs: a long title is shortened, its id (at the end) kept."""
+
+
+def bound_lines(
+    lines: Sequence[str], budget: int = LISTING_TOKENS, line_tokens: int = LINE_TOKENS
+) -> tuple[list[str], int]:
+    """A listing's lines cut to fit `budget` tokens: long lines shortened in the middle (their
+    end, with the id, stays), then as many lines as fit. Returns the lines and how many were
+    left out, for the caller's continuation hint."""
+    kept: list[str] = []
+    spent = 0
+    for line in lines:
+        line = shorten(line, line_tokens)
+        cost = estimate_tokens(line) + 1
+        if spent + cost > budget:
+            break
+        kept.append(line)
+        spent += cost
+    return kept, len(lines) - len(kept)
+
+
+def bound_result(text: str) -> str:
+    """The last guard on every tool result: text beyond the ceiling is cut, saying so.
+
+    Tools size their own results (pages, listings, property values), so this should never cut;
+    it is there so that no result, whatever a tool missed, costs a model more than the ceiling.
+    A text of at most 20,000 UTF-8 bytes is under it for sure (a token is at least one byte).
+    """
+    if len(text) <= RESULT_BYTES_SURE and len(text.encode("utf-8")) <= RESULT_BYTES_SURE:
+        return text
+    if estimate_tokens(text) <= RESULT_TOKENS_MAX:
+        return text
+    end = token_end(text, 0, RESULT_TOKENS_MAX - 100)
+    return text[:end] + "\n… (result cut at the size limit: ask for less, e.g. a smaller page)"
+
+
+RESULT_BYTES_SURE = 20_000
 
 
 # --- space -------------------------------------------------------------------------------------
@@ -334,6 +407,10 @@ def _property_line(prop: PropertyDefinition) -> str:
     if not prop.writable:
         parts.append("read-only")
     return f"  - {name} [{prop.id}] ({'; '.join(parts)})"
+
+
+SPACE_LINE_TOKENS = 600
+"""A property line of get_space may list many label options: shortened only beyond this."""
 
 
 def structure_lines(structure: Structure) -> list[str]:
@@ -363,18 +440,34 @@ def render_space(space: Any, structures: Sequence[Structure] | None = None) -> s
         "Structures (object types). Properties: name [id] (type; options). Use names or ids in "
         "create_object / update_object; every object also has a title.",
     ]
-    for structure in structures or []:
-        lines.extend(structure_lines(structure))
+    body = [line for structure in structures or [] for line in structure_lines(structure)]
+    kept, left = bound_lines(body, line_tokens=SPACE_LINE_TOKENS)
+    lines.extend(kept)
+    if left:
+        lines.append(
+            f"… {left} more lines not shown (size limit). create_object and update_object name a "
+            "type's properties and options when a name does not match."
+        )
     return "\n".join(lines) + "\n"
 
 
-def render_object_markdown(markdown: ObjectMarkdown | str, *, note: str | None = None) -> str:
-    """An object's exported Markdown for the capacities://object/{id} resource, with its id."""
+def render_object_markdown(
+    markdown: ObjectMarkdown | str, *, note: str | None = None, offset: int = 0
+) -> str:
+    """One page of an object's exported Markdown for the capacities://object/{id} resource.
+
+    The footer names the object and, when more follows, the URI of the next page.
+    """
     if isinstance(markdown, str):
         return markdown
-    text = markdown.markdown
-    footer = f"\n\n<!-- capacities object {markdown.id} ({markdown.structure_id}) -->\n"
-    return (f"> {note}\n\n" if note else "") + text.rstrip("\n") + footer
+    page = page_text(markdown.markdown, offset, PAGE_TOKENS)
+    where = f"capacities object {markdown.id} ({markdown.structure_id})"
+    if page.offset > 0 or page.next_offset is not None:
+        where += f", characters {page.offset}-{page.end} of {page.total}"
+    if page.next_offset is not None:
+        where += f"; next page: capacities://object/{markdown.id}?offset={page.next_offset}"
+    head = f"> {note}\n\n" if note and page.offset == 0 else ""
+    return head + page.chunk.rstrip("\n") + f"\n\n<!-- {where} -->\n"
 
 
 # --- object links ------------------------------------------------------------------------------

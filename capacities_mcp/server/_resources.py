@@ -8,7 +8,9 @@ upstream call (the API allows ten `GET /space` a minute).
 * `capacities://space`      Markdown: the space and its structures (what `get_space` shows).
 * `capacities://structures` JSON: every structure with its property definitions and collections,
                             for clients that want data rather than prose.
-* `capacities://object/{id}` Markdown: one object (what `get_object` shows).
+* `capacities://object/{id}` Markdown: one object (what `get_object` shows), a page of about
+                            8,000 tokens at a time; a long one ends with the URI of the next
+                            page (`capacities://object/{id}?offset=N`).
 
 Static resources cannot receive a `Context` in the SDK, so they reach the live state through
 `get_state`, the runtime's accessor (see `_app._Runtime`).
@@ -33,7 +35,7 @@ __all__ = ["OBJECT_URI_TEMPLATE", "SPACE_URI", "STRUCTURES_URI", "register_resou
 
 SPACE_URI = "capacities://space"
 STRUCTURES_URI = "capacities://structures"
-OBJECT_URI_TEMPLATE = "capacities://object/{id}"
+OBJECT_URI_TEMPLATE = "capacities://object/{id}{?offset}"
 
 
 def _resource_error(exc: CapacitiesError, what: str) -> Exception:
@@ -85,13 +87,13 @@ def register_resources(server: MCPServer[Any], get_state: Callable[[], ServerSta
         OBJECT_URI_TEMPLATE,
         name="object",
         title="Capacities object",
-        description="One object (page, note, person, ...) as Markdown, by id.",
+        description="One object (page, note, person, ...) as Markdown, by id; long ones in pages.",
         mime_type="text/markdown",
     )
-    async def object_markdown(id: str) -> str:
+    async def object_markdown(id: str, offset: int = 0) -> str:
         state = get_state()
         try:
             markdown = await state.client.object.markdown.get(id)
         except CapacitiesError as exc:
             raise _resource_error(exc, f"the object with id {id!r}") from None
-        return render_object_markdown(markdown, note=state.sandbox_note)
+        return render_object_markdown(markdown, note=state.sandbox_note, offset=offset)

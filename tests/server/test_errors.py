@@ -230,7 +230,7 @@ async def test_oauth_refresh_failure_asks_to_sign_in_again(sandbox: SandboxServe
 BAD_CALLS: list[tuple[str, dict[str, Any], str, str]] = [
     ("get_object", {"id": 123}, "id", "string"),
     ("get_object", {"id": "not-a-uuid"}, "id", "UUID"),
-    ("get_object", {"id": TASK_ID, "max_chars": 5}, "max_chars", "greater than or equal to 500"),
+    ("get_object", {"id": TASK_ID, "max_tokens": 5}, "max_tokens", "greater than or equal to 500"),
     ("get_object", {"id": TASK_ID, "offset": -1}, "offset", "greater than or equal to 0"),
     ("get_object", {"id": TASK_ID, "format": "html"}, "format", "'markdown' or 'blocks'"),
     ("search_objects", {"query": ""}, "query", "at least 1 character"),

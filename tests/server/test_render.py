@@ -19,6 +19,8 @@ from capacities_mcp.api.models import (
 from capacities_mcp.server._render import (
     block_ids,
     block_outline,
+    bound_lines,
+    bound_result,
     page_hint,
     page_text,
     plain_text,
@@ -26,7 +28,9 @@ from capacities_mcp.server._render import (
     render_object_markdown,
     render_properties,
     render_space,
+    shorten,
 )
+from capacities_mcp.server._tokens import RESULT_TOKENS_MAX, estimate_tokens
 
 _VALUE: TypeAdapter[Any] = TypeAdapter(PropertyValue)
 _BLOCKS: TypeAdapter[Any] = TypeAdapter(list[Block])
@@ -41,11 +45,12 @@ def title_of(object_id: str) -> str | None:
 # --- paging --------------------------------------------------------------------------------------
 
 
-def _pages(text: str, max_chars: int) -> list[str]:
+def _pages(text: str, max_tokens: int) -> list[str]:
     pieces, offset = [], 0
     while True:
-        page = page_text(text, offset, max_chars)
-        assert page.offset == offset and len(page.chunk) <= max_chars
+        page = page_text(text, offset, max_tokens)
+        assert page.offset == offset
+        assert estimate_tokens(page.chunk) <= max_tokens + 1 or len(page.chunk) == 1
         pieces.append(page.chunk)
         if page.next_offset is None:
             return pieces
@@ -56,22 +61,39 @@ def _pages(text: str, max_chars: int) -> list[str]:
 @pytest.mark.parametrize("seed", range(20))
 def test_pages_reassemble_exactly(seed: int) -> None:
     rng = random.Random(seed)
-    words = ["alpha", "beta", "γάμμα", "δ", "emoji 🎉", "x" * 40, "\n", "\n\n", "- item\n", "## H\n\n"]
+    words = [
+        "alpha",
+        "beta",
+        "γάμμα",
+        "δ",
+        "emoji 🎉",
+        "x" * 40,
+        "\n",
+        "\n\n",
+        "- item\n",
+        "## H\n\n",
+        "漢字かな",
+    ]
     text = "".join(rng.choice(words) + rng.choice(["", " "]) for _ in range(rng.randint(0, 4000)))
-    for max_chars in (1, 7, 100, 999, 5000):
-        assert "".join(_pages(text, max_chars)) == text
+    for max_tokens in (1, 50, 2000):
+        assert "".join(_pages(text, max_tokens)) == text
 
 
 def test_cuts_prefer_paragraphs_then_lines_then_words() -> None:
     text = ("word " * 30 + "\n\n") * 10
-    page = page_text(text, 0, 400)
+    page = page_text(text, 0, 100)
     assert page.chunk.endswith("\n\n")
     lines = "line of text\n" * 100
-    assert page_text(lines, 0, 100).chunk.endswith("\n")
+    assert page_text(lines, 0, 30).chunk.endswith("\n")
     prose = "word " * 100
-    assert page_text(prose, 0, 52).chunk.endswith(" ")
+    assert page_text(prose, 0, 12).chunk.endswith(" ")
     solid = "x" * 100
-    assert page_text(solid, 0, 30).chunk == "x" * 30  # no boundary: hard cut
+    assert page_text(solid, 0, 7).chunk == "x" * 20  # no boundary: cut by the run's price per character
+
+
+def test_pages_are_sized_in_tokens_not_characters() -> None:
+    english, chinese = "word " * 10_000, "汉字" * 10_000
+    assert len(page_text(english, 0, 1000).chunk) > 3 * len(page_text(chinese, 0, 1000).chunk)
 
 
 def test_last_page_and_offsets_past_the_end() -> None:
@@ -81,11 +103,29 @@ def test_last_page_and_offsets_past_the_end() -> None:
     assert page_text("", 0, 10).total == 0
 
 
-def test_hint_names_the_call_and_offset() -> None:
-    page = page_text("a\n" * 20_000, 0, 20_000)
+def test_hint_names_the_call_offset_and_the_rest_in_tokens() -> None:
+    page = page_text("a\n" * 20_000, 0, 1_000)
     hint = page_hint(page, 'get_object(id="X"')
-    assert hint == f'\n… 20 000 more characters: call get_object(id="X", offset={page.end})'
+    assert hint.startswith("\n… about ") and " more tokens: " in hint
+    assert hint.endswith(f'call get_object(id="X", offset={page.end})')
     assert page_hint(page_text("abc", 0, 10), "x(") == ""
+
+
+def test_long_titles_and_listings_are_bounded() -> None:
+    title = "A very long title " * 500 + "THE END"
+    short = shorten(title, 100)
+    assert estimate_tokens(short) <= 105 and short.startswith("A very long") and short.endswith("THE END")
+    assert shorten("Short", 100) == "Short"
+    lines = [f"- {'word ' * 400} — Page `{i}`" for i in range(1000)]
+    kept, left = bound_lines(lines, budget=5_000)
+    assert kept and left == 1000 - len(kept) and all(line.endswith(f"`{i}`") for i, line in enumerate(kept))
+    assert sum(estimate_tokens(line) for line in kept) <= 5_000
+
+
+def test_the_last_guard_cuts_only_what_is_over_the_ceiling() -> None:
+    assert bound_result("small") == "small"
+    cut = bound_result("漢字" * 50_000)
+    assert estimate_tokens(cut) <= RESULT_TOKENS_MAX and cut.endswith("a smaller page)")
 
 
 # --- property values -----------------------------------------------------------------------------

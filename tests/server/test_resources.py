@@ -1,4 +1,4 @@
-"""Resources: capacities://space, capacities://structures and capacities://object/{id}."""
+"""Resources: capacities://space, capacities://structures and capacities://object/{id}{?offset}."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ async def test_resources(sandbox: SandboxServer, mode: str) -> None:
         assert set(listed) == {"capacities://space", "capacities://structures"}
         assert listed["capacities://space"].mime_type == "text/markdown"
         templates = [t.uri_template for t in (await client.list_resource_templates()).resource_templates]
-        assert templates == ["capacities://object/{id}"]
+        assert templates == ["capacities://object/{id}{?offset}"]
 
         space = (await client.read_resource("capacities://space")).contents[0]
         assert space.mime_type == "text/markdown"

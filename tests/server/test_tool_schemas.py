@@ -88,7 +88,7 @@ async def test_structured_output_is_opt_in(sandbox: SandboxServer) -> None:
 async def test_null_means_not_given(sandbox: SandboxServer) -> None:
     """A strict model sends every parameter; null must act exactly like leaving it out."""
     server, _ = tool_server(sandbox)
-    nulls = {"format": None, "offset": None, "max_chars": None}
+    nulls = {"format": None, "offset": None, "max_tokens": None, "property": None}
     async with connect(server, "legacy") as client:
         given = await client.call_tool("get_object", {"id": TASK_ID, **nulls})
         omitted = await client.call_tool("get_object", {"id": TASK_ID})

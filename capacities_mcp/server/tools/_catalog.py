@@ -28,6 +28,7 @@ from mcp.types import Tool as MCPTool
 from capacities_mcp.api import Issue
 
 from .._errors import ToolInputError, tool_error
+from .._render import bound_result
 from .._state import ServerState
 from ._registry import ToolCall, ToolInput, ToolSpec, input_schema, output_schema, state_of
 
@@ -117,7 +118,7 @@ class ToolCatalog:
                 _forget_reads(context, getattr(args, "id", None))
             return tool_error(exc, tool=name)
         return CallToolResult(
-            content=[TextContent(type="text", text=reply.text)],
+            content=[TextContent(type="text", text=bound_result(reply.text))],
             structured_content=reply.data.model_dump(mode="json") if self.structured_output else None,
         )
 

@@ -27,7 +27,7 @@ from capacities_mcp.api.models import (
 )
 
 from .._errors import ToolInputError
-from .._render import property_value
+from .._render import property_value, shorten
 from .._state import (
     LookupFailed,
     ServerState,
@@ -348,6 +348,10 @@ def resolve_list_ops(
     return friendly
 
 
+ECHO_TOKENS = 300
+"""The most of an old or new value a write echoes (get_object reads a long one whole)."""
+
+
 def changed_values(
     structure: Structure,
     before: Mapping[str, Any],
@@ -363,5 +367,6 @@ def changed_values(
             continue
         old = property_value(before[prop.id], prop, title_of)[1] if prop.id in before else ""
         new = property_value(after[prop.id], prop, title_of)[1] if prop.id in after else ""
+        old, new = shorten(old, ECHO_TOKENS), shorten(new, ECHO_TOKENS)  # a long text is not echoed whole
         lines.append(f"- {prop.name or prop.id}: {old or '(empty)'} → {new or '(empty)'}")
     return lines
