@@ -4,6 +4,7 @@
     capacities-mcp demo                the server on the sandbox, driven by a real MCP client
     capacities-mcp sandbox [options]   a local Capacities-compatible API with a demo space
     capacities-mcp auth login|status|logout
+    capacities-mcp mirror status|sync|clear
 
 Each area owns its options and its run function (`<area>/_cli.py`, with `add_arguments(parser)`
 and `run(args) -> int`); this module only routes. Nothing here writes to stdout, because in stdio
@@ -25,6 +26,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("capacities_mcp.server._demo", "show the server at work on the sandbox"),
     "sandbox": ("capacities_mcp.sandbox._cli", "run a local Capacities-compatible API"),
     "auth": ("capacities_mcp.auth._cli", "sign in, show or remove stored credentials"),
+    "mirror": ("capacities_mcp.server._mirror_cli", "the local mirror: status, sync or clear"),
 }
 
 
