@@ -39,6 +39,8 @@ from ._routes import ROUTES_BY_NAME, Route
 from ._validation import CapacitiesValidationError, Issue, issues_from
 from .models import (
     ApiObject,
+    MediaUploadPart,
+    MediaUploadSession,
     ObjectListPage,
     ObjectMarkdown,
     ObjectSummary,
@@ -98,10 +100,16 @@ class _Outgoing:
     headers: dict[str, str]
 
     @classmethod
-    def build(cls, base_url: str, route: Route, model: BaseModel | None) -> _Outgoing:
+    def build(
+        cls, base_url: str, route: Route, model: BaseModel | None, content: bytes | None = None
+    ) -> _Outgoing:
+        """`content`: the raw body of a `raw_body` route (a media part)."""
         query: dict[str, str] | None = None
         body: bytes | None = None
         headers: dict[str, str] = {}
+        if route.raw_body:
+            body = content or b""
+            headers["Content-Type"] = "application/octet-stream"
         if route.params is not None and model is not None:
             query = {
                 key: ("true" if value is True else "false" if value is False else str(value))
@@ -182,10 +190,12 @@ class _Transport:
         except ValidationError as exc:
             raise CapacitiesValidationError(issues_from(exc), what=f"{route.name} input") from None
 
-    async def call(self, route: Route, given: Input = None, fields: Mapping[str, Any] = {}) -> Any:
+    async def call(
+        self, route: Route, given: Input = None, fields: Mapping[str, Any] = {}, content: bytes | None = None
+    ) -> Any:
         model = self.validate(route, given, fields)
         try:
-            result = await self._exchange(route, _Outgoing.build(self.base_url, route, model))
+            result = await self._exchange(route, _Outgoing.build(self.base_url, route, model, content))
         except CapacitiesError as exc:
             await self._notify(route, model, None, exc)
             raise
@@ -495,6 +505,76 @@ class BlocksApi(_Namespace):
         return cast(ApiObject, await self._call("blocks.append", body, **fields))
 
 
+# Told after each part of a media upload: (parts sent, parts in all).
+PartProgress = Callable[[int, int], Awaitable[None]]
+
+
+class MediaApi(_Namespace):
+    """Media upload (outside the 1.0.0 contract): `upload` does it all; the steps are here too."""
+
+    async def start(self, body: Input = None, /, **fields: Any) -> MediaUploadSession:
+        """Open a session: `file_name`, `file_size`, optional `file_type`, `title`, `collections`."""
+        return cast(MediaUploadSession, await self._call("media.upload.start", body, **fields))
+
+    async def part(self, id: str, part_number: int, data: bytes) -> MediaUploadPart:
+        """Send part `part_number` (from 1): `part_size` bytes, the last part the rest."""
+        route, fields = ROUTES_BY_NAME["media.upload.part"], {"id": id, "part_number": part_number}
+        return cast(MediaUploadPart, await self._t.call(route, None, fields, data))
+
+    async def complete(self, id: str) -> ApiObject:
+        """Every part is in: the media object is created and returned."""
+        return cast(ApiObject, await self._call("media.upload.complete", id=id))
+
+    async def abort(self, id: str) -> None:
+        """Drop an unfinished session and its parts."""
+        await self._call("media.upload.abort", id=id)
+
+    async def upload(
+        self,
+        file_name: str,
+        data: bytes,
+        *,
+        file_type: str | None = None,
+        title: str | None = None,
+        collections: list[str] | None = None,
+        on_part: PartProgress | None = None,
+    ) -> ApiObject:
+        """Upload `data` as a new media object: start, every part, complete.
+
+        A failure after the start aborts the session (best effort: an unfinished session
+        expires anyway) and re-raises. No object exists before `complete`, so a failed start or
+        part says `maybe_applied=False`; a failed `complete` keeps its own verdict.
+        """
+        session = await self.start(
+            file_name=file_name,
+            file_size=len(data),
+            file_type=file_type,
+            title=title,
+            collections=collections,
+        )
+        completing = False
+        try:
+            for number in range(1, session.part_count + 1):
+                offset = (number - 1) * session.part_size
+                await self.part(session.id, number, data[offset : offset + session.part_size])
+                if on_part is not None:
+                    await on_part(number, session.part_count)
+            completing = True
+            return await self.complete(session.id)
+        except BaseException as exc:
+            with anyio.CancelScope(shield=True):
+                await self._abort_quietly(session.id)
+            if isinstance(exc, CapacitiesError) and not completing:
+                exc.maybe_applied = False
+            raise
+
+    async def _abort_quietly(self, session_id: str) -> None:
+        try:
+            await self.abort(session_id)
+        except CapacitiesError as exc:  # the session expires by itself; the first error matters
+            _log.info("could not abort media upload %s: %s", session_id, exc)
+
+
 class CapacitiesClient:
     """Async client for the Capacities API; use `async with` so its connections close.
 
@@ -533,6 +613,7 @@ class CapacitiesClient:
         self.object = ObjectApi(self._transport)
         self.objects = ObjectsApi(self._transport)
         self.blocks = BlocksApi(self._transport)
+        self.media = MediaApi(self._transport)
 
     @property
     def base_url(self) -> str:

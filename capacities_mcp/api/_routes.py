@@ -25,6 +25,11 @@ from .models import (
     GetObjectMarkdownParams,
     GetObjectParams,
     ListObjectsParams,
+    MediaUploadIdBody,
+    MediaUploadPart,
+    MediaUploadPartParams,
+    MediaUploadSession,
+    MediaUploadStartBody,
     ObjectListPage,
     ObjectMarkdown,
     SearchObjectsBody,
@@ -38,7 +43,7 @@ from .models import (
 
 __all__ = ["RATE_LIMIT_WINDOW_SECONDS", "ROUTES", "ROUTES_BY_NAME", "Method", "Route", "Scope"]
 
-Method = Literal["GET", "POST", "PATCH", "DELETE"]
+Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 Scope = Literal["api:read", "api:write"]
 RATE_LIMIT_WINDOW_SECONDS = 60
 
@@ -57,6 +62,8 @@ class Route:
     rate_limit: int
     window_seconds: int = RATE_LIMIT_WINDOW_SECONDS
     in_contract: bool = True
+    # The body is raw bytes (`application/octet-stream`: a media part), the query is `params`.
+    raw_body: bool = False
 
     @property
     def key(self) -> str:
@@ -170,6 +177,52 @@ ROUTES: tuple[Route, ...] = (
         None,
         ObjectListPage,
         _R,
+        30,
+        in_contract=False,
+    ),
+    # Media upload: start, parts, complete or abort (§7.5 of the API notes; quotas a guess).
+    Route(
+        "media.upload.start",
+        "POST",
+        "/object/media/upload",
+        None,
+        MediaUploadStartBody,
+        MediaUploadSession,
+        _W,
+        30,
+        in_contract=False,
+    ),
+    Route(
+        "media.upload.part",
+        "PUT",
+        "/object/media/upload/part",
+        MediaUploadPartParams,
+        None,
+        MediaUploadPart,
+        _W,
+        30,
+        in_contract=False,
+        raw_body=True,
+    ),
+    Route(
+        "media.upload.complete",
+        "POST",
+        "/object/media/upload/complete",
+        None,
+        MediaUploadIdBody,
+        ApiObject,
+        _W,
+        30,
+        in_contract=False,
+    ),
+    Route(
+        "media.upload.abort",
+        "POST",
+        "/object/media/upload/abort",
+        None,
+        MediaUploadIdBody,
+        None,
+        _W,
         30,
         in_contract=False,
     ),

@@ -37,6 +37,7 @@ from ..api.models import ApiObject
 from ._config import CURRENT_API_VERSION, SandboxConfig
 from ._errors import SandboxApiError, invalid_input, not_found
 from ._faults import Faults
+from ._media import MEDIA_FILES_PATH, MediaUploads
 from ._oauth import OAUTH_CLIENT_ID, OAuthProvider, OAuthSettings
 from ._ratelimit import FixedWindowLimiter, RateDecision
 from ._space import (
@@ -81,6 +82,7 @@ class SandboxRuntime:
         self.store = store if store is not None else load_store(config)
         self.store.claim()  # one sandbox per data file
         self.service = SpaceService(self.store, config.clock)
+        self.media = MediaUploads(max_bytes=config.max_upload_bytes, part_size=config.upload_part_size)
         self.faults = faults if faults is not None else Faults()
         self.limiter = FixedWindowLimiter(config.rate_limit_window)
         self.oauth = OAuthProvider(
@@ -333,6 +335,10 @@ HANDLERS: dict[str, Handler] = {
     "blocks.daily_note.append": _daily_note,
     "blocks.block.update": lambda rt, b: rt.service.update_block(b),
     "blocks.block.delete": lambda rt, q: rt.service.delete_block(q["objectId"], q["blockId"]),
+    "media.upload.start": lambda rt, b: rt.media.start(b, rt.service),
+    "media.upload.part": lambda rt, q: rt.media.part(q),
+    "media.upload.complete": lambda rt, b: rt.media.complete(b["id"], rt.service, rt.base_url or ""),
+    "media.upload.abort": lambda rt, b: rt.media.abort(b["id"]),
 }
 
 
@@ -382,11 +388,15 @@ def _validate(model: type[BaseModel], data: Any, *, strict: bool) -> dict[str, A
     return parsed.to_wire()  # type: ignore[attr-defined, no-any-return]
 
 
-async def _request_input(request: Request, route: Route, limit: int) -> dict[str, Any]:
+async def _request_input(request: Request, route: Route, config: SandboxConfig) -> dict[str, Any]:
     if route.params is not None:
         # Strict too: the models' own before-validators turn "true"/"false" and digit strings
         # into booleans and ints, as the official server does; "yes" or "1.5" stay errors.
-        return _validate(route.params, dict(request.query_params), strict=True)
+        query = _validate(route.params, dict(request.query_params), strict=True)
+        if route.raw_body:  # a media part: its bytes, up to the part size
+            query["content"] = await _read_body(request, config.upload_part_size)
+        return query
+    limit = config.max_body_bytes
     if route.body is None:
         return {}
     raw = await _read_body(request, limit)
@@ -490,7 +500,7 @@ def _api_endpoint(runtime: SandboxRuntime, route: Route | None) -> Callable[[Req
                     {"missingScopes": [route.scope]},
                 )
             space = runtime.account(grant.account)  # the token's own space, never another's
-            data = await _request_input(request, route, runtime.config.max_body_bytes)
+            data = await _request_input(request, route, runtime.config)
             parsed = await _parse_markdown_ahead(space, route, data)
             # The store lock and the work under it stay off the event loop: one large write must
             # not stall every other connection.
@@ -585,9 +595,20 @@ def _control_routes(runtime: SandboxRuntime) -> list[BaseRoute]:
                 return JSONResponse({"code": "cap_invalid_input", "message": str(exc)}, status_code=400)
         return JSONResponse(runtime.faults.snapshot())
 
+    async def media_file(request: Request) -> Response:
+        """An uploaded file at its object's `files[0].url` (the `sig` stands in for a signed URL)."""
+        object_id, signature = request.path_params["object_id"], request.query_params.get("sig", "")
+        for space in (runtime, *runtime.accounts.values()):
+            with space.store.lock:
+                stored = space.media.file(object_id, signature)
+            if stored is not None:
+                return Response(stored.data, media_type=stored.file_type)
+        return JSONResponse({"code": "cap_not_found", "message": "No such file"}, status_code=404)
+
     return [
         StarletteRoute("/_sandbox/health", health, methods=["GET"]),
         StarletteRoute("/_sandbox/faults", faults, methods=["GET", "POST"]),
+        StarletteRoute(MEDIA_FILES_PATH + "/{object_id}", media_file, methods=["GET"]),
     ]
 
 

@@ -21,7 +21,8 @@ class SandboxConfig:
     is how long a daily-note append stays queued (0: applied before the answer is sent).
     `seed` loads the demo space on first start; `seed_size` adds that many generated objects to
     it (a large realistic space, the same for the same size and `seed_random`; see `_synthetic`).
-    `max_body_bytes` bounds request bodies (413).
+    `max_body_bytes` bounds request bodies (413). Media uploads take files up to
+    `max_upload_bytes`, in parts of `upload_part_size` bytes (a part's body may be that large).
     `clock` is the one source of "now" and "today" (seed dates, daily notes, timestamps).
     `admin_token` guards the fault switches and OAuth auto-approval (None: a random one).
     `accounts` names several accounts, each with its own demo space (the first one is the main
@@ -43,6 +44,8 @@ class SandboxConfig:
     min_api_version: str = "1.0.0"
     reuse_detection: bool = True
     max_body_bytes: int = 1_000_000
+    max_upload_bytes: int = 50 * 1024 * 1024
+    upload_part_size: int = 5 * 1024 * 1024
     clock: Clock = field(default_factory=Clock, compare=False)
     admin_token: str | None = field(default=None, repr=False)
     accounts: tuple[str, ...] = ()
@@ -50,6 +53,8 @@ class SandboxConfig:
     def __post_init__(self) -> None:
         if self.seed_size < 0:
             raise ValueError("seed_size must be >= 0")
+        if self.upload_part_size < 1 or self.max_upload_bytes < 1:
+            raise ValueError("upload_part_size and max_upload_bytes must be >= 1")
         if self.seed_size and not self.seed:
             raise ValueError("seed_size adds objects to the demo space: it needs seed=True")
 

@@ -37,7 +37,7 @@ __all__ = [
 PERSONAL_TOKEN_PREFIX = "cap-api-"
 logger = logging.getLogger("capacities_mcp.sandbox")
 _FORMAT_VERSION = 1
-_PUBLIC_OBJECT_KEYS = ("id", "structureId", "collections", "properties", "blocks")
+_PUBLIC_OBJECT_KEYS = ("id", "structureId", "collections", "properties", "blocks", "files")  # files: media
 
 
 def hash_token(token: str) -> str:
