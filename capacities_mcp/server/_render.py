@@ -467,7 +467,7 @@ def render_object_markdown(
     if page.next_offset is not None:
         where += f"; next page: capacities://object/{markdown.id}?offset={page.next_offset}"
     head = f"> {note}\n\n" if note and page.offset == 0 else ""
-    return head + page.chunk.rstrip("\n") + f"\n\n<!-- {where} -->\n"
+    return head + page.chunk + f"\n\n<!-- {where} -->\n"  # the chunk as is: pages join exactly
 
 
 # --- object links ------------------------------------------------------------------------------

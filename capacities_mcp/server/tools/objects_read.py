@@ -24,10 +24,10 @@ from capacities_mcp.api.models import (
 
 from .._errors import ToolInputError
 from .._render import (
+    LISTING_TOKENS,
     Page,
     TitleOf,
     block_outline,
-    bound_lines,
     compact_object_links,
     object_title,
     page_hint,
@@ -57,8 +57,11 @@ PROPERTIES_TOKENS = 4_000
 
 MIN_PAGE_TOKENS = 500
 
-LISTED_TITLE_TOKENS = 120
-"""A title in a listing is shortened beyond this (its id is always shown whole)."""
+LISTED_TITLE_TOKENS = 80
+"""A title (or snippet) in a listing is shortened beyond this; its id is always shown whole."""
+
+LISTED_VALUE_TOKENS = 40
+"""A key property value in a listing is shortened beyond this."""
 
 
 class GetObjectInput(ToolInput):
@@ -366,13 +369,31 @@ async def _with_mirror_values(state: ServerState, refs: list[ObjectRef], names: 
 def bounded_listing(
     refs: list[ObjectRef], more: Callable[[int, int], str]
 ) -> tuple[list[ObjectRef], list[str]]:
-    """The last step of every listing: long titles shortened, and only as many objects as fit one
-    result; `more(kept, left)` says how to reach the ones left out."""
-    refs = [ref.model_copy(update={"title": shorten(ref.title, LISTED_TITLE_TOKENS)}) for ref in refs]
-    lines, left = bound_lines(_ref_lines(refs))
-    if left:
-        lines.append(more(len(lines), left))
-    return refs[: len(refs) - left], lines
+    """The last step of every listing: long titles, values and snippets shortened, then only as
+    many objects as fit one result (as text and as structured content, whichever costs more);
+    `more(kept, left)` says how to reach the ones left out."""
+    lines: list[str] = []
+    kept: list[ObjectRef] = []
+    spent = 0
+    for ref in refs:
+        ref = _shortened(ref)
+        line = _ref_line(ref)
+        cost = max(estimate_tokens(line), estimate_tokens(ref.model_dump_json())) + 1
+        if spent + cost > LISTING_TOKENS:
+            break
+        kept.append(ref)
+        lines.append(line)
+        spent += cost
+    if len(kept) < len(refs):
+        lines.append(more(len(kept), len(refs) - len(kept)))
+    return kept, lines
+
+
+def _shortened(ref: ObjectRef) -> ObjectRef:
+    values = [shorten(p, LISTED_VALUE_TOKENS) for p in ref.properties] if ref.properties else None
+    snippet = shorten(ref.snippet, LISTED_TITLE_TOKENS) if ref.snippet else None
+    title = shorten(ref.title, LISTED_TITLE_TOKENS)
+    return ref.model_copy(update={"title": title, "properties": values, "snippet": snippet})
 
 
 class SearchObjectsInput(ToolInput):
