@@ -119,8 +119,7 @@ def _best_block(blocks: list[list[str]], folded_terms: list[str]) -> tuple[str |
 def _snippet(text: str, folded_terms: list[str]) -> str:
     """About 200 characters of `text` around the first query word found, on one line."""
     folded, origin = _fold_with_positions(text)
-    hits = [folded.find(t) for t in folded_terms if t in folded]
-    at = origin[min(hits)] if hits else 0
+    at = origin[_densest(folded, folded_terms)]
     start, end = max(0, at - _SNIPPET_BEFORE), min(len(text), at + _SNIPPET_AFTER)
     if start > 0:
         space = text.find(" ", start, at)
@@ -130,6 +129,18 @@ def _snippet(text: str, folded_terms: list[str]) -> str:
         end = space if space > at else end
     piece = " ".join(text[start:end].split())
     return ("…" if start > 0 else "") + piece + ("…" if end < len(text) else "")
+
+
+def _densest(folded: str, terms: list[str]) -> int:
+    """Where most of the query's words occur close together (first such place)."""
+    starts = sorted({m.start() for t in set(terms) for m in re.finditer(re.escape(t), folded)})[:200]
+    best, best_at = -1, 0
+    for start in starts:
+        window = folded[start : start + _SNIPPET_AFTER]
+        found = sum(t in window for t in set(terms))
+        if found > best:
+            best, best_at = found, start
+    return best_at
 
 
 def _fold_with_positions(text: str) -> tuple[str, list[int]]:

@@ -1,0 +1,67 @@
+"""Helpers for the mirror tests (no tests here): a counting proxy, clients, records, servers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from capacities_mcp.api import CapacitiesClient
+from capacities_mcp.mirror import Mirror, MirrorOptions, Record
+from capacities_mcp.sandbox import SandboxServer
+from capacities_mcp.server._app import App, build_app
+from capacities_mcp.server._settings import Settings
+
+from ..helpers_faulty_proxy import FaultyProxy, ProxiedRequest, _Answer
+
+
+class CountingProxy(FaultyProxy):
+    """Forwards everything and writes down each answer's status: (method, path, status)."""
+
+    def __init__(self, upstream_url: str) -> None:
+        super().__init__(upstream_url, breaks=lambda method, path: False)
+        self.answers: list[tuple[str, str, int]] = []
+
+    def _forward(self, request: ProxiedRequest) -> _Answer:
+        answer = super()._forward(request)
+        self.answers.append((request.method, request.path, answer.status))
+        return answer
+
+    def count(self, method: str, path: str, status: int | None = None) -> int:
+        return sum(1 for m, p, s in self.answers if m == method and p == path and status in (None, s))
+
+    @property
+    def too_many(self) -> int:
+        return sum(1 for _, _, s in self.answers if s == 429)
+
+
+def client_for(sandbox: SandboxServer, base_url: str | None = None, **options: Any) -> CapacitiesClient:
+    settings = {"max_retries": 1, "timeout": 10.0, **options}
+    return CapacitiesClient(api_token=sandbox.api_token, base_url=base_url or sandbox.base_url, **settings)
+
+
+@asynccontextmanager
+async def mirrored(
+    sandbox: SandboxServer, location: str | Path = ":memory:", base_url: str | None = None, **options: Any
+) -> AsyncIterator[Mirror]:
+    """A mirror on its own client (opened, not crawling: tests call `sync_once`)."""
+    async with client_for(sandbox, base_url) as client:
+        mirror = Mirror(client, MirrorOptions(location=location, **options))
+        try:
+            await mirror.open()
+            yield mirror
+        finally:
+            await mirror.close()
+
+
+def record(object_id: str, title: str, *texts: str, structure: str = "RootPage") -> Record:
+    blocks = [(f"{object_id}-b{n}", text) for n, text in enumerate(texts)]
+    return Record(object_id, structure, title, json.dumps({}), {}, blocks, [], [], None)
+
+
+def app_on(sandbox: SandboxServer, mirror_dir: Path, **settings: Any) -> App:
+    """The real server (build_app) on `sandbox`, its mirror files in `mirror_dir`."""
+    where = {"api_token": sandbox.api_token, "api_url": sandbox.base_url, "mirror_dir": str(mirror_dir)}
+    return build_app(Settings(**where, **settings))

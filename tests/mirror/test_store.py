@@ -1,0 +1,131 @@
+"""The mirror's SQLite file: full-text search (any order, prefixes, diacritics, CJK), ranking,
+privacy, rebuilds of corrupt or outdated files, and the crawl lease between processes."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+
+from capacities_mcp.mirror import MirrorStore, fts5_available
+from capacities_mcp.mirror._query import search
+
+from .helpers import record
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> MirrorStore:
+    return MirrorStore(tmp_path / "space.sqlite3")
+
+
+def titles(store: MirrorStore, query: str, **options: object) -> list[str]:
+    return [hit.title for hit in search(store, query, **options)]  # type: ignore[arg-type]
+
+
+def test_this_sqlite_has_fts5() -> None:
+    """Every supported Python ships it; without it the mirror degrades to a scan (and says so)."""
+    assert fts5_available()
+
+
+def test_words_in_any_order_as_prefixes_and_without_diacritics(store: MirrorStore) -> None:
+    store.put(record("a", "Reading list", "Niklas Lühmann kept a slip-box of index cards."))
+    store.put(record("b", "Groceries", "Milk, bread, slips of paper"))
+    assert titles(store, "box slip luhmann") == ["Reading list"]
+    assert titles(store, "LUHMANN car") == ["Reading list"]  # "car" is a prefix of "cards"
+    assert set(titles(store, "slip")) == {"Reading list", "Groceries"}
+    assert titles(store, "luhmann groceries") == []
+
+
+def test_title_matches_come_first_and_hits_carry_snippet_and_block(store: MirrorStore) -> None:
+    store.put(record("a", "Notes", "planning " * 30 + "the quarterly planning meeting"))
+    store.put(record("b", "Q3 planning meeting", "agenda"))
+    hits = search(store, "meeting planning")
+    assert [h.title for h in hits] == ["Q3 planning meeting", "Notes"]
+    assert hits[0].title_match and not hits[1].title_match
+    assert hits[1].block_id == "a-b0"
+    assert hits[1].snippet is not None and "planning meeting" in hits[1].snippet
+    assert hits[1].snippet.startswith("…") and len(hits[1].snippet) < 260
+    assert titles(store, "meeting planning", titles_only=True) == ["Q3 planning meeting"]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("会议", "周会"),  # a two-character word inside an unspaced sentence
+        ("复习方法", "周会"),
+        ("東京", "出張"),
+        ("カタカナ", "出張"),
+        ("서울", "회의"),  # Hangul: a word with a particle attached ("서울에서")
+        ("方法 会议", "周会"),  # several words, any order
+    ],
+)
+def test_cjk_words_are_found_inside_unspaced_text(store: MirrorStore, query: str, expected: str) -> None:
+    store.put(record("zh", "周会", "今天的会议讨论了间隔复习方法和项目进度。"))
+    store.put(record("ja", "出張", "来週は東京へ行きます。カタカナの資料を準備する。"))
+    store.put(record("ko", "회의", "다음 주에 서울에서 회의가 있습니다."))
+    store.put(record("en", "Plain", "nothing in other scripts"))
+    hits = search(store, query)
+    assert [h.title for h in hits] == [expected]
+    assert hits[0].snippet is not None and query.split()[0] in hits[0].snippet
+
+
+def test_a_changed_object_is_reindexed_and_a_gone_one_is_not_found(store: MirrorStore) -> None:
+    store.put(record("a", "Draft", "old words here"))
+    store.put(record("a", "Final", "new words here"))
+    assert titles(store, "old") == [] and titles(store, "new") == ["Final"]
+    store.gone("a")
+    assert titles(store, "new") == []
+    store.listed([("a", "RootPage", "Final again")], listed_at=1.0)  # restored: listed again
+    assert titles(store, "again") == ["Final again"]
+
+
+def test_the_file_is_private(store: MirrorStore, tmp_path: Path) -> None:
+    store.put(record("a", "Secret plans", "text"))
+    for path in tmp_path.glob("space.sqlite3*"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+
+
+def test_a_corrupt_file_is_rebuilt(tmp_path: Path) -> None:
+    path = tmp_path / "space.sqlite3"
+    path.write_bytes(b"this is not a database" * 500)
+    store = MirrorStore(path)
+    assert store.rebuilt
+    store.put(record("a", "Works again", "text"))
+    assert titles(store, "works") == ["Works again"]
+
+
+def test_an_outdated_schema_is_rebuilt(tmp_path: Path) -> None:
+    path = tmp_path / "space.sqlite3"
+    first = MirrorStore(path)
+    first.put(record("a", "Old", "text"))
+    first.set_meta("schema_version", "0")
+    first.close()
+    again = MirrorStore(path)
+    assert again.rebuilt and again.stats().objects == 0
+
+
+def test_a_current_file_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "space.sqlite3"
+    MirrorStore(path).put(record("a", "Kept", "text"))
+    again = MirrorStore(path)
+    assert not again.rebuilt and titles(again, "kept") == ["Kept"]
+
+
+def test_one_crawler_at_a_time_per_file(tmp_path: Path) -> None:
+    path = tmp_path / "space.sqlite3"
+    one, two = MirrorStore(path), MirrorStore(path)
+    assert one.take_lease("one", ttl=30) and one.take_lease("one", ttl=30)
+    assert not two.take_lease("two", ttl=30)
+    one.release_lease("one")
+    assert two.take_lease("two", ttl=30)
+    assert not one.take_lease("one", ttl=30)
+
+
+def test_two_connections_see_each_others_writes(tmp_path: Path) -> None:
+    path = tmp_path / "space.sqlite3"
+    one, two = MirrorStore(path), MirrorStore(path)
+    one.put(record("a", "Shared", "written by one"))
+    assert titles(two, "written") == ["Shared"]
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"

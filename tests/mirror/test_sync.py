@@ -1,0 +1,139 @@
+"""The crawl over real HTTP against the sandbox: completeness, deletes and renames, resume after a
+restart, write-through, and the quota: the mirror never causes a 429 nor makes the agent wait."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from capacities_mcp.api import CapacitiesApiError, Route
+from capacities_mcp.sandbox import SandboxServer
+
+from ..server.helpers import WELCOME_ID, running_sandbox
+from .helpers import CountingProxy, client_for, mirrored
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    """Quotas effectively off: for what does not depend on them."""
+    with running_sandbox() as sb:
+        yield sb
+
+
+@pytest.fixture
+def quota_sandbox() -> Iterator[SandboxServer]:
+    """Real quotas (30 object reads per window) in a one-second window."""
+    with running_sandbox(rate_limit_window=1.0) as sb:
+        yield sb
+
+
+def live_objects(sandbox: SandboxServer) -> dict[str, str]:
+    return {o["id"]: sandbox.state.title_of(o) for o in sandbox.state.live_objects()}
+
+
+async def test_a_crawl_mirrors_every_object_without_one_429(quota_sandbox: SandboxServer) -> None:
+    sandbox = quota_sandbox
+    with CountingProxy(sandbox.base_url) as proxy:
+        async with mirrored(sandbox, base_url=proxy.base_url) as mirror:
+            stats = await mirror.sync_once()
+            rows = await mirror.rows(list(live_objects(sandbox)))
+    expected = live_objects(sandbox)
+    assert stats.objects == stats.fetched == len(expected) == len(rows)
+    assert {object_id: row.title for object_id, row in rows.items()} == expected
+    assert proxy.count("GET", "/object") == len(expected)  # each object fetched once
+    assert proxy.too_many == 0
+
+
+async def test_trashed_deleted_and_renamed_objects_are_noticed(sandbox: SandboxServer) -> None:
+    async with mirrored(sandbox) as mirror, client_for(sandbox) as other:
+        await mirror.sync_once()
+        pages = [o["id"] for o in sandbox.state.live_objects() if o["structureId"] == "RootPage"]
+        trashed, deleted, renamed = pages[:3]
+        await other.object.delete(trashed)
+        await other.object.delete(deleted, hard_delete=True)
+        title = {"title": {"type": "title", "title": {"value": "Zanzibar expedition plans"}}}
+        await other.object.update(id=renamed, properties=title)
+        await mirror.sync_once(force_listing=True)
+        assert await mirror.rows([trashed, deleted]) == {}
+        hits = await mirror.search("expedition zanzibar")
+        assert hits is not None and [h.id for h in hits] == [renamed]
+        stats = await mirror.stats()
+        assert stats is not None and stats.trashed == 2
+
+
+async def test_a_404_on_read_marks_an_object_gone(sandbox: SandboxServer) -> None:
+    async with mirrored(sandbox) as mirror, client_for(sandbox) as other:
+        await mirror.client.object.get(WELCOME_ID)
+        assert WELCOME_ID in await mirror.rows([WELCOME_ID])
+        await other.object.delete(WELCOME_ID)
+        with pytest.raises(CapacitiesApiError):
+            await mirror.client.object.get(WELCOME_ID)
+        assert await mirror.rows([WELCOME_ID]) == {}
+
+
+async def test_a_restarted_crawl_resumes_where_it_stopped(sandbox: SandboxServer, tmp_path: Path) -> None:
+    location = tmp_path / "space.sqlite3"
+    async with mirrored(sandbox, location) as first:
+        fetched = 0
+
+        async def stop_after_15(route: Route, *_: Any) -> None:
+            nonlocal fetched
+            fetched += route.name == "object.get"
+            if fetched >= 15:
+                scope.cancel()
+
+        first.client.add_observer(stop_after_15)
+        with anyio.CancelScope() as scope:
+            await first.sync_once()
+        before = await first.stats()
+    assert before is not None and 15 <= before.fetched < before.objects
+    with CountingProxy(sandbox.base_url) as proxy:
+        async with mirrored(sandbox, location, base_url=proxy.base_url) as second:
+            after = await second.sync_once()
+    assert after.fetched == after.objects == len(live_objects(sandbox))
+    assert proxy.count("GET", "/object") == before.objects - before.fetched
+
+
+async def test_what_the_server_reads_and_writes_is_mirrored_at_once(sandbox: SandboxServer) -> None:
+    async with mirrored(sandbox) as mirror:  # no crawl at all: write-through only
+        client = mirror.client
+        title = {"title": {"type": "title", "title": {"value": "Field notes"}}}
+        created = await client.object.create(structure_id="RootPage", properties=title)
+        appended = await client.blocks.append(id=created.id, markdown="The xylophone met a zebra crossing.")
+        hits = await mirror.search("zebra xylophone")
+        assert hits is not None and [h.id for h in hits] == [created.id]
+        block_ids = {b.id for blocks in (appended.blocks or {}).values() for b in blocks}  # type: ignore[union-attr]
+        assert hits[0].block_id in block_ids
+        await client.object.delete(created.id)
+        assert await mirror.search("zebra xylophone") == []
+
+
+async def test_the_agent_never_waits_behind_the_crawl(quota_sandbox: SandboxServer) -> None:
+    """The agent reads 8 objects a second (within the third kept free of 30 a second) on the client
+    the mirror crawls with; a call that had to wait for the quota would fail at once
+    (max_rate_limit_wait=0). Neither the agent nor the mirror meets a 429."""
+    sandbox = quota_sandbox
+    ids = list(live_objects(sandbox))
+    with CountingProxy(sandbox.base_url) as proxy:
+        async with mirrored(sandbox, base_url=proxy.base_url, keep_free=1 / 3) as mirror:
+            mirror.client._transport.max_rate_limit_wait = 0.0
+            agent_calls = 0
+
+            async def agent() -> None:
+                nonlocal agent_calls
+                while True:
+                    await mirror.client.object.get(ids[agent_calls % len(ids)])
+                    agent_calls += 1
+                    await anyio.sleep(1 / 8)
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(agent)
+                stats = await mirror.sync_once()
+                tg.cancel_scope.cancel()
+    assert stats.fetched == stats.objects == len(ids)
+    assert agent_calls > 8
+    assert proxy.too_many == 0
