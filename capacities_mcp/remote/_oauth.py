@@ -65,7 +65,6 @@ _NS_REFRESH = "refresh"  # digest(token) -> record
 _NS_ROTATED = "refresh-used"  # digest(token) -> grant id, for reuse detection
 _NS_GRANT = "grant"  # grant id -> {client_id, user, created}
 REQUEST_TTL = 600.0
-_CODE_TTL = 300.0
 
 
 def digest(secret: str) -> str:
@@ -147,7 +146,7 @@ class MultiUserProvider(OAuthAuthorizationServerProvider[GrantCode, GrantRefresh
         stored = GrantCode(
             code=digest(code),
             scopes=request["scopes"],
-            expires_at=time.time() + _CODE_TTL,
+            expires_at=time.time() + self.settings.code_lifetime,
             client_id=request["client_id"],
             code_challenge=request["challenge"],
             redirect_uri=request["redirect_uri"],
@@ -156,7 +155,8 @@ class MultiUserProvider(OAuthAuthorizationServerProvider[GrantCode, GrantRefresh
             subject=user,
             grant_id=grant_id,
         )
-        await self.state.put(_NS_CODE, digest(code), stored.model_dump_json().encode(), ttl=_CODE_TTL)
+        lifetime = self.settings.code_lifetime
+        await self.state.put(_NS_CODE, digest(code), stored.model_dump_json().encode(), ttl=lifetime + 60)
         return code
 
     async def load_authorization_code(

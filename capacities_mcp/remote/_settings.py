@@ -42,6 +42,7 @@ class RemoteSettings:
     oauth_client_id: str = DEFAULT_OAUTH_CLIENT_ID
     redis_url: str | None = field(default=None, repr=False)  # may hold a password
     access_token_lifetime: float = 3600.0
+    code_lifetime: float = 300.0
     refresh_token_lifetime: float = 30 * 86400.0
     max_users: int = 200  # per-user Capacities clients kept open in one replica
     # Client ID Metadata Documents: fetch timeout and size bound, and how long one is trusted.

@@ -10,13 +10,16 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
+import secrets
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import anyio
 import httpx2
@@ -37,6 +40,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from capacities_mcp.remote import (
+    MemoryState,
     RemoteRuntime,
     RemoteSettings,
     State,
@@ -253,3 +257,97 @@ async def signed_in(
     http = httpx2.AsyncClient(auth=provider, timeout=30, follow_redirects=True)
     async with http, Client(streamable_http_client(url, http_client=http), mode=mode) as client:  # type: ignore[arg-type]
         yield client, storage, provider
+
+
+class RecordingState(MemoryState):
+    """The in-memory State, noting every write: "a bad input stores nothing" is then checkable."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[tuple[str, str]] = []
+
+    async def put(self, namespace: str, key: str, value: bytes, ttl: float | None = None) -> None:
+        self.writes.append((namespace, key))
+        await super().put(namespace, key, value, ttl)
+
+    async def put_new(self, namespace: str, key: str, value: bytes, ttl: float | None = None) -> bool:
+        self.writes.append((namespace, key))
+        return await super().put_new(namespace, key, value, ttl)
+
+    def written_since(self, mark: int) -> list[str]:
+        return [namespace for namespace, _ in self.writes[mark:]]
+
+
+@dataclass
+class ManualClient:
+    """An OAuth client driven by hand, for requests no well-behaved client sends."""
+
+    server: RemoteServer
+    http: httpx2.AsyncClient = field(default_factory=lambda: httpx2.AsyncClient(timeout=30))
+    client_id: str = ""
+    client_secret: str = ""
+
+    async def register(self, **metadata: Any) -> httpx2.Response:
+        body = {"client_name": "Manual client", "redirect_uris": [REDIRECT], **metadata}
+        response = await self.http.post(f"{self.server.origin}/register", json=body)
+        if response.status_code == 201:
+            self.client_id = response.json()["client_id"]
+            self.client_secret = response.json().get("client_secret") or ""
+        return response
+
+    def authorize_url(self, challenge: str, **overrides: str | None) -> str:
+        params: dict[str, str | None] = {
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": REDIRECT,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "state": "client-state",
+            "resource": self.server.url,
+        }
+        params.update(overrides)
+        query = urlencode({k: v for k, v in params.items() if v is not None})
+        return f"{self.server.origin}/authorize?{query}"
+
+    async def code(self, browser: Browser, challenge: str, **overrides: str | None) -> str:
+        result = await browser.sign_in(self.authorize_url(challenge, **overrides))
+        assert result.state == "client-state"
+        return result.code
+
+    async def token(self, **form: str) -> httpx2.Response:
+        base = {"client_id": self.client_id}
+        if self.client_secret:
+            base["client_secret"] = self.client_secret
+        return await self.http.post(f"{self.server.origin}/token", data={**base, **form})
+
+    async def exchange(self, code: str, verifier: str, **extra: str) -> httpx2.Response:
+        form = {"grant_type": "authorization_code", "code": code, "code_verifier": verifier}
+        return await self.token(**{**form, "redirect_uri": REDIRECT, **extra})
+
+    async def login(self, browser: Browser) -> dict[str, Any]:
+        verifier, challenge = pkce()
+        response = await self.exchange(await self.code(browser, challenge), verifier)
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    async def mcp_status(self, access_token: str, url: str | None = None) -> int:
+        """POST a tools/list to the MCP endpoint with this token; the HTTP status."""
+        response = await self.http.post(
+            url or self.server.url,
+            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+            headers={
+                "Authorization": f"Bearer {access_token}",
+                "Accept": "application/json, text/event-stream",
+                "MCP-Protocol-Version": "2025-11-25",
+            },
+        )
+        return response.status_code
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+def pkce() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    return verifier, challenge
