@@ -22,6 +22,7 @@ from ._errors import (
 from ._priority import DEFAULT_KEEP_FREE, background_priority, in_background
 from ._ratelimit import RateLimiter, RateLimitState, parse_rate_limit, parse_retry_after
 from ._routes import RATE_LIMIT_WINDOW_SECONDS, ROUTES, ROUTES_BY_NAME, Route
+from ._shared_limits import QuotaStore, SharedQuota, SharedRateLimiter
 from ._validation import CapacitiesValidationError, Issue, format_issues, issues_from
 
 __all__ = [
@@ -46,9 +47,12 @@ __all__ = [
     "OAuthTokenManager",
     "OAuthTokens",
     "Observer",
+    "QuotaStore",
     "RateLimitState",
     "RateLimiter",
     "Route",
+    "SharedQuota",
+    "SharedRateLimiter",
     "background_priority",
     "code_for_status",
     "format_issues",

@@ -36,6 +36,7 @@ from ._auth import OAuthCredential, OAuthTokenManager, OAuthTokens
 from ._errors import CAP_UNKNOWN, CapacitiesApiError, CapacitiesConnectionError, CapacitiesError
 from ._ratelimit import RateLimiter, parse_rate_limit, parse_retry_after
 from ._routes import ROUTES_BY_NAME, Route
+from ._shared_limits import QuotaStore, SharedRateLimiter
 from ._validation import CapacitiesValidationError, Issue, issues_from
 from .models import (
     ApiObject,
@@ -141,6 +142,7 @@ class _Transport:
         max_retries: int,
         backoff_base: float,
         transport: httpx2.AsyncBaseTransport | None,
+        shared_quotas: QuotaStore | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.http = httpx2.AsyncClient(
@@ -151,6 +153,8 @@ class _Transport:
         self.api_token = api_token
         self.oauth = OAuthTokenManager(oauth, f"{self.base_url}/oauth/token", self.http) if oauth else None
         self.limiter = RateLimiter()
+        # Remote replicas of one token count its quotas together; otherwise this process alone.
+        self.shared_limiter = SharedRateLimiter(shared_quotas) if shared_quotas is not None else None
         self.max_rate_limit_wait = max_rate_limit_wait
         self.max_retries = max_retries
         self.backoff_base = backoff_base
@@ -268,8 +272,9 @@ class _Transport:
         self, route: Route, outgoing: _Outgoing, token: str, deadline: float
     ) -> httpx2.Response:
         """Wait for the route's quota (until `deadline`) and sit out 429s; nothing else."""
+        shared = self.shared_limiter
         while True:
-            too_long = await self.limiter.acquire(route.key, deadline)
+            too_long = await (shared or self.limiter).acquire(route.key, deadline)
             if too_long is not None:
                 raise CapacitiesApiError(
                     429,
@@ -279,11 +284,17 @@ class _Transport:
                     route=route.name,
                 )
             response = await self._send_once(route, outgoing, token)
-            self.limiter.update(route.key, parse_rate_limit(response.headers))
+            if shared is None:
+                self.limiter.update(route.key, parse_rate_limit(response.headers))
+            else:
+                await shared.update(route.key, parse_rate_limit(response.headers))
             if response.status_code != 429:
                 return response
             wait = self._retry_after(response)
-            self.limiter.exhaust(route.key, wait)
+            if shared is None:
+                self.limiter.exhaust(route.key, wait)
+            else:
+                await shared.exhaust(route.key, wait)
             if time.monotonic() + wait > deadline:
                 raise self._error(response, route, retry_after=wait)
             await anyio.sleep(wait)
@@ -578,7 +589,9 @@ class MediaApi(_Namespace):
 class CapacitiesClient:
     """Async client for the Capacities API; use `async with` so its connections close.
 
-    Give exactly one of `api_token` (a personal `cap-api-...` token) or `oauth`.
+    Give exactly one of `api_token` (a personal `cap-api-...` token) or `oauth`. With
+    `shared_quotas`, rate-limit quotas are kept there, shared with every client of the same
+    token that uses the same store (the replicas of a remote server), instead of in this client.
     """
 
     def __init__(
@@ -593,6 +606,7 @@ class CapacitiesClient:
         max_retries: int = 2,
         backoff_base: float = 0.5,
         transport: httpx2.AsyncBaseTransport | None = None,
+        shared_quotas: QuotaStore | None = None,
     ) -> None:
         if (api_token is None) == (oauth is None):
             raise ValueError("CapacitiesClient needs exactly one of `api_token` or `oauth`")
@@ -608,6 +622,7 @@ class CapacitiesClient:
             max_retries=max_retries,
             backoff_base=backoff_base,
             transport=transport,
+            shared_quotas=shared_quotas,
         )
         self.space = SpaceApi(self._transport)
         self.object = ObjectApi(self._transport)

@@ -7,6 +7,7 @@ only when a Redis URL is given, so the single-user stdio server never pays for t
 from ._app import MultiUserServer, RemoteRuntime, build_remote_app, open_runtime
 from ._crypto import EncryptionKeyError, TokenCipher, TokenDecryptError, new_key_spec
 from ._oauth import MultiUserProvider
+from ._quotas import StateQuotaStore, owner_hash
 from ._settings import RemoteSettings, resolve_remote_settings
 from ._state import MemoryState, State, StateUnavailableError, open_state
 
@@ -18,6 +19,7 @@ __all__ = [
     "RemoteRuntime",
     "RemoteSettings",
     "State",
+    "StateQuotaStore",
     "StateUnavailableError",
     "TokenCipher",
     "TokenDecryptError",
@@ -25,5 +27,6 @@ __all__ = [
     "new_key_spec",
     "open_runtime",
     "open_state",
+    "owner_hash",
     "resolve_remote_settings",
 ]
