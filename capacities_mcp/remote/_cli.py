@@ -72,7 +72,5 @@ async def _serve(settings: object, remote: object, cipher: object) -> None:
     async with open_runtime(settings, remote, cipher=cipher) as runtime:
         asgi = build_remote_app(runtime)
         store = "Redis" if remote.redis_url else "in-memory state"
-        note = f" (multi-user, {store}; Capacities OAuth client {remote.oauth_client_id!r})"
-        await run_uvicorn(
-            asgi, settings, kind="streamable HTTP", path="/mcp", note=note, url=remote.public_url
-        )
+        note = f" (multi-user, {store}; public URL {remote.resource_url})"
+        await run_uvicorn(asgi, settings, kind="streamable HTTP", path="/mcp", note=note)
