@@ -41,6 +41,10 @@ NEVER_ON_THE_PATH_TO_A_SPACE = (
     "capacities_mcp.sandbox",
     "capacities_mcp.auth",
     "capacities_mcp.server._demo",
+    # The multi-user mode: its State backend, token encryption and OAuth server.
+    "capacities_mcp.remote",
+    "redis",
+    "cryptography",
 )
 # The embedded sandbox needs its ASGI stack, Markdown parser and store (whose data-file lock is
 # filelock), nothing of the sign-in flow.
@@ -51,6 +55,9 @@ NEVER_ON_THE_PATH_TO_THE_SANDBOX = (
     "trio",
     "capacities_mcp.auth",
     "capacities_mcp.server._demo",
+    "capacities_mcp.remote",
+    "redis",
+    "cryptography",
 )
 
 
