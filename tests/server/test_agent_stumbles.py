@@ -168,3 +168,34 @@ async def test_object_links_read_compact_and_round_trip(sandbox: SandboxServer) 
     # Written as real object links (entity tokens), read back in the same short form.
     assert outline.structured_content["content"].count(f"object {maya}") == 2, outline.structured_content
     assert text_of(read).count(f"[Maya Chen](cap:{maya})") == 2 and "app.capacities.io" not in text_of(read)
+
+
+async def test_unresolved_wiki_links_are_named_in_the_result(sandbox: SandboxServer) -> None:
+    """[[Title]] links to an existing object; one that matches no title is said, not silently kept."""
+    server, _ = tool_server(sandbox)
+    maya = "f40720ac-4c7f-5935-bbca-37489dbe9692"
+    async with connect(server, "legacy") as client:
+        listed = {t.name: t for t in (await client.list_tools()).tools}
+        page = await client.call_tool(
+            "create_object",
+            {
+                "structure": "Page",
+                "title": "Wiki links",
+                "markdown": "Ask [[Maya Chen]] about [[Nobody Here]]; `[[in code]]` is code.",
+            },
+        )
+        page_id = page.structured_content["id"]
+        appended = await client.call_tool(
+            "append_blocks", {"id": page_id, "markdown": "- and [[maya chen|Maya]], [[Nowhere Yet|later]]"}
+        )
+        quiet = await client.call_tool("append_blocks", {"id": page_id, "markdown": "No links here."})
+        outline = await client.call_tool("get_object", {"id": page_id, "format": "blocks"})
+    described = listed["create_object"].input_schema["properties"]["markdown"]["description"]
+    assert "[[Title]]" in described
+    assert "Not linked: no object is titled [[Nobody Here]]" in text_of(page), text_of(page)
+    assert "Maya Chen]]" not in text_of(page) and "in code" not in text_of(page)
+    note = text_of(appended).split("Not linked: ")[1]
+    assert note.startswith("no object is titled [[Nowhere Yet]],") and "maya" not in note.casefold()
+    assert "Not linked" not in text_of(quiet)
+    content = outline.structured_content["content"]
+    assert content.count(f"object {maya}") == 2 and "[[Nobody Here]]" in content, content

@@ -7,6 +7,7 @@ items whose `depth` says the nesting (no recursive schema, no free-form objects)
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -24,6 +25,7 @@ from capacities_mcp.api.models import (
     HEADING_HIERARCHY,
     LIST_PAGE_SIZE_MAX,
     MARKDOWN_MAX_LENGTH,
+    SEARCH_QUERY_MAX_LENGTH,
     ApiObject,
     WritableBlock,
     is_uuid,
@@ -50,6 +52,7 @@ __all__ = [
     "remember_title",
     "space_names",
     "structure_name",
+    "unlinked_note",
     "with_full_links",
     "writable_blocks",
 ]
@@ -86,8 +89,8 @@ Markdown = Annotated[
     Field(
         default=None,
         max_length=MARKDOWN_MAX_LENGTH,
-        description="Content as Markdown (headings, lists, - [ ] checkboxes, code, links; an object "
-        "link is [Title](cap:<id>)).",
+        description="Content as Markdown (headings, lists, - [ ] checkboxes, code, links; object links: "
+        "[Title](cap:<id>) or [[Title]]).",
     ),
 ]
 
@@ -306,6 +309,43 @@ async def with_full_links(state: ServerState, markdown: str | None) -> str | Non
     assert markdown is not None
     snapshot = await state.space.get()
     return expand_object_links(markdown, snapshot.space.id)
+
+
+# `[[Title]]` or `[[Title|label]]`, as Capacities (and the sandbox) read them; not in code.
+_WIKI_LINK = re.compile(r"\[\[([^\[\]\n]*[^\[\]\n\s][^\[\]\n]*)\]\]")
+_CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]*`", re.DOTALL)
+_MAX_CHECKED_LINKS = 10
+
+
+async def unlinked_note(state: ServerState, markdown: str | None) -> str:
+    """A sentence naming each `[[Title]]` in `markdown` that no object is titled (Capacities
+    writes those as plain text), or "". Checked by title search before the write; a failed
+    search leaves that link unmentioned (this only informs)."""
+    if not markdown or "[[" not in markdown:
+        return ""
+    names: list[str] = []
+    for match in _WIKI_LINK.finditer(_CODE.sub("", markdown)):
+        name = match.group(1).partition("|")[0].strip()
+        if name and name.casefold() not in (n.casefold() for n in names):
+            names.append(name)
+    missing = [name for name in names[:_MAX_CHECKED_LINKS] if not await _is_a_title(state, name)]
+    if not missing:
+        return ""
+    shown = ", ".join(f"[[{name}]]" for name in missing)
+    return (
+        f" Not linked: no object is titled {shown}, so Capacities keeps it as plain text. To link, "
+        "create that object first, or link an existing one as [Title](cap:<id>)."
+    )
+
+
+async def _is_a_title(state: ServerState, name: str) -> bool:
+    try:
+        hits = await state.client.objects.search(query=name[:SEARCH_QUERY_MAX_LENGTH], limit=20)
+    except CapacitiesApiError:
+        return True  # unknown: say nothing rather than something wrong
+    for hit in hits.results:
+        state.titles.remember(hit.id, hit.title, hit.structure_id)
+    return any(hit.title.strip().casefold() == name.casefold() for hit in hits.results)
 
 
 def remember_title(state: ServerState, obj: ApiObject) -> str:

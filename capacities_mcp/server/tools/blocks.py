@@ -11,7 +11,15 @@ from capacities_mcp.api.models import TextBlock
 
 from .._errors import ToolInputError
 from .._render import block_children, block_ids, block_summary, object_title
-from ._common import Blocks, Markdown, ObjectId, check_content, with_full_links, writable_blocks
+from ._common import (
+    Blocks,
+    Markdown,
+    ObjectId,
+    check_content,
+    unlinked_note,
+    with_full_links,
+    writable_blocks,
+)
 from ._registry import CompactSchema, ToolCall, ToolInput, ToolOutput, ToolReply, ToolSpec, hints
 
 __all__ = ["SPECS"]
@@ -155,6 +163,7 @@ async def append_blocks(call: ToolCall, args: AppendBlocksInput) -> ToolReply:
             before = frozenset(
                 block_id for _, block_id, _ in block_ids((await client.object.get(args.id)).blocks)
             )
+    unlinked = await unlinked_note(state, args.markdown)
     obj = await client.blocks.append(
         id=args.id,
         markdown=await with_full_links(state, args.markdown),
@@ -178,7 +187,7 @@ async def append_blocks(call: ToolCall, args: AppendBlocksInput) -> ToolReply:
     if found is None:
         text = (
             f'Appended {len(blocks or ())} block(s) to "{title}" `{obj.id}`; their ids are not known: '
-            f'get_object(id="{obj.id}", format="blocks") lists them. Do not append again.'
+            f'get_object(id="{obj.id}", format="blocks") lists them. Do not append again.' + unlinked
         )
         return ToolReply(text, AppendBlocksOutput(id=obj.id, title=title, new_block_ids=[], new_blocks=[]))
     new = [
@@ -189,6 +198,8 @@ async def append_blocks(call: ToolCall, args: AppendBlocksInput) -> ToolReply:
     lines += [f"- {b.id} {b.summary}" for b in new[:_SHOWN_BLOCKS]]
     if len(new) > _SHOWN_BLOCKS:
         lines.append(f"- … and {len(new) - _SHOWN_BLOCKS} more (all ids are in new_block_ids)")
+    if unlinked:
+        lines.append(unlinked.strip())
     data = AppendBlocksOutput(id=obj.id, title=title, new_block_ids=[b.id for b in new], new_blocks=new)
     return ToolReply("\n".join(lines), data)
 

@@ -8,7 +8,7 @@ from capacities_mcp.api import Issue
 from capacities_mcp.api.models import MARKDOWN_MAX_LENGTH
 
 from .._errors import ToolInputError
-from ._common import with_full_links
+from ._common import unlinked_note, with_full_links
 from ._properties import parse_date
 from ._registry import ToolCall, ToolInput, ToolOutput, ToolReply, ToolSpec, hints
 
@@ -45,6 +45,7 @@ def _day(text: str | None) -> str | None:
 
 async def append_to_daily_note(call: ToolCall, args: AppendToDailyNoteInput) -> ToolReply:
     day = _day(args.date)
+    unlinked = await unlinked_note(call.state, args.markdown)
     await call.state.client.blocks.daily_note.append(
         date=day,
         no_time_stamp=args.no_timestamp or None,
@@ -58,7 +59,7 @@ async def append_to_daily_note(call: ToolCall, args: AppendToDailyNoteInput) -> 
     text = (
         f"Accepted for {which}. Capacities processes daily-note appends "
         "asynchronously: the entry appears within seconds to minutes, so it may not be visible "
-        "yet. Do not send it again."
+        "yet. Do not send it again." + unlinked
     )
     return ToolReply(text, AppendToDailyNoteOutput(date=day[:10] if day else "today", accepted=True))
 

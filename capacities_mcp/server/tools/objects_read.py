@@ -77,11 +77,9 @@ class GetObjectInput(ToolInput):
         "append_blocks, update_block, delete_block.",
     )
     property: str | None = Field(
-        default=None, max_length=200, description="Read this property's whole value instead (name or id)."
+        default=None, max_length=200, description="One property's full value (name or id)."
     )
-    offset: int = Field(
-        default=0, ge=0, description="Character offset of the next page (from the last result)."
-    )
+    offset: int = Field(default=0, ge=0, description="next_offset of the last result.")
     max_tokens: int = Field(
         default=PAGE_TOKENS, ge=MIN_PAGE_TOKENS, le=PAGE_TOKENS_MAX, description="Page size (about)."
     )

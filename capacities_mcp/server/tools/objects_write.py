@@ -25,6 +25,7 @@ from ._common import (
     property_ops,
     remember_title,
     structure_name,
+    unlinked_note,
     with_full_links,
 )
 from ._properties import changed_values, resolve_list_ops, title_value, to_wire_properties
@@ -112,6 +113,7 @@ async def create_object(call: ToolCall, args: CreateObjectInput) -> ToolReply:
     properties = await to_wire_properties(state, structure, friendly)
     properties["title"] = title_value(args.title)
     markdown = await with_full_links(state, _without_title_heading(args.markdown, args.title))
+    unlinked = await unlinked_note(state, markdown)
     collections = await _collection_ids(state, args.collections, structure.id) if args.collections else None
     name = structure.title
 
@@ -139,7 +141,7 @@ async def create_object(call: ToolCall, args: CreateObjectInput) -> ToolReply:
                     next_step=f'Do not create it again: add the content with append_blocks(id="{obj.id}").',
                 ) from exc
     title = remember_title(state, obj) or args.title
-    text = f'Created {name} "{title}" `{obj.id}`.'
+    text = f'Created {name} "{title}" `{obj.id}`.' + unlinked
     data = CreateObjectOutput(
         id=obj.id, title=title, structure_id=obj.structure_id, structure=name, created=True
     )
@@ -189,12 +191,13 @@ async def save_weblink(call: ToolCall, args: SaveWeblinkInput) -> ToolReply:
         properties["title"] = title_value(args.title)
     if args.description:
         properties["description"] = {"type": "text", "text": {"value": args.description}}
+    unlinked = await unlinked_note(state, args.notes)
     obj = await state.client.object.create_from_url(
         url=args.url.strip(), properties=properties or None, markdown=await with_full_links(state, args.notes)
     )
     title = remember_title(state, obj)
     name = await structure_name(state, obj.structure_id)
-    text = f'Saved {args.url} as {name} "{title}" `{obj.id}`.'
+    text = f'Saved {args.url} as {name} "{title}" `{obj.id}`.' + unlinked
     if args.tags:
         # Capacities rejects every change to a weblink through the API (PATCH /object on
         # MediaWebResource), and the URL route takes no tags: say so rather than drop them.
