@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import anyio
@@ -77,16 +77,37 @@ async def test_values_expire_after_their_ttl_and_a_put_without_ttl_keeps(state: 
     assert await state.put_new("t", "new", b"again")  # an expired key is free again
 
 
+async def _race(replicas: tuple[State, State], action: Callable[[State, int], Awaitable[None]]) -> None:
+    """`RACERS` calls of `action`, spread over both replicas and let go together.
+
+    Each racer first makes a call of its own, so every Redis connection is open before the
+    start: the racers then meet at the server instead of trickling in as connections open.
+    """
+    ready, go = 0, anyio.Event()
+
+    async def racer(i: int) -> None:
+        nonlocal ready
+        await replicas[i % 2].get("warm", "up")
+        ready += 1
+        if ready == RACERS:
+            go.set()
+        await go.wait()
+        await action(replicas[i % 2], i)
+
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as group:
+            for i in range(RACERS):
+                group.start_soon(racer, i)
+
+
 async def test_put_new_has_exactly_one_winner_among_racing_replicas(replicas: tuple[State, State]) -> None:
     wins: list[int] = []
 
-    async def racer(i: int) -> None:
-        if await replicas[i % 2].put_new("codes", "race", str(i).encode(), ttl=30):
+    async def put_new(state: State, i: int) -> None:
+        if await state.put_new("codes", "race", str(i).encode(), ttl=30):
             wins.append(i)
 
-    async with anyio.create_task_group() as group:
-        for i in range(RACERS):
-            group.start_soon(racer, i)
+    await _race(replicas, put_new)
     assert len(wins) == 1
     assert await replicas[1].get("codes", "race") == str(wins[0]).encode()
 
@@ -95,14 +116,12 @@ async def test_take_gives_a_code_to_exactly_one_of_racing_replicas(replicas: tup
     await replicas[0].put("codes", "once", b"secret", ttl=30)
     got: list[bytes] = []
 
-    async def taker(i: int) -> None:
-        value = await replicas[i % 2].take("codes", "once")
+    async def take(state: State, i: int) -> None:
+        value = await state.take("codes", "once")
         if value is not None:
             got.append(value)
 
-    async with anyio.create_task_group() as group:
-        for i in range(RACERS):
-            group.start_soon(taker, i)
+    await _race(replicas, take)
     assert got == [b"secret"]
     assert await replicas[0].get("codes", "once") is None
 
@@ -110,12 +129,10 @@ async def test_take_gives_a_code_to_exactly_one_of_racing_replicas(replicas: tup
 async def test_hit_counts_in_fixed_windows_across_replicas(replicas: tuple[State, State]) -> None:
     counts: list[int] = []
 
-    async def hitter(i: int) -> None:
-        counts.append(await replicas[i % 2].hit("rate", "user", window=30))
+    async def hit(state: State, i: int) -> None:
+        counts.append(await state.hit("rate", "user", window=30))
 
-    async with anyio.create_task_group() as group:
-        for i in range(RACERS):
-            group.start_soon(hitter, i)
+    await _race(replicas, hit)
     assert sorted(counts) == list(range(1, RACERS + 1))
     # Counters are not values, and each key counts on its own.
     assert await replicas[0].get("rate", "user") is None
