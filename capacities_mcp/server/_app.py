@@ -25,7 +25,9 @@ from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
 
 from capacities_mcp import __version__
+from capacities_mcp._environment import ENV_API_TOKEN
 
+from ._connection import WRITE_SCOPE, Connection
 from ._http import HEALTH_PATH
 from ._logging import reclaim_uvicorn_loggers
 from ._settings import Settings
@@ -71,12 +73,18 @@ class _Runtime:
         self._state: ServerState | None = None
         self._sandbox: SandboxServer | None = None
         self._mirror_running = False
+        # Told of every change of the credentials' state (build_app refreshes the instructions).
+        self.connection_listeners: list[Callable[[Connection], None]] = []
 
     @property
     def state(self) -> ServerState:
         """The live state; only valid while somebody holds the runtime."""
         if self._state is None:
             raise RuntimeError("the Capacities runtime is not open (no MCP session is running)")
+        return self._state
+
+    def current_state(self) -> ServerState | None:
+        """The live state, or None while nobody holds the runtime."""
         return self._state
 
     @property
@@ -95,6 +103,7 @@ class _Runtime:
             self._users += 1
         try:
             async with anyio.create_task_group() as background:
+                background.start_soon(self._check_connection)
                 background.start_soon(self._keep_mirror_running)
                 try:
                     yield self.state
@@ -130,9 +139,22 @@ class _Runtime:
             )
         else:
             client = settings.client_for()
-            _log.info("using the Capacities API at %s", client.base_url)
         mirror = self._mirror_for(client, embedded=settings.backend == "sandbox")
-        self._state = ServerState(client=client, space=SpaceCache(client), sandbox_note=note, mirror=mirror)
+        state = ServerState(client=client, space=SpaceCache(client), sandbox_note=note, mirror=mirror)
+        connection = state.connection
+        connection.log_changes = settings.backend != "sandbox"  # the sandbox said what it is
+        if lacks_write_scope(settings):
+            connection.refuse_writes(f"the stored sign-in lacks {WRITE_SCOPE}", announce=False)
+        for listener in self.connection_listeners:
+            connection.on_change(listener)
+        self._state = state
+
+    async def _check_connection(self) -> None:
+        """The credentials, checked once per runtime in the background: the handshake never
+        waits for it, and its one log line comes as soon as the API has answered."""
+        state = self._state
+        if state is not None and state.connection.status == "unchecked":
+            await state.connection.check(state.space)
 
     def _mirror_for(self, client: CapacitiesClient, *, embedded: bool) -> Mirror | None:
         """The local mirror: on by default, in memory for the embedded sandbox's demo space."""
@@ -185,12 +207,58 @@ class App:
     prompt_names: tuple[str, ...]
 
 
-def server_instructions(settings: Settings, tool_names: tuple[str, ...]) -> str:
+def lacks_write_scope(settings: Settings) -> bool:
+    """A stored OAuth sign-in whose granted scopes are known and do not include api:write."""
+    stored = settings.stored_credentials
+    if settings.backend != "stored" or getattr(stored, "kind", None) != "oauth":
+        return False
+    scopes = tuple(getattr(stored, "scopes", ()) or ())
+    return bool(scopes) and WRITE_SCOPE not in scopes
+
+
+def api_url(settings: Settings) -> str | None:
+    """The API URL a credentialed server talks to (None for the sandbox and multi-user mode)."""
+    from capacities_mcp.api import DEFAULT_BASE_URL
+
+    if settings.backend not in ("env", "stored"):
+        return None
+    stored = getattr(settings.stored_credentials, "base_url", None)
+    return settings.api_url or (stored if settings.backend == "stored" else None) or DEFAULT_BASE_URL
+
+
+def _backend_line(settings: Settings) -> list[str]:
+    url = api_url(settings)
+    if url is None:
+        return []
+    env = settings.backend == "env"
+    how = f"token from {ENV_API_TOKEN}" if env else "signed in with capacities-mcp auth login"
+    return [f"- Backend: the Capacities API at {url} ({how})."]
+
+
+def _connection_lines(connection: Connection | None) -> list[str]:
+    """What the start-up check found (the SDK hands these to clients that connect after it)."""
+    if connection is None:
+        return []
+    notice = connection.notice()
+    if notice is not None:
+        return ["", f"PROBLEM: {notice} Tool calls fail until it is fixed: tell the user."]
+    if connection.status == "ok" and connection.space_title:
+        return [f'- Connected to the space "{connection.space_title}".']
+    return []
+
+
+def server_instructions(
+    settings: Settings, tool_names: tuple[str, ...], connection: Connection | None = None
+) -> str:
     """What an agent reads once, at connection time: how to use the tools well.
 
     Built from the tools actually registered, so a read-only or trimmed server never advertises
-    a tool the agent cannot call.
+    a tool the agent cannot call; write tools withdrawn for a missing api:write (`connection`)
+    are left out too, and the credentials' state is said when known.
     """
+    writes_refused = lacks_write_scope(settings) or (connection is not None and connection.writes_refused)
+    if writes_refused:
+        tool_names = tuple(name for name in tool_names if name in _READ_ONLY_NAMES)
     has = set(tool_names).__contains__
     lines = [
         "Capacities is a note-taking app where everything is an object (pages, people, tasks, "
@@ -238,9 +306,12 @@ def server_instructions(settings: Settings, tool_names: tuple[str, ...]) -> str:
         if extras:
             lines.append("- Special cases: " + "; ".join(extras) + ".")
         lines.append("- Changes are real and immediate. Tell the user what you changed (titles and ids).")
+    elif writes_refused:
+        lines.append(f"- This server is READ-ONLY: the credentials lack {WRITE_SCOPE}.")
     else:
         lines.append("- This server is READ-ONLY: it cannot change the space.")
     lines.append("- Results are compact by design; ask for more (next page, full content) only when needed.")
+    lines += _backend_line(settings) + _connection_lines(connection)
     if settings.backend == "sandbox":
         lines += ["", "NOTE: " + SANDBOX_NOTE]
     return "\n".join(lines)
@@ -336,6 +407,14 @@ def build_app(settings: Settings) -> App:
 
     server = CapacitiesMCPServer(**server_options(settings), lifespan=lifespan)
     tool_names, prompt_names = populate(server, settings, lambda: runtime.state)
+    server.state_source = runtime.current_state
+
+    def refresh_instructions(connection: Connection) -> None:
+        # Clients that connect (or discover) after this read it; on stdio the one client has
+        # already got the static text, so each tool result carries the news instead.
+        server.set_instructions(server_instructions(settings, tool_names, connection))
+
+    runtime.connection_listeners.append(refresh_instructions)
     return App(server, runtime, settings, tool_names, prompt_names)
 
 

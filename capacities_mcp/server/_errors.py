@@ -29,6 +29,7 @@ from typing import Any
 from mcp.types import CallToolResult, TextContent
 from pydantic import ValidationError
 
+from capacities_mcp._environment import ENV_API_URL
 from capacities_mcp.api import (
     CapacitiesApiError,
     CapacitiesConnectionError,
@@ -247,16 +248,26 @@ def _api_advice(exc: CapacitiesApiError, said: str) -> tuple[str, str]:
     )
 
 
+def _connection_sentence(message: str, maybe_applied: bool) -> str:
+    """The client's own sentence ("Could not reach the Capacities API at ... (ConnectError)"),
+    said once: it is not wrapped in a second "Could not reach ..."."""
+    text = message.strip().removesuffix("; nothing was sent").rstrip(".")
+    if not text:
+        text = "No answer from the Capacities API" if maybe_applied else "Could not reach the Capacities API"
+    return f"{text[:1].upper()}{text[1:]}."
+
+
 def _describe_api(exc: CapacitiesApiError) -> ErrorInfo:
     message = _clean_api_message(exc.message or "")
     said = f": {message}" if message else ""
     maybe_applied = exc.maybe_applied
     if isinstance(exc, CapacitiesConnectionError):
+        what = _connection_sentence(message, maybe_applied)
         if maybe_applied:
-            what, advice = f"No answer from Capacities{said}.", _CHECK_FIRST
+            advice = _CHECK_FIRST
         else:
-            what = f"Could not reach the Capacities API{said}. Nothing was changed."
-            advice = "Check the network or the API URL, then retry."
+            what += " Nothing was changed."
+            advice = f"Check the network and the API URL ({ENV_API_URL}), then retry."
     else:
         what, advice = _api_advice(exc, said)
         if maybe_applied:

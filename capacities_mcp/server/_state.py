@@ -36,6 +36,7 @@ from capacities_mcp.api.models import (
     Structure,
 )
 
+from ._connection import Connection
 from ._render import block_ids
 
 if TYPE_CHECKING:
@@ -379,6 +380,12 @@ class ServerState:
     content: ContentCache = field(default_factory=ContentCache)
     # The local mirror (full-text search, property queries); None when turned off or remote.
     mirror: Mirror | None = None
+    # Whether the credentials work (see _connection.py); it watches every answer of `client`.
+    connection: Connection = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.connection = Connection(self.client.base_url)
+        self.client.add_observer(self.connection.observe)
 
 
 _ACTIVE: ContextVar[ServerState | None] = ContextVar("capacities_mcp_active_state", default=None)

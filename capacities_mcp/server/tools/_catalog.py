@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-from collections.abc import Hashable, Iterable, Mapping
+import logging
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mcp.server.lowlevel.server import NotificationOptions
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.resolve import (
     Resolve,
@@ -24,17 +26,21 @@ from mcp.server.mcpserver.resolve import (
 )
 from mcp.types import CallToolResult, InputRequiredResult, TextContent
 from mcp.types import Tool as MCPTool
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from capacities_mcp.api import Issue
 
-from .._errors import ToolInputError, tool_error
+from .._connection import WRITE_SCOPE, Connection
+from .._errors import ErrorInfo, ToolInputError, error_result, tool_error
 from .._render import bound_result
-from .._state import ServerState
+from .._state import ServerState, active_state
 from ._registry import ToolCall, ToolInput, ToolSpec, input_schema, output_schema, state_of
 
 __all__ = ["ToolCatalog", "ToolServer"]
 
 READ_ONLY_REFUSAL = "this server is read-only (started with --read-only)"
+
+_log = logging.getLogger("capacities_mcp.server.tools")
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,8 @@ class ToolCatalog:
         self.withheld = dict(withheld or {})
         self.structured_output = structured_output
         self._tools = [self._describe(spec) for spec in self.specs.values()]
+        pairs = zip(self._tools, self.specs.values(), strict=True)
+        self._read_tools = [tool for tool, spec in pairs if not spec.writes]
         self._resolvers = {name: _Resolvers.of(spec) for name, spec in self.specs.items()}
 
     def _describe(self, spec: ToolSpec[Any]) -> MCPTool:
@@ -94,10 +102,32 @@ class ToolCatalog:
     def tools(self) -> list[MCPTool]:
         return list(self._tools)
 
+    @property
+    def read_tools(self) -> list[MCPTool]:
+        """What is served once the credentials turn out to lack api:write."""
+        return list(self._read_tools)
+
     async def call(
         self, name: str, arguments: Mapping[str, Any], context: Context[Any, Any]
     ) -> CallToolResult | InputRequiredResult:
+        """Run one tool; while the credentials have a problem, its result says so in one line."""
+        state = _state_or_none(context)
+        connection = state.connection if state is not None else None
         spec = self.specs.get(name)
+        if connection is not None and connection.writes_refused and spec is not None and spec.writes:
+            result: CallToolResult | InputRequiredResult = error_result(_writes_refused(connection, name))
+        else:
+            result = await self._run(spec, name, arguments, context)
+        if connection is not None:
+            if connection.take_tools_changed():
+                await _announce_tools_changed(context)
+            if isinstance(result, CallToolResult):
+                _add_notice(result, connection)
+        return result
+
+    async def _run(
+        self, spec: ToolSpec[Any] | None, name: str, arguments: Mapping[str, Any], context: Context[Any, Any]
+    ) -> CallToolResult | InputRequiredResult:
         if spec is None:
             return tool_error(self._not_served(name), tool=name)
         try:
@@ -133,6 +163,50 @@ class ToolCatalog:
         return ToolInputError(message, issues=[issue], code="unknown_tool", next_step=advice)
 
 
+def _state_or_none(context: Context[Any, Any]) -> ServerState | None:
+    try:
+        return state_of(context)
+    except (RuntimeError, ValueError):  # no session (a direct call in a test) or no ServerState
+        return None
+
+
+def _writes_refused(connection: Connection, name: str) -> ErrorInfo:
+    """A write tool called after the write tools were withdrawn: refused here, nothing sent."""
+    return ErrorInfo(
+        f"{name} is not available: {connection.writes_reason or 'the token lacks ' + WRITE_SCOPE}. "
+        "Nothing was sent; the read tools still work.",
+        f"Tell the user; writing needs a token with {WRITE_SCOPE} (Capacities → Settings → Capacities "
+        "API) or signing in again with write access.",
+        "cap_scope_insufficient",
+        missing_scopes=(WRITE_SCOPE,),
+        maybe_applied=False,
+    )
+
+
+def _add_notice(result: CallToolResult, connection: Connection) -> None:
+    """Prefix the result with the standing problem, unless its own error already names it."""
+    error = (result.structured_content or {}).get("error") if result.is_error else None
+    notice = connection.notice(error.get("code") if isinstance(error, dict) else None)
+    if notice is None:
+        return
+    first = next((block for block in result.content if isinstance(block, TextContent)), None)
+    if first is None:
+        result.content.insert(0, TextContent(type="text", text=notice))
+    else:
+        first.text = f"{notice}\n\n{first.text}"
+
+
+async def _announce_tools_changed(context: Context[Any, Any]) -> None:
+    """tools/list_changed to this client (2025 era) and to every subscriptions/listen stream."""
+    try:
+        request = context.request_context
+        if request.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+            await request.session.send_tool_list_changed()
+        await context.notify_tools_changed()
+    except Exception:  # the client may have gone; the next tools/list tells it anyway
+        _log.debug("could not announce the changed tool list", exc_info=True)
+
+
 def _forget_reads(context: Context[Any, Any], object_id: Any) -> None:
     if isinstance(object_id, str):
         with contextlib.suppress(RuntimeError):
@@ -160,13 +234,30 @@ def _validate(spec: ToolSpec[Any], arguments: Mapping[str, Any]) -> ToolInput:
 
 
 class ToolServer(MCPServer[ServerState]):
-    """`MCPServer` that serves a `ToolCatalog` (set by `register_tools`) instead of SDK tools."""
+    """`MCPServer` that serves a `ToolCatalog` (set by `register_tools`) instead of SDK tools.
+
+    Its tool list can change (write tools withdrawn when the token lacks api:write), so it
+    advertises `tools.listChanged` in every era.
+    """
 
     catalog: ToolCatalog | None = None
+    # The process-wide state, for requests that carry none (tools/list); None: always all tools.
+    state_source: Callable[[], ServerState | None] | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _advertise_tools_list_changed(self)
+
+    def set_instructions(self, text: str) -> None:
+        """Instructions for sessions that start (or discover the server) from now on."""
+        self._lowlevel_server.instructions = text
 
     async def list_tools(self) -> list[MCPTool]:
         if self.catalog is None:
             return await super().list_tools()
+        state = active_state() or (self.state_source() if self.state_source is not None else None)
+        if state is not None and state.connection.writes_refused:
+            return self.catalog.read_tools
         return self.catalog.tools
 
     async def call_tool(
@@ -177,3 +268,23 @@ class ToolServer(MCPServer[ServerState]):
         if context is None:
             context = Context(mcp_server=self)
         return await self.catalog.call(name, arguments, context)
+
+
+def _advertise_tools_list_changed(server: MCPServer[Any]) -> None:
+    """`tools.listChanged: true` in the 2025-era `initialize` answer.
+
+    Every SDK runner (stdio, SSE, streamable HTTP, in memory) builds that answer with a bare
+    `create_initialization_options()`, and MCPServer takes no NotificationOptions; the 2026 era
+    derives the flag from `subscriptions/listen` being served, which it is.
+    """
+    lowlevel = server._lowlevel_server
+    build = lowlevel.create_initialization_options
+
+    def with_tools_changed(
+        notification_options: NotificationOptions | None = None, *args: Any, **kwargs: Any
+    ) -> Any:
+        options = notification_options or NotificationOptions()
+        options.tools_changed = True
+        return build(options, *args, **kwargs)
+
+    vars(lowlevel)["create_initialization_options"] = with_tools_changed
