@@ -7,6 +7,7 @@ module-scoped subprocesses; stdio needs one subprocess per session.
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -55,7 +56,7 @@ def text_of(result: Any) -> str:
     return "\n".join(getattr(block, "text", "") for block in result.content)
 
 
-async def exercise(client: Client) -> None:
+async def exercise(client: Client, *, over_http: bool = False) -> None:
     """What every transport must carry: every tool, an API error, a bad input, prompts, resources."""
     tools = {tool.name for tool in (await client.list_tools()).tools}
     assert tools == ALL_TOOLS
@@ -74,6 +75,7 @@ async def exercise(client: Client) -> None:
     assert not hits.is_error and "Sourdough bread recipe" in text_of(hits)
     called.add("search_objects")
     await call("list_objects", {"structure": "Task", "page_size": 2})
+    await call("query_objects", {"structure": "Task", "limit": 2})
     marker = f"transport check {time.monotonic_ns()}"
     page = await call("create_object", {"structure": "Page", "title": marker, "markdown": "first"})
     appended = await call("append_blocks", {"id": page["id"], "markdown": "- second"})
@@ -86,6 +88,10 @@ async def exercise(client: Client) -> None:
     await call("save_weblink", {"url": "https://example.com/transport", "notes": "via the transport"})
     await call("append_to_daily_note", {"markdown": marker, "no_timestamp": True})
     await call("delete_object", {"id": page["id"]})
+    await call("upload_file", {"content": base64.b64encode(marker.encode()).decode(), "filename": "t.txt"})
+    local = await client.call_tool("upload_file", {"path": __file__})  # a file the server can read
+    # A local path names a file on the server's machine: only a stdio server is the user's own.
+    assert local.is_error is over_http, text_of(local)
     assert called == ALL_TOOLS
     gone = await client.call_tool("get_object", {"id": page["id"]})
     assert gone.is_error and gone.structured_content["error"]["code"] == "cap_not_found"
@@ -110,7 +116,7 @@ async def test_stdio(env: dict[str, str], mode: str) -> None:
 async def test_streamable_http(http: ServerProcess, mode: str) -> None:
     assert http.url.endswith("/mcp")
     async with Client(http.url, mode=mode) as client:
-        await exercise(client)
+        await exercise(client, over_http=True)
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +129,7 @@ def sse(env: dict[str, str]) -> Iterator[ServerProcess]:
 async def test_sse(sse: ServerProcess, mode: str) -> None:
     assert sse.url.endswith("/sse")
     async with Client(sse_client(sse.url), mode=mode) as client:
-        await exercise(client)
+        await exercise(client, over_http=True)
 
 
 async def test_read_only_and_subsets_from_the_command_line(env: dict[str, str]) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from . import blocks, daily_notes, objects_query, objects_read, objects_write, space
+from . import blocks, daily_notes, files, objects_query, objects_read, objects_write, space
 from ._catalog import READ_ONLY_REFUSAL, ToolCatalog, ToolServer
 from ._registry import ToolSpec
 
@@ -35,6 +35,7 @@ _BY_TOOLSET: dict[str, tuple[ToolSpec[Any], ...]] = {
     "objects": objects_read.SPECS + objects_query.SPECS + objects_write.SPECS,
     "blocks": blocks.SPECS,
     "daily_notes": daily_notes.SPECS,
+    "files": files.SPECS,
 }
 
 SPECS: dict[str, ToolSpec[Any]] = {spec.name: spec for specs in _BY_TOOLSET.values() for spec in specs}
