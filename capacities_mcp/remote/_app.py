@@ -100,7 +100,7 @@ async def open_runtime(
         stack.push_async_callback(http.aclose)
         api_version = settings.api_version or API_VERSION
         upstream = Upstream(remote, state, cipher, http)
-        pool = UserPool(remote, upstream, api_version)
+        pool = UserPool(remote, upstream, state, api_version)
         stack.push_async_callback(pool.aclose)
         provider = MultiUserProvider(remote, state, ClientDirectory(remote, state, http), upstream, pool.drop)
         key = await _shared_key(state, cipher, "request-state")

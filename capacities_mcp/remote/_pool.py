@@ -1,7 +1,8 @@
 """Each signed-in user's own `ServerState` (Capacities client and caches), in a bounded pool.
 
 A grant's client is built on its first call in this replica from the tokens in the shared
-State, and kept for the next calls (its connections, rate-limit view and caches with it). At most
+State, and kept for the next calls (its connections and caches with it); its rate-limit quotas
+are counted in the shared State, so the replicas together keep within them. At most
 `max_users` are kept: past that, the least recently used idle ones are closed. A client is never
 shared between grants, so one user's token can never serve another user's call.
 """
@@ -19,7 +20,9 @@ import anyio
 from capacities_mcp.api import CapacitiesClient
 from capacities_mcp.server import ServerState, SpaceCache
 
+from ._quotas import StateQuotaStore
 from ._settings import RemoteSettings
+from ._state import State
 from ._upstream import Upstream
 
 __all__ = ["SignInEnded", "UserPool"]
@@ -40,9 +43,10 @@ class _Entry:
 class UserPool:
     """grant id -> that user's `ServerState`, least recently used first."""
 
-    def __init__(self, settings: RemoteSettings, upstream: Upstream, api_version: str) -> None:
+    def __init__(self, settings: RemoteSettings, upstream: Upstream, state: State, api_version: str) -> None:
         self._settings = settings
         self._upstream = upstream
+        self._state = state
         self._api_version = api_version
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._lock = anyio.Lock()
@@ -82,6 +86,8 @@ class UserPool:
             oauth=self._upstream.credential(grant_id, tokens),
             base_url=self._settings.api_url,
             api_version=self._api_version,
+            # The grant's quotas, counted together by every replica (its tokens rotate; it stays).
+            shared_quotas=StateQuotaStore(self._state, f"grant:{grant_id}"),
         )
         return ServerState(client=client, space=SpaceCache(client))
 
