@@ -7,7 +7,9 @@ for the route's rate-limit quota, add the bearer token, send, then handle what c
 * 401 with OAuth: refresh once (single-flight) and retry once.
 * 429: wait for the reset and retry, within `max_rate_limit_wait` seconds in all; the request was
   not processed, so this is safe for writes too.
-* connection failed before the request was sent: retried for every method.
+* connection failed before the request was sent: retried for every method, except while the API
+  is known to be unreachable (the last request could not be sent even after its retries): then one
+  quick try, so a wrong URL or a dead network fails each call at once instead of after a second.
 * timeout, dropped connection or 5xx: retried with backoff and jitter for reads only. Writes
   (create, append, update, delete) are never resent once they may have reached the API.
 * every error raised for a write says whether it may have been applied (`maybe_applied`): true
@@ -73,6 +75,11 @@ _log = logging.getLogger("capacities_mcp.api")
 _NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
 # Answers in which the API itself refused the request, so nothing changed (with its error body).
 _REFUSED_STATUSES = frozenset({400, 401, 403, 404, 413})
+
+
+def _no_route_to_api(exc: CapacitiesConnectionError) -> bool:
+    """No connection could be made (refused, connect timeout); a full local pool is not that."""
+    return not exc.request_sent and not isinstance(exc.__cause__, httpx2.PoolTimeout)
 
 
 def _may_have_reached_the_api(exc: CapacitiesError) -> bool:
@@ -159,6 +166,8 @@ class _Transport:
         self.max_retries = max_retries
         self.backoff_base = backoff_base
         self.observers: list[Observer] = []
+        # Set when a request could not be sent even after its retries; cleared by any answer.
+        self.unreachable = False
 
     async def token(self) -> str:
         if self.oauth is not None:
@@ -242,6 +251,9 @@ class _Transport:
             try:
                 response = await self._send_authenticated(route, outgoing, quota_deadline)
             except CapacitiesConnectionError as exc:
+                if _no_route_to_api(exc) and (self.unreachable or attempt >= self.max_retries):
+                    self.unreachable = True  # still down: the next call tries once, then says so
+                    raise
                 if attempt >= self.max_retries or (exc.request_sent and not route.idempotent):
                     raise
                 attempt += 1
@@ -302,13 +314,15 @@ class _Transport:
     async def _send_once(self, route: Route, outgoing: _Outgoing, token: str) -> httpx2.Response:
         """One HTTP exchange; transport failures say whether the request can have left."""
         try:
-            return await self.http.request(
+            response = await self.http.request(
                 route.method,
                 outgoing.url,
                 params=outgoing.query,
                 content=outgoing.body,
                 headers={**outgoing.headers, "Authorization": f"Bearer {token}"},
             )
+            self.unreachable = False
+            return response
         except _NOT_SENT as exc:
             raise CapacitiesConnectionError(
                 f"Could not reach the Capacities API at {self.base_url} "

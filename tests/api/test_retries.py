@@ -193,3 +193,31 @@ async def test_5xx_retry_honours_retry_after() -> None:
     async with make_client(api) as client:
         await client.object.get(OBJECT_ID)
     assert api.sent[1].at - api.sent[0].at >= 0.2 - 0.02
+
+
+async def test_known_unreachable_tries_once_until_something_answers() -> None:
+    """A wrong URL or a dead network: the first call retries, later calls fail at once."""
+    down = raiser(httpx2.ConnectError)
+    api = FakeApi([down, down, down])
+    async with make_client(api, max_retries=2) as client:
+        with pytest.raises(CapacitiesConnectionError):
+            await client.space.get()
+        assert len(api.sent) == 3
+        api.add(down, ok({"id": OBJECT_ID, "title": "S"}))
+        with pytest.raises(CapacitiesConnectionError):
+            await client.space.get()  # one quick try, no backoff
+        assert len(api.sent) == 4
+        await client.space.get()  # it answers again ...
+        api.add(down, ok({"id": OBJECT_ID, "title": "S"}))
+        await client.space.get()  # ... so a refused connection is retried again
+    assert len(api.sent) == 7
+
+
+async def test_a_full_pool_is_not_an_unreachable_api() -> None:
+    full = raiser(httpx2.PoolTimeout)
+    api = FakeApi([full, full, full, full, ok({"id": OBJECT_ID, "title": "S"})])
+    async with make_client(api, max_retries=2) as client:
+        with pytest.raises(CapacitiesConnectionError):
+            await client.space.get()
+        await client.space.get()  # retried as before
+    assert len(api.sent) == 5
