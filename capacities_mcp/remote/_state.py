@@ -51,6 +51,16 @@ class State(Protocol):
         """Store `value` only if the key holds nothing; True for exactly one of racing callers."""
         ...
 
+    async def put_if(
+        self, namespace: str, key: str, value: bytes, *, expected: bytes | None, ttl: float | None = None
+    ) -> bool:
+        """Compare-and-set: store `value` only while the key holds `expected` (None: nothing).
+
+        For lock-free read-modify-write: read, compute, `put_if(expected=what was read)`, and
+        read again when it returns False because another replica changed the value meanwhile.
+        """
+        ...
+
     async def get(self, namespace: str, key: str) -> bytes | None: ...
 
     async def take(self, namespace: str, key: str) -> bytes | None:
@@ -169,6 +179,19 @@ class MemoryState:
         check_value(value)
         ttl = check_ttl(ttl)
         if self._live(slot) is not None:
+            return False
+        self._store(slot, value, ttl)
+        return True
+
+    async def put_if(
+        self, namespace: str, key: str, value: bytes, *, expected: bytes | None, ttl: float | None = None
+    ) -> bool:
+        slot = (check_namespace(namespace), check_key(key))
+        check_value(value)
+        ttl = check_ttl(ttl)
+        if expected is not None:
+            check_value(expected)
+        if self._live(slot) != expected:
             return False
         self._store(slot, value, ttl)
         return True

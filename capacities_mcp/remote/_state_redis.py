@@ -1,10 +1,11 @@
 """The State on Redis (6.2 or later), for replicas: every operation is one atomic command.
 
-`put_new` is `SET NX`, `take` is `GETDEL`, `hit` a short Lua script (INCR, and the window's
-expiry with its first hit), a lock `SET NX PX` with a random owner token, released by a script
-that deletes it only while the token is still ours (an expired holder cannot free a lock that
-someone else now holds). Keys: `<prefix>:v:<namespace>:<key>` for values, `:n:` for counters,
-`:l:<name>` for locks, so several deployments can share one Redis under different prefixes.
+`put_new` is `SET NX`, `take` is `GETDEL`, `put_if` a compare-and-set script, `hit` a short Lua
+script (INCR, and the window's expiry with its first hit), a lock `SET NX PX` with a random owner
+token, released by a script that deletes it only while the token is still ours (an expired
+holder cannot free a lock that someone else now holds). Keys: `<prefix>:v:<namespace>:<key>` for
+values, `:n:` for counters, `:l:<name>` for locks, so several deployments can share one Redis
+under different prefixes.
 
 Every Redis failure surfaces as `StateUnavailableError`; callers never import redis.
 """
@@ -38,6 +39,13 @@ _SCHEMES = ("redis://", "rediss://", "unix://")
 _HIT = (
     "local n = redis.call('INCR', KEYS[1]) "
     "if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n"
+)
+# Compare-and-set: ARGV = expected present ("1"/"0"), expected, new value, TTL in ms ("0": none).
+_PUT_IF = (
+    "local cur = redis.call('GET', KEYS[1]) "
+    "if ARGV[1] == '1' then if cur ~= ARGV[2] then return 0 end elseif cur then return 0 end "
+    "if ARGV[4] == '0' then redis.call('SET', KEYS[1], ARGV[3]) "
+    "else redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4]) end return 1"
 )
 _RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 _POLL_FIRST, _POLL_MAX = 0.002, 0.05  # seconds between attempts to take a held lock
@@ -83,6 +91,16 @@ class RedisState:
         name, ttl = self._value_key(namespace, key), check_ttl(ttl)
         expiry = () if ttl is None else ("PX", _ms(ttl))
         return bool(await self._command("SET", name, check_value(value), "NX", *expiry))
+
+    async def put_if(
+        self, namespace: str, key: str, value: bytes, *, expected: bytes | None, ttl: float | None = None
+    ) -> bool:
+        name, ttl = self._value_key(namespace, key), check_ttl(ttl)
+        check_value(value)
+        present = b"0" if expected is None else b"1"
+        old = b"" if expected is None else check_value(expected)
+        expiry = 0 if ttl is None else _ms(ttl)
+        return bool(await self._command("EVAL", _PUT_IF, 1, name, present, old, value, expiry))
 
     async def get(self, namespace: str, key: str) -> bytes | None:
         value = await self._command("GET", self._value_key(namespace, key))

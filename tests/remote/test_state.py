@@ -126,6 +126,33 @@ async def test_take_gives_a_code_to_exactly_one_of_racing_replicas(replicas: tup
     assert await replicas[0].get("codes", "once") is None
 
 
+async def test_put_if_sets_only_over_the_expected_value(state: State) -> None:
+    assert not await state.put_if("n", "k", b"v1", expected=b"v0")  # nothing there, not v0
+    assert await state.put_if("n", "k", b"v1", expected=None)
+    assert not await state.put_if("n", "k", b"v2", expected=None)  # something there now
+    assert not await state.put_if("n", "k", b"v2", expected=b"other")
+    assert await state.put_if("n", "k", b"", expected=b"v1", ttl=0.2)
+    assert await state.put_if("n", "k", b"v3", expected=b"")  # empty is a value, not absence
+    assert await state.get("n", "k") == b"v3"
+    assert await state.put_if("n", "short", b"x", expected=None, ttl=0.2)
+    await anyio.sleep(0.4)
+    assert await state.get("n", "short") is None and await state.get("n", "k") == b"v3"
+
+
+async def test_put_if_loses_no_update_among_racing_replicas(replicas: tuple[State, State]) -> None:
+    """Read-modify-write with `put_if`: every racer's increment lands exactly once."""
+
+    async def increment(state: State, _i: int) -> None:
+        while True:
+            raw = await state.get("n", "counter")
+            new = str(int(raw or b"0") + 1).encode()
+            if await state.put_if("n", "counter", new, expected=raw):
+                return
+
+    await _race(replicas, increment)
+    assert await replicas[0].get("n", "counter") == str(RACERS).encode()
+
+
 async def test_hit_counts_in_fixed_windows_across_replicas(replicas: tuple[State, State]) -> None:
     counts: list[int] = []
 
@@ -218,6 +245,10 @@ BAD_CALLS: list[tuple[str, dict[str, Any], type[Exception]]] = [
     ("put", {"namespace": "n", "key": "k", "value": b"v", "ttl": "5"}, TypeError),
     ("put_new", {"namespace": "n", "key": "k", "value": b"v", "ttl": -5}, ValueError),
     ("put_new", {"namespace": "n", "key": "k", "value": "v"}, TypeError),
+    ("put_if", {"namespace": "n", "key": "k", "value": b"v", "expected": "v"}, TypeError),
+    ("put_if", {"namespace": "n", "key": "k", "value": "v", "expected": None}, TypeError),
+    ("put_if", {"namespace": "n", "key": "k", "value": b"v", "expected": None, "ttl": 0}, ValueError),
+    ("put_if", {"namespace": "a:b", "key": "k", "value": b"v", "expected": None}, ValueError),
     ("get", {"namespace": "n:", "key": "k"}, ValueError),
     ("take", {"namespace": "n", "key": ""}, ValueError),
     ("delete", {"namespace": "", "key": "k"}, ValueError),
