@@ -20,6 +20,8 @@ from mcp import Client
 from mcp.types import ToolListChangedNotification
 
 from capacities_mcp._environment import ENV_API_TOKEN, ENV_API_URL
+from capacities_mcp.api import OAuthTokens
+from capacities_mcp.auth import StoredCredentials, TokenStore
 from capacities_mcp.sandbox import SandboxServer
 from capacities_mcp.server._app import App, build_app
 from capacities_mcp.server._settings import Settings
@@ -80,7 +82,8 @@ async def test_bogus_token_is_said_once_per_message(
         await app.runtime.state.connection.wait_checked()
         rejected = await client.call_tool("get_space", {})
         local = await client.call_tool("get_object", {"id": "not-an-id"})  # refused before any request
-        instructions = app.server.instructions or ""
+        async with Client(app.server, mode=mode) as later:  # a session that starts after the check
+            instructions = later.instructions or ""
     [line] = _check_lines(quiet_log)
     message = line.getMessage()
     assert line.levelno == logging.ERROR and "401" in message
@@ -182,6 +185,29 @@ async def test_token_without_write_scope_announces_on_listen_streams(sandbox: Sa
     assert error_of(denied)["status"] == 403
     assert len(events) == 1
     assert after and after <= set(READ_ONLY_TOOLS)
+
+
+async def test_stored_sign_in_without_write_scope_starts_read_only(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    stored = StoredCredentials(
+        kind="oauth",
+        base_url=sandbox.base_url,
+        client_id=sandbox.oauth_client_id,
+        scopes=("api:read",),
+        tokens=OAuthTokens("access", "refresh", expires_at=time.time() + 3600),
+        store=TokenStore(tmp_path / "credentials.json"),
+    )
+    app = build_app(Settings(stored_credentials=stored, mirror=False))
+    seen = _Notifications()
+    async with Client(app.server, mode="legacy", message_handler=seen) as client:
+        tools = {tool.name for tool in (await client.list_tools()).tools}
+        refused = await client.call_tool("append_to_daily_note", {"markdown": "x"})
+        instructions = client.instructions or ""
+    assert tools and tools <= set(READ_ONLY_TOOLS)
+    assert "lacks api:write" in text_of(refused) and error_of(refused)["status"] is None
+    assert "READ-ONLY" in instructions and "append_blocks" not in instructions
+    assert seen.tools_changed == 0  # known before the client listed anything
 
 
 async def test_handshake_does_not_wait_for_the_check() -> None:
