@@ -356,7 +356,7 @@ class MirrorStore:
         now = time.time()
         with self.transaction() as db:
             row = db.execute("SELECT holder, until FROM lease WHERE name='crawl'").fetchone()
-            if row is not None and row[0] != holder and row[1] > now:
+            if row is not None and row[0] != holder and row[1] > now and _alive(row[0]):
                 return False
             db.execute("INSERT OR REPLACE INTO lease VALUES ('crawl', ?, ?)", (holder, now + ttl))
             return True
@@ -389,6 +389,21 @@ class MirrorStore:
             last_pass=float(last_pass) if last_pass else None,
             size_bytes=size,
         )
+
+
+def _alive(holder: str) -> bool:
+    """Whether the process named in a lease (`<pid>-<random>`) still runs on this machine: a crawler
+    killed with -9 leaves its lease behind, and the next server should not wait for it to expire."""
+    pid = holder.split("-", 1)[0]
+    if not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
 
 
 def _body(blocks_json: str | None) -> str:

@@ -3,6 +3,7 @@ privacy, rebuilds of corrupt or outdated files, and the crawl lease between proc
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import stat
 from pathlib import Path
@@ -121,6 +122,17 @@ def test_one_crawler_at_a_time_per_file(tmp_path: Path) -> None:
     one.release_lease("one")
     assert two.take_lease("two", ttl=30)
     assert not one.take_lease("one", ttl=30)
+
+
+def test_a_dead_crawlers_lease_is_taken_over_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "space.sqlite3"
+    one, two = MirrorStore(path), MirrorStore(path)
+    assert one.take_lease(f"{os.getpid()}-alive", ttl=30)
+    assert not two.take_lease("two", ttl=30)
+    one.take_lease("999999999-dead", ttl=30)  # a crawler that was killed with -9
+    one.release_lease(f"{os.getpid()}-alive")
+    assert one.take_lease("999999999-dead", ttl=30)
+    assert two.take_lease("two", ttl=30)
 
 
 def test_two_connections_see_each_others_writes(tmp_path: Path) -> None:
