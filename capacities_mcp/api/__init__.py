@@ -24,6 +24,7 @@ from ._ratelimit import RateLimiter, RateLimitState, parse_rate_limit, parse_ret
 from ._routes import RATE_LIMIT_WINDOW_SECONDS, ROUTES, ROUTES_BY_NAME, Route
 from ._shared_limits import QuotaStore, SharedQuota, SharedRateLimiter
 from ._validation import CapacitiesValidationError, Issue, format_issues, issues_from
+from ._waits import WaitReport, reporting_waits
 
 __all__ = [
     "API_VERSION",
@@ -53,6 +54,7 @@ __all__ = [
     "Route",
     "SharedQuota",
     "SharedRateLimiter",
+    "WaitReport",
     "background_priority",
     "code_for_status",
     "format_issues",
@@ -61,4 +63,5 @@ __all__ = [
     "models",
     "parse_rate_limit",
     "parse_retry_after",
+    "reporting_waits",
 ]

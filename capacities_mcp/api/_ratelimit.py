@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import anyio
 
 from ._priority import background_reserve, in_background
+from ._waits import REPORT_EVERY, report_wait
 
 __all__ = ["RateLimitState", "RateLimiter", "parse_rate_limit", "parse_retry_after"]
 
@@ -125,7 +126,9 @@ class RateLimiter:
                 if not background:
                     quota.waiting += 1
             try:
-                await anyio.sleep(wait)
+                if not background:  # the caller may show it (see `_waits`); the mirror's are silent
+                    await report_wait(key, wait)
+                await anyio.sleep(min(wait, REPORT_EVERY))  # then look again, and report again
             finally:
                 if not background:
                     quota.waiting -= 1

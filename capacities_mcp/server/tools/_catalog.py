@@ -32,6 +32,7 @@ from capacities_mcp.api import Issue
 
 from .._connection import WRITE_SCOPE, Connection
 from .._errors import ErrorInfo, ToolInputError, error_result, tool_error
+from .._progress import call_progress
 from .._render import bound_result
 from .._state import ServerState, active_state
 from ._registry import ToolCall, ToolInput, ToolSpec, input_schema, output_schema, state_of
@@ -142,7 +143,8 @@ class ToolCatalog:
                 if isinstance(resolved, InputRequiredResult):
                     return resolved
                 extra = resolved
-            reply = await spec.handler(ToolCall(state=state_of(context), ctx=context, extra=extra), args)
+            with call_progress(context, name):  # rate-limit waits become progress notifications
+                reply = await spec.handler(ToolCall(state=state_of(context), ctx=context, extra=extra), args)
         except Exception as exc:  # every failure is reported, none escapes
             if spec.writes:  # it may have changed the object: no cached read of it is trusted now
                 _forget_reads(context, getattr(args, "id", None))

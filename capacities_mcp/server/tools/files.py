@@ -18,6 +18,7 @@ from capacities_mcp.api import Issue
 from capacities_mcp.api.models import is_uuid
 
 from .._errors import ToolInputError
+from .._progress import current_progress
 from .._state import ServerState
 from ._common import WriteOutput, remember_title, structure_name
 from ._registry import ToolCall, ToolInput, ToolReply, ToolSpec, hints
@@ -115,7 +116,9 @@ async def upload_file(call: ToolCall, args: UploadFileInput) -> ToolReply:
     collections = await _collections(call.state, args.collections)
 
     async def on_part(done: int, total: int) -> None:
-        await call.ctx.report_progress(done, total, f"uploaded part {done} of {total}")
+        progress = current_progress()
+        if progress is not None:
+            await progress.step(done, total, f"uploaded part {done} of {total}")
 
     client = call.state.client
     obj = await client.media.upload(name, data, title=args.title, collections=collections, on_part=on_part)
