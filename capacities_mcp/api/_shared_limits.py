@@ -5,10 +5,11 @@ would spend the whole quota by itself, so together they would meet 429s. A `Shar
 keeps each route's quota in a `QuotaStore` every replica reaches (remote mode implements it on
 its shared State); each change is one atomic read-modify-write there.
 
-Times are Unix times: replicas share no monotonic clock. Two rules keep the replicas together
-under the quota: a request takes one from the shared count before it is sent; and an answer of
-the same window can only lower the count (the API's number may not yet include requests other
-replicas have in flight), while the first answer of a new window replaces it.
+Times are Unix times: replicas share no monotonic clock (their wall clocks must agree, as NTP
+keeps them). Two rules keep the replicas together under the quota: a request takes one from the
+shared count before it is sent; and an answer of the same window can only lower the count (the
+API's number may not yet include requests other replicas have in flight), while the first
+answer of a new window replaces it. Before any answer, the route table's quota stands in.
 """
 
 from __future__ import annotations
