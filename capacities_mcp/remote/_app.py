@@ -103,6 +103,7 @@ async def open_runtime(
         pool = UserPool(remote, upstream, state, api_version)
         stack.push_async_callback(pool.aclose)
         provider = MultiUserProvider(remote, state, ClientDirectory(remote, state, http), upstream, pool.drop)
+        upstream.on_sign_in_ended = provider.revoke_grant
         key = await _shared_key(state, cipher, "request-state")
         yield RemoteRuntime(
             settings, remote, state, cipher, provider, pool, SignIn(provider, api_version), key

@@ -38,6 +38,7 @@ class SignInEnded(LookupError):
 class _Entry:
     state: ServerState
     busy: int = 0
+    dropped: bool = False  # closed by the last call still using it
 
 
 class UserPool:
@@ -63,6 +64,8 @@ class UserPool:
             yield entry.state
         finally:
             entry.busy -= 1
+            if entry.dropped and entry.busy == 0:
+                await entry.state.client.aclose()
 
     async def _checkout(self, grant_id: str) -> _Entry:
         async with self._lock:
@@ -101,7 +104,10 @@ class UserPool:
         """Forget a revoked grant's client here (other replicas stop at their token check)."""
         async with self._lock:
             entry = self._entries.pop(grant_id, None)
-        if entry is not None and entry.busy == 0:
+        if entry is None:
+            return
+        entry.dropped = True
+        if entry.busy == 0:
             await entry.state.client.aclose()
 
     async def aclose(self) -> None:

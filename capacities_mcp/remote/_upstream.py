@@ -15,6 +15,8 @@ import contextlib
 import hashlib
 import json
 import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlencode
 
@@ -50,6 +52,9 @@ class Upstream:
         self._state = state
         self._cipher = cipher
         self._http = http
+        # Called with a grant id when Capacities refuses its refresh token (the user removed the
+        # connection, or it expired): the grant ends, so the client's next request gets 401.
+        self.on_sign_in_ended: Callable[[str], Awaitable[None]] | None = None
 
     def authorize_url(self, state: str, challenge: str) -> str:
         query = urlencode(
@@ -152,10 +157,20 @@ class Upstream:
         async def latest() -> OAuthTokens | None:
             return await self.load(grant_id)
 
+        @asynccontextmanager
+        async def refreshing() -> AsyncIterator[None]:
+            async with self._state.lock(f"cap-refresh:{grant_id}", _REFRESH_LOCK_SECONDS):
+                try:
+                    yield
+                except CapacitiesOAuthError as exc:
+                    if (exc.error or "").startswith("invalid_grant") and self.on_sign_in_ended is not None:
+                        await self.on_sign_in_ended(grant_id)
+                    raise
+
         return OAuthCredential(
             tokens=tokens,
             client_id=self._settings.oauth_client_id,
             on_token_refreshed=persist,
-            refresh_lock=lambda: self._state.lock(f"cap-refresh:{grant_id}", _REFRESH_LOCK_SECONDS),
+            refresh_lock=refreshing,
             load_tokens=latest,
         )

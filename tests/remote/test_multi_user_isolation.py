@@ -120,3 +120,25 @@ async def test_capacities_tokens_refresh_once_and_are_shared(sandbox: SandboxSer
         assert not result.is_error, text_of(result)
         assert sum(1 for g in sandbox.state.oauth["refresh"].values() if g["rotated"]) == refreshes + 1
     await browser.aclose()
+
+
+async def test_a_connection_removed_in_capacities_ends_the_grant_and_the_client_signs_in_again(
+    sandbox: SandboxServer,
+) -> None:
+    browser = Browser("bob")
+    async with remote_server(sandbox) as server, signed_in(server.url, browser) as (client, store, _):
+        assert not (await client.call_tool("get_space", {})).is_error
+        assert store.tokens is not None
+        grant = await server.runtime.provider.load_access_token(store.tokens.access_token)
+        assert grant is not None
+        upstream = await server.runtime.provider.upstream.load(grant.grant_id)
+        assert upstream is not None
+        sandbox.revoke_token(upstream.refresh_token)  # the user removed the connection at Capacities
+        ended = await client.call_tool("search_objects", {"query": "project"})  # not cached: asks Capacities
+        assert ended.is_error and "sign in again" in text_of(ended), text_of(ended)
+        consents = sum("/consent?" in url for url in browser.visited)
+        again = await client.call_tool("search_objects", {"query": "project"})  # 401, a new sign-in
+        assert not again.is_error, text_of(again)
+        assert sum("/consent?" in url for url in browser.visited) == consents + 1
+        assert await server.runtime.provider.load_access_token(store.tokens.access_token) is not None
+    await browser.aclose()
