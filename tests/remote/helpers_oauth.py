@@ -250,11 +250,12 @@ async def signed_in(
     storage: MemoryStorage | None = None,
     document_url: str | None = None,
     mode: str = "auto",
+    timeout: float = 30.0,
 ) -> AsyncIterator[tuple[Client, MemoryStorage, OAuthClientProvider]]:
     """A connected `mcp.Client` whose requests carry this user's tokens (signing in as needed)."""
     storage = storage if storage is not None else MemoryStorage()
     provider = oauth_provider(url, browser, storage, document_url=document_url)
-    http = httpx2.AsyncClient(auth=provider, timeout=30, follow_redirects=True)
+    http = httpx2.AsyncClient(auth=provider, timeout=timeout, follow_redirects=True)
     async with http, Client(streamable_http_client(url, http_client=http), mode=mode) as client:  # type: ignore[arg-type]
         yield client, storage, provider
 
