@@ -196,6 +196,9 @@ def build_remote_app(runtime: RemoteRuntime) -> ASGIApp:
         host=settings.host,
     )
     _advertise_client_documents(app, auth)
+    # No shared bearer token (OAuth replaces it) and no blanket Origin refusal: bearer tokens are
+    # not ambient credentials a browser would send on its own, browser-based MCP clients need
+    # CORS on the OAuth endpoints, and the consent form carries its own CSRF check.
     return guarded(app, settings, token=None, check_origin=False)
 
 
