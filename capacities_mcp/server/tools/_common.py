@@ -89,8 +89,7 @@ Markdown = Annotated[
     Field(
         default=None,
         max_length=MARKDOWN_MAX_LENGTH,
-        description="Content as Markdown (headings, lists, - [ ] checkboxes, code, links; object links: "
-        "[Title](cap:<id>) or [[Title]]).",
+        description="Markdown (- [ ] to-dos too); object links: [Title](cap:<id>) or [[Title]].",
     ),
 ]
 
@@ -107,7 +106,7 @@ PropertyValue = str | float | bool | list[str]
 
 
 class PropertyChange(StrictModel, CompactSchema):
-    property: str = Field(min_length=1, max_length=200, description="Property name or id (see get_space).")
+    property: str = Field(min_length=1, max_length=200, description="Property name or id.")
     value: PropertyValue = Field(
         description='Label name(s), "YYYY-MM-DD" (or "start/end"), number, bool, text, or linked '
         'objects\' ids/titles; "" or [] clears.',

@@ -55,7 +55,7 @@ class AppendBlocksInput(ToolInput):
     parent_block_id: str | None = Field(
         default=None,
         max_length=100,
-        description="Nest inside this text block (with position end/start), e.g. sub-items of a list item.",
+        description="Nest inside this block (e.g. sub-items).",
     )
     property_id: str | None = PropertyId
 

@@ -39,16 +39,12 @@ _PLAIN_TITLE = r"^[^\n#*_`\[\]<>\\|~!]+$"
 
 
 class CreateObjectInput(ToolInput):
-    structure: str = Field(description='The type: name ("Page", "Task", "Book") or id, see get_space.')
+    structure: str = Field(description='Type name ("Page", "Task", ...) or id.')
     title: str = Field(min_length=1, max_length=1000, description="The object's title.")
     properties: PropertyChanges
     markdown: Markdown
-    collections: list[str] | None = Field(
-        default=None, description="Collections to put it in (ids or titles); default placement when omitted."
-    )
-    allow_duplicate: bool = Field(
-        default=False, description="true: create even when an object of this type has this exact title."
-    )
+    collections: list[str] | None = Field(default=None, description="Collections (ids or titles).")
+    allow_duplicate: bool = Field(default=False, description="Create even if the exact title exists.")
 
 
 class CreateObjectOutput(WriteOutput):
@@ -232,10 +228,10 @@ class UpdateObjectInput(ToolInput):
     title: str | None = Field(default=None, min_length=1, max_length=1000, description="New title.")
     properties: PropertyChanges
     collections: list[str] | None = Field(
-        default=None, description="Replace collection membership (ids or titles); [] = default placement."
+        default=None, description="New collections (ids or titles); [] = default placement."
     )
-    trash: bool | None = Field(default=None, description="true moves the object to the trash (restorable).")
-    restore: bool | None = Field(default=None, description="true restores the object from the trash.")
+    trash: bool | None = Field(default=None, description="Move to the trash.")
+    restore: bool | None = Field(default=None, description="Restore from the trash.")
 
 
 class UpdateObjectOutput(WriteOutput):
