@@ -39,6 +39,8 @@ def fts_text(text: str) -> str:
 
 def fold(text: str) -> str:
     """Case and diacritics folded, as the index compares (for snippets and title checks)."""
+    if text.isascii():  # the common case, and the same length: positions stay valid
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
