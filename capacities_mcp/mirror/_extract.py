@@ -30,6 +30,8 @@ PROPERTIES_BLOCK = ""
 # word of any length is found as a phrase of characters (measured in tests/mirror/test_cjk.py).
 _UNSPACED = re.compile(r"([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\u3131-\u318e])")
 _UNSPACED_CHAR = re.compile(_UNSPACED.pattern)
+# Combining marks (what NFKD splits off accented letters), removed like remove_diacritics does.
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
 def fts_text(text: str) -> str:
@@ -41,8 +43,7 @@ def fold(text: str) -> str:
     """Case and diacritics folded, as the index compares (for snippets and title checks)."""
     if text.isascii():  # the common case, and the same length: positions stay valid
         return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", text.casefold()))
 
 
 def approx_tokens(text: str) -> int:

@@ -145,8 +145,9 @@ def _densest(folded: str, terms: list[str]) -> int:
 
 def _fold_with_positions(text: str) -> tuple[str, list[int]]:
     """`fold(text)` and, for each of its characters, the index of the character it came from."""
-    if text.isascii():
-        return text.lower(), list(range(len(text) + 1))
+    folded = fold(text)
+    if len(folded) == len(text):  # nothing expanded or dropped: positions are the same
+        return folded, list(range(len(text) + 1))
     out: list[str] = []
     origin: list[int] = []
     for index, char in enumerate(text):
