@@ -34,7 +34,8 @@ _log = logging.getLogger("capacities_mcp.server")
 Status = Literal["unchecked", "checking", "ok", "rejected", "forbidden", "unreachable", "failed"]
 PROBLEMS: frozenset[str] = frozenset({"rejected", "forbidden", "unreachable", "failed"})
 
-# The error codes whose own text already names each problem (no notice line on top of them).
+# The error codes whose own text already names each problem (no notice line on top of them);
+# a failed check is named by the code it failed with.
 _NAMED_BY = {
     "rejected": frozenset({"cap_not_authenticated", "oauth_error"}),
     "forbidden": frozenset({"cap_scope_insufficient"}),
@@ -58,6 +59,7 @@ class Connection:
     log_changes: bool = True
     _listeners: list[Callable[[Connection], None]] = field(default_factory=list, repr=False)
     _tools_changed: bool = False
+    _failed_with: str | None = None
     _checked: anyio.Event | None = field(default=None, repr=False)
 
     # --- what the tools read -------------------------------------------------------------------
@@ -67,7 +69,8 @@ class Connection:
         error (`error_code`) already names it, or when there is none."""
         if self.status not in PROBLEMS or self.problem is None:
             return None
-        if error_code is not None and error_code in _NAMED_BY.get(self.status, ()):
+        named_by = _NAMED_BY.get(self.status, frozenset({self._failed_with}))
+        if error_code is not None and error_code in named_by:
             return None
         return f"Capacities connection problem: {self.problem}"
 
@@ -109,6 +112,7 @@ class Connection:
             self.status = "unchecked"  # the holder left first: the next one checks again
             raise
         except Exception as exc:  # every failure is a state, none escapes the background task
+            self._failed_with = exc.code if isinstance(exc, CapacitiesApiError) else None
             self._set(*(_judge(exc, self.url, read=True) or ("failed", _failed(exc, self.url))))
         else:
             self.space_title = snapshot.space.title

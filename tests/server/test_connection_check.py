@@ -27,7 +27,7 @@ from capacities_mcp.server._app import App, build_app
 from capacities_mcp.server._settings import Settings
 from capacities_mcp.server.tools import READ_ONLY_TOOLS
 
-from .helpers import MODES, error_of, everything, running_sandbox, text_of
+from .helpers import MODES, TASK_ID, error_of, everything, running_sandbox, text_of
 from .helpers_process import base_env
 from .helpers_stdio import raw_stdio_server
 
@@ -126,10 +126,12 @@ async def test_problem_clears_when_the_api_answers(mode: str, quiet_log: pytest.
             await app.runtime.state.connection.wait_checked()
             assert app.runtime.state.connection.status == "failed"
             during = await client.call_tool("get_object", {"id": "not-an-id"})
+            same = await client.call_tool("get_object", {"id": TASK_ID})  # the same 503 again
             sandbox.faults.reset()
             fixed = await client.call_tool("get_space", {})
             after = await client.call_tool("get_object", {"id": "not-an-id"})
     assert text_of(during).count(NOTICE) == 1 and "503" in text_of(during)
+    assert error_of(same)["status"] == 503 and NOTICE not in text_of(same)  # its error says it
     assert not fixed.is_error and NOTICE not in text_of(fixed) and NOTICE not in text_of(after)
     lines = [r.levelname for r in _check_lines(quiet_log)]
     assert lines == ["WARNING", "INFO"]  # the failed check, then "answers again"
