@@ -98,6 +98,18 @@ async def test_bogus_token_is_said_once_per_message(
     assert BOGUS not in everything(rejected) + everything(local) + instructions
 
 
+async def test_token_that_may_not_read_is_named(
+    sandbox: SandboxServer, quiet_log: pytest.LogCaptureFixture
+) -> None:
+    app = _app(sandbox.mint_token(("api:write",)), sandbox.base_url)
+    async with Client(app.server, mode="legacy") as client:
+        await app.runtime.state.connection.wait_checked()
+        local = await client.call_tool("get_object", {"id": "not-an-id"})
+    [line] = _check_lines(quiet_log)
+    assert line.levelno == logging.ERROR and "403" in line.getMessage() and "api:read" in line.getMessage()
+    assert text_of(local).count(NOTICE) == 1 and "api:read" in text_of(local)
+
+
 @pytest.mark.parametrize("mode", MODES)
 async def test_unreachable_url_is_said_once(mode: str, quiet_log: pytest.LogCaptureFixture) -> None:
     url = f"http://127.0.0.1:{_free_port()}"
