@@ -71,7 +71,11 @@ def _bound_socket() -> socket.socket:
 @asynccontextmanager
 async def serving(app: ASGIApp, sock: socket.socket) -> AsyncIterator[str]:
     """`app` on `sock` with uvicorn, in this event loop; yields its base URL."""
-    config = uvicorn.Config(app, lifespan="on", log_config=None, log_level="warning", ws="none")
+    # Idle connections are kept longer than clients keep theirs (httpx: 5 s), so a client never
+    # reuses one the server is just closing (the MCP client does not survive that ReadError).
+    config = uvicorn.Config(
+        app, lifespan="on", log_config=None, log_level="warning", ws="none", timeout_keep_alive=30
+    )
     server = uvicorn.Server(config)
     async with anyio.create_task_group() as tg:
         tg.start_soon(lambda: server.serve(sockets=[sock]))

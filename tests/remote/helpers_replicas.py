@@ -68,7 +68,8 @@ class RoundRobinProxy:
         self.served: Counter[str] = Counter()
         self.failed_after_sending = 0
         self._next = 0
-        self._http = httpx2.AsyncClient(timeout=60)
+        # Idle connections dropped before the replicas drop theirs (5 s): no reuse races.
+        self._http = httpx2.AsyncClient(timeout=60, limits=httpx2.Limits(keepalive_expiry=2.0))
 
     def _pick(self) -> list[str]:
         order = [self.upstreams[(self._next + i) % len(self.upstreams)] for i in range(len(self.upstreams))]

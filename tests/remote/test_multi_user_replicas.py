@@ -1,11 +1,13 @@
 """Three `serve --multi-user` processes sharing one real redis-server, behind a round-robin
-proxy, with a sandbox of two accounts: sign-in, calls spread over every replica, Capacities
-token refresh once across replicas, and a replica killed mid-run with no write lost or doubled.
+proxy, with a sandbox of two accounts: sign-in, calls spread over every replica, MCP token
+refresh through one replica used on the others, Capacities token refresh once across
+replicas, and a replica killed mid-run with no write lost or doubled.
 
 Started once for the module (three processes cost a few seconds); each test signs in anew."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -55,11 +57,18 @@ async def test_calls_spread_over_replicas_and_refresh_happens_once(
 ) -> None:
     url, balancer = proxy
     browser = Browser("alice")
-    async with signed_in(url, browser) as (client, _, _):
+    async with signed_in(url, browser) as (client, store, provider):
         for _ in range(3):
             result = await client.call_tool("get_space", {})
             assert not result.is_error and "Demo space" in text_of(result)
         assert len(balancer.served) == 3  # sign-in and calls reached every replica
+        # This server's own tokens: refreshed through one replica, used on all three.
+        first = store.tokens
+        provider.context.token_expiry_time = time.time() - 1
+        for _ in range(3):
+            assert not (await client.call_tool("get_space", {})).is_error
+        assert store.tokens is not None and first is not None
+        assert store.tokens.refresh_token != first.refresh_token
         before = _rotations(sandbox)
         sandbox.expire_access_tokens()  # every replica's cached Capacities token now gets 401
         async with anyio.create_task_group() as tg:  # three calls at once, one per replica
