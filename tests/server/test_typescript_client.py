@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from capacities_mcp.server.tools import ALL_TOOLS, READ_ONLY_TOOLS
 from tests.helpers_node import ensure_node_packages
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
@@ -49,7 +50,12 @@ def _json(result: subprocess.CompletedProcess[str]) -> Any:
 
 
 @pytest.mark.parametrize(
-    ("server_args", "count"), [((), 12), (("--structured-output",), 12), (("--read-only",), 4)]
+    ("server_args", "count"),
+    [
+        ((), len(ALL_TOOLS)),
+        (("--structured-output",), len(ALL_TOOLS)),
+        (("--read-only",), len(READ_ONLY_TOOLS)),
+    ],
 )
 def test_tool_schemas_pass_the_strict_portability_check(
     inspector: list[str], tmp_path: Path, server_args: tuple[str, ...], count: int
