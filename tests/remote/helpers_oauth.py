@@ -255,12 +255,14 @@ async def signed_in(
     document_url: str | None = None,
     mode: str = "auto",
     timeout: float = 30.0,
+    **client_options: Any,
 ) -> AsyncIterator[tuple[Client, MemoryStorage, OAuthClientProvider]]:
     """A connected `mcp.Client` whose requests carry this user's tokens (signing in as needed)."""
     storage = storage if storage is not None else MemoryStorage()
     provider = oauth_provider(url, browser, storage, document_url=document_url)
     http = httpx2.AsyncClient(auth=provider, timeout=timeout, follow_redirects=True)
-    async with http, Client(streamable_http_client(url, http_client=http), mode=mode) as client:  # type: ignore[arg-type]
+    transport = streamable_http_client(url, http_client=http)
+    async with http, Client(transport, mode=mode, **client_options) as client:  # type: ignore[arg-type]
         yield client, storage, provider
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import anyio
 import pytest
+from mcp.types import ElicitResult
 
 from capacities_mcp.sandbox import SandboxConfig, SandboxServer
 
@@ -122,3 +123,31 @@ async def test_a_replica_killed_mid_run_loses_and_doubles_nothing(
         assert not any(title.startswith(f"{other} note") for title in titles)
     for browser in browsers:
         await browser.aclose()
+
+
+async def test_a_confirmation_asked_by_one_replica_is_answered_to_another(
+    sandbox: SandboxServer, proxy: tuple[str, RoundRobinProxy]
+) -> None:
+    """A permanent delete asks the user first; in the 2026-07-28 era the question and its answer
+    are two requests, with the sealed request state between them: any replica must unseal it."""
+    url, balancer = proxy
+    asked: list[str] = []
+
+    async def accept(context: Any, params: Any) -> ElicitResult:
+        asked.append(params.message)
+        return ElicitResult(action="accept", content={"confirm": True})
+
+    browser = Browser("bob")
+    async with signed_in(url, browser, elicitation_callback=accept) as (client, _, _):
+        assert not (
+            await client.call_tool("create_object", {"structure": "Page", "title": "Doomed"})
+        ).is_error
+        page = sandbox.space_of("bob").find_by_title("Doomed")
+        assert page is not None
+        before = dict(balancer.served)
+        result = await client.call_tool("delete_object", {"id": page["id"], "permanent": True})
+        assert not result.is_error, text_of(result)
+        assert len(asked) == 1
+        assert sum(1 for r in balancer.served if balancer.served[r] > before.get(r, 0)) >= 2
+        assert sandbox.space_of("bob").get_object(page["id"], include_trashed=True) is None
+    await browser.aclose()

@@ -10,7 +10,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.resolve import Elicit, Resolve
 from pydantic import BaseModel, Field
 
-from capacities_mcp.api import Issue
+from capacities_mcp.api import CapacitiesError, Issue
 from capacities_mcp.api.models import SEARCH_QUERY_MAX_LENGTH, Structure, is_uuid
 
 from .._errors import PartialWrite, ToolInputError
@@ -336,6 +336,18 @@ def _wants_permanent(permanent: Any) -> bool:
     return permanent is True or (isinstance(permanent, str) and permanent.strip().lower() == "true")
 
 
+async def _title_for_question(state: ServerState, object_id: str) -> str | None:
+    """The object's title, the same in every round: the answer is pinned to the question's exact
+    text, and the next round may run on another replica whose title cache has not seen it."""
+    title = state.titles.title(object_id)
+    if title is not None or not is_uuid(object_id):
+        return title
+    try:
+        return remember_title(state, await state.client.object.get(object_id))
+    except CapacitiesError:
+        return None  # the delete itself will say what is wrong
+
+
 async def confirm_permanent(id: Any, permanent: Any, ctx: Context[Any, Any]) -> Any:
     """Resolver: ask the user before a permanent delete, when the client can show a form.
 
@@ -348,7 +360,7 @@ async def confirm_permanent(id: Any, permanent: Any, ctx: Context[Any, Any]) -> 
     elicitation = capabilities.elicitation if capabilities is not None else None
     if elicitation is None or (elicitation.form is None and elicitation.url is not None):
         return "unsupported"
-    title = state_of(ctx).titles.title(str(id))
+    title = await _title_for_question(state_of(ctx), str(id))
     what = f'"{title}" ({id})' if title else f"the object {id}"
     return Elicit(
         f"Permanently delete {what}? This cannot be undone; it will not go to the trash.",
