@@ -146,6 +146,14 @@ class MultiUserServer(CapacitiesMCPServer):
         except SignInEnded:
             return CallToolResult(content=[TextContent(type="text", text=_SIGNED_OUT)], is_error=True)
 
+    async def list_tools(self) -> Any:
+        """The caller's own list (write tools go when their token turns out to lack api:write)."""
+        try:
+            async with self._caller():
+                return await super().list_tools()
+        except SignInEnded:
+            return await super().list_tools()
+
     async def read_resource(self, uri: Any, context: Any = None) -> Any:
         async with self._caller():
             return await super().read_resource(uri, context)
