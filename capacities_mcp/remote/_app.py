@@ -224,7 +224,8 @@ def _transport_security(settings: Settings, remote: RemoteSettings) -> Transport
 
 def _advertise_client_documents(app: Starlette, auth: AuthSettings) -> None:
     """RFC 8414 metadata as the SDK builds it, plus what it cannot know: client ids may be
-    metadata document URLs, whose clients (public ones) authenticate with no secret."""
+    metadata document URLs, whose clients (public ones) authenticate with no secret, and our
+    redirects back to clients carry `iss` (RFC 9207)."""
     metadata = build_metadata(
         auth.issuer_url,
         None,
@@ -232,6 +233,7 @@ def _advertise_client_documents(app: Starlette, auth: AuthSettings) -> None:
         auth.revocation_options or RevocationOptions(),
     )
     metadata.client_id_metadata_document_supported = True
+    metadata.authorization_response_iss_parameter_supported = True  # RFC 9207
     metadata.scopes_supported = [MCP_SCOPE]
     methods = ["none", "client_secret_post", "client_secret_basic"]
     metadata.token_endpoint_auth_methods_supported = methods

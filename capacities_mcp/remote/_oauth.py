@@ -129,6 +129,7 @@ class MultiUserProvider(OAuthAuthorizationServerProvider[GrantCode, GrantRefresh
             "state": params.state,
             "scopes": params.scopes or [MCP_SCOPE],
             "resource": self.settings.resource_url,
+            "issuer": self.settings.public_url,
         }
         request_id = secrets.token_urlsafe(32)
         await self.state.put(NS_REQUEST, request_id, json.dumps(request).encode(), ttl=REQUEST_TTL)

@@ -138,6 +138,9 @@ class SignIn:
 
 
 def _back_to_client(pending: dict[str, Any], **params: str) -> RedirectResponse:
-    """To the MCP client's redirect URI with `params` and its own `state`."""
-    url = construct_redirect_uri(pending["redirect_uri"], **params, state=pending.get("state"))
+    """To the MCP client's redirect URI with `params`, its own `state`, and this server as `iss`
+    (RFC 9207: the client can tell which authorization server answered)."""
+    url = construct_redirect_uri(
+        pending["redirect_uri"], **params, state=pending.get("state"), iss=pending["issuer"]
+    )
     return RedirectResponse(url, status_code=303, headers=PAGE_HEADERS)

@@ -181,6 +181,7 @@ async def test_forged_consent_and_denial(setup: tuple[RemoteServer, RecordingSta
         "error": "access_denied",
         "error_description": "The user denied access",
         "state": "client-state",
+        "iss": client.server.origin,
     }
     with pytest.raises(SignInRefused):
         await Browser("alice", decision="deny").sign_in(client.authorize_url(challenge))

@@ -40,6 +40,7 @@ async def test_metadata_documents_and_the_401_challenge(sandbox: SandboxServer) 
         asm = (await http.get(f"{server.origin}/.well-known/oauth-authorization-server")).json()
         assert asm["issuer"] == server.origin
         assert asm["client_id_metadata_document_supported"] is True
+        assert asm["authorization_response_iss_parameter_supported"] is True
         assert asm["code_challenge_methods_supported"] == ["S256"]
         assert "none" in asm["token_endpoint_auth_methods_supported"]
         assert {"registration_endpoint", "revocation_endpoint"} <= set(asm)
