@@ -142,3 +142,19 @@ async def test_a_connection_removed_in_capacities_ends_the_grant_and_the_client_
         assert sum("/consent?" in url for url in browser.visited) == consents + 1
         assert await server.runtime.provider.load_access_token(store.tokens.access_token) is not None
     await browser.aclose()
+
+
+async def test_the_pool_keeps_at_most_max_users_clients(sandbox: SandboxServer) -> None:
+    browsers = [Browser(account) for account in ACCOUNTS]
+    async with (
+        remote_server(sandbox, max_users=1) as server,
+        signed_in(server.url, browsers[0]) as (alice, _, _),
+        signed_in(server.url, browsers[1]) as (bob, _, _),
+    ):
+        for _ in range(2):
+            assert "Demo space" in text_of(await alice.call_tool("get_space", {}))
+            assert "bob's space" in text_of(await bob.call_tool("get_space", {}))
+            assert len(server.runtime.pool) == 1
+        assert server.runtime.pool.created == 4  # each call rebuilt its user's client from the State
+    for browser in browsers:
+        await browser.aclose()
