@@ -23,6 +23,7 @@ import anyio
 import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
+from mcp.types import Tool as MCPTool
 
 from capacities_mcp import __version__
 from capacities_mcp._environment import ENV_API_TOKEN
@@ -62,6 +63,12 @@ SANDBOX_NOTE = (
 
 _log = logging.getLogger("capacities_mcp.server")
 
+HANDSHAKE_GRACE = 2.0
+"""Seconds the start-up check waits for tools/list before it runs anyway (an HTTP server with no
+client yet, a client that never lists tools)."""
+ANSWER_FLUSH = 0.05
+"""Seconds for an answer to reach the transport's writer before background work takes the loop."""
+
 
 class _Runtime:
     """The process-wide resources: the shared client and, without credentials, the sandbox."""
@@ -75,6 +82,7 @@ class _Runtime:
         self._mirror_running = False
         # Told of every change of the credentials' state (build_app refreshes the instructions).
         self.connection_listeners: list[Callable[[Connection], None]] = []
+        self._handshake_done: anyio.Event | None = None
 
     @property
     def state(self) -> ServerState:
@@ -101,6 +109,8 @@ class _Runtime:
             if self._users == 0:
                 await self._open()
             self._users += 1
+        if self._handshake_done is None:
+            self._handshake_done = anyio.Event()
         try:
             async with anyio.create_task_group() as background:
                 background.start_soon(self._check_connection)
@@ -149,9 +159,23 @@ class _Runtime:
             connection.on_change(listener)
         self._state = state
 
+    def tools_listed(self) -> None:
+        """The client has its tool list: the handshake is over, background work may start."""
+        if self._handshake_done is not None:
+            self._handshake_done.set()
+
+    async def _after_handshake(self) -> None:
+        """Until tools/list has been answered (or a grace period passed): the check's first
+        request loads the HTTP connection stack, which must not hold up the host's handshake."""
+        assert self._handshake_done is not None
+        with anyio.move_on_after(HANDSHAKE_GRACE):
+            await self._handshake_done.wait()
+        await anyio.sleep(ANSWER_FLUSH)  # the tools/list answer is written out first
+
     async def _check_connection(self) -> None:
         """The credentials, checked once per runtime in the background: the handshake never
         waits for it, and its one log line comes as soon as the API has answered."""
+        await self._after_handshake()
         state = self._state
         if state is not None and state.connection.status == "unchecked":
             await state.connection.check(state.space)
@@ -325,6 +349,14 @@ class CapacitiesMCPServer(ToolServer):
     list of prompts that do exist.
     """
 
+    on_tools_listed: Callable[[], None] | None = None
+
+    async def list_tools(self) -> list[MCPTool]:
+        tools = await super().list_tools()
+        if self.on_tools_listed is not None:
+            self.on_tools_listed()
+        return tools
+
     async def get_prompt(
         self, name: str, arguments: dict[str, Any] | None = None, context: Any = None
     ) -> Any:
@@ -408,6 +440,7 @@ def build_app(settings: Settings) -> App:
     server = CapacitiesMCPServer(**server_options(settings), lifespan=lifespan)
     tool_names, prompt_names = populate(server, settings, lambda: runtime.state)
     server.state_source = runtime.current_state
+    server.on_tools_listed = runtime.tools_listed
 
     def refresh_instructions(connection: Connection) -> None:
         # Clients that connect (or discover) after this read it; on stdio the one client has

@@ -231,7 +231,8 @@ async def test_handshake_does_not_wait_for_the_check() -> None:
             app = _app(sandbox.api_token, sandbox.base_url)
             async with Client(app.server, mode=mode) as client:
                 assert client.server_capabilities.tools is not None  # initialize (or discover) answered
-                assert app.runtime.state.connection.status == "checking"
+                # Not done: it starts once tools/list is answered (or after a grace period).
+                assert app.runtime.state.connection.status in ("unchecked", "checking")
                 assert "Connected" not in (client.instructions or "")
         sandbox.faults.reset()
 
