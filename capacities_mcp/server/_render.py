@@ -327,6 +327,14 @@ def page_text(text: str, offset: int, max_tokens: int) -> Page:
     return Page(text[offset:end], offset, end, total)
 
 
+def size_note(tokens: int | None) -> str:
+    """How long an object is, for listings: " · ~7,600 tokens", with the pages get_object needs."""
+    if not tokens:
+        return ""
+    pages = -(-tokens // PAGE_TOKENS)
+    return f" · ~{tokens:,} tokens" + (f" ({pages} pages)" if pages > 1 else "")
+
+
 def page_hint(page: Page, call: str, unit: str = "") -> str:
     """How to read on: the rest's size (tokens estimated from this page's density) and the call.
 

@@ -380,3 +380,13 @@ def test_render_object_markdown_keeps_the_export_and_names_the_object() -> None:
     text = render_object_markdown(exported)
     assert text.startswith("# Title\n\nBody") and "o1" in text
     assert render_object_markdown("plain") == "plain"
+
+
+def test_size_note_names_tokens_and_the_pages_get_object_needs() -> None:
+    from capacities_mcp.server._render import size_note
+    from capacities_mcp.server._tokens import PAGE_TOKENS
+
+    assert size_note(None) == "" and size_note(0) == ""
+    assert size_note(7_617) == " · ~7,617 tokens"
+    assert size_note(PAGE_TOKENS) == f" · ~{PAGE_TOKENS:,} tokens"
+    assert size_note(PAGE_TOKENS + 1) == f" · ~{PAGE_TOKENS + 1:,} tokens (2 pages)"

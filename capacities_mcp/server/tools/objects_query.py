@@ -18,7 +18,7 @@ from capacities_mcp.api import Issue
 from capacities_mcp.api.models import Structure
 
 from .._errors import ToolInputError
-from .._render import TitleOf
+from .._render import TitleOf, size_note
 from .._state import ServerState, find_property, property_lookup_failed
 from ._properties import utc_today
 from ._registry import CompactSchema, StrictModel, ToolCall, ToolInput, ToolOutput, ToolReply, ToolSpec, hints
@@ -191,7 +191,7 @@ async def query_objects(call: ToolCall, args: QueryObjectsInput) -> ToolReply:
     head = f"{len(out)} of {total} {structure.plural_name} match ({index})"
     lines = [head + (":" if out else ".")]
     for r in out:
-        extra = "".join(f" · {p}" for p in r.properties) + (f" · ~{r.tokens} tokens" if r.tokens else "")
+        extra = "".join(f" · {p}" for p in r.properties) + size_note(r.tokens)
         lines.append(f"- {r.title or '(untitled)'} `{r.id}`{extra}")
     return ToolReply("\n".join(lines), QueryObjectsOutput(results=out, total=total, index=index))
 

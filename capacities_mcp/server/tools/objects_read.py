@@ -34,6 +34,7 @@ from .._render import (
     page_text,
     render_properties,
     shorten,
+    size_note,
 )
 from .._state import ServerState, SpaceSnapshot
 from .._tokens import PAGE_TOKENS, PAGE_TOKENS_MAX, estimate_tokens
@@ -345,7 +346,7 @@ def _ref_lines(refs: list[ObjectRef]) -> list[str]:
 
 def _ref_line(r: ObjectRef) -> str:
     line = f"- {r.title or '(untitled)'} — {r.structure} `{r.id}`"
-    line += "".join(f" · {p}" for p in r.properties or []) + (f" · ~{r.tokens} tokens" if r.tokens else "")
+    line += "".join(f" · {p}" for p in r.properties or []) + size_note(r.tokens)
     if r.snippet:
         line += f"\n  {f'block `{r.block_id}`: ' if r.block_id else ''}{r.snippet}"
     return line
