@@ -29,8 +29,9 @@ from capacities_mcp.server._render import (
     render_properties,
     render_space,
     shorten,
+    size_note,
 )
-from capacities_mcp.server._tokens import RESULT_TOKENS_MAX, estimate_tokens
+from capacities_mcp.server._tokens import PAGE_TOKENS, RESULT_TOKENS_MAX, estimate_tokens
 
 _VALUE: TypeAdapter[Any] = TypeAdapter(PropertyValue)
 _BLOCKS: TypeAdapter[Any] = TypeAdapter(list[Block])
@@ -383,9 +384,6 @@ def test_render_object_markdown_keeps_the_export_and_names_the_object() -> None:
 
 
 def test_size_note_names_tokens_and_the_pages_get_object_needs() -> None:
-    from capacities_mcp.server._render import size_note
-    from capacities_mcp.server._tokens import PAGE_TOKENS
-
     assert size_note(None) == "" and size_note(0) == ""
     assert size_note(7_617) == " · ~7,617 tokens"
     assert size_note(PAGE_TOKENS) == f" · ~{PAGE_TOKENS:,} tokens"
