@@ -410,6 +410,7 @@ def populate(
             tools=list(settings.tools) if settings.tools is not None else None,
             toolsets=list(settings.toolsets) if settings.toolsets is not None else None,
             structured_output=settings.structured_output,
+            mirror=settings.mirror,
         )
     )
     prompt_names = tuple(register_prompts(server, available_tools=tool_names))

@@ -159,6 +159,9 @@ async def test_without_the_mirror_search_is_by_title_and_query_explains(
 ) -> None:
     app = app_on(sandbox, tmp_path, mirror=False)
     async with Client(app.server) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        description = tools["search_objects"].description or ""
+        assert "title" in description and "content is not searched" in description
         search = await client.call_tool("search_objects", {"query": "Luhmann"})
         assert "in its title" in text_of(search) or "in the title" in text_of(search)
         query = await client.call_tool("query_objects", {"structure": "Task"})

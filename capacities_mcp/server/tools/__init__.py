@@ -12,6 +12,7 @@ Tools reach the shared `ServerState` (client + caches) through the lifespan cont
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection
 from typing import Any
 
@@ -92,11 +93,22 @@ def register_tools(
     tools: Collection[str] | None = None,
     toolsets: Collection[str] | None = None,
     structured_output: bool = False,
+    mirror: bool = True,
 ) -> list[str]:
-    """Serve the tools `select_tools` picks on `server` and return their names."""
+    """Serve the tools `select_tools` picks on `server` and return their names.
+
+    `mirror`: whether search has the local mirror; without it search_objects says it matches
+    titles only, so the model does not expect content hits.
+    """
     selected = select_tools(read_only=read_only, tools=tools, toolsets=toolsets)
     withheld = {name: READ_ONLY_REFUSAL for name in ALL_TOOLS if read_only and name not in READ_ONLY_TOOLS}
-    server.catalog = ToolCatalog(
-        [SPECS[name] for name in selected], withheld=withheld, structured_output=structured_output
-    )
+    specs = [SPECS[name] for name in selected]
+    if not mirror:
+        specs = [
+            dataclasses.replace(spec, description=objects_read.TITLE_SEARCH_DESCRIPTION)
+            if spec.name == "search_objects"
+            else spec
+            for spec in specs
+        ]
+    server.catalog = ToolCatalog(specs, withheld=withheld, structured_output=structured_output)
     return selected

@@ -499,6 +499,12 @@ SEARCH_OBJECTS = ToolSpec(
     annotations=hints(read_only=True, idempotent=True),
 )
 
+TITLE_SEARCH_DESCRIPTION = (
+    "Find objects whose title contains the query as one phrase (no local mirror: content is not "
+    "searched), best match first; optionally only some structures."
+)
+"""search_objects as it works with --no-mirror: the API's title search only."""
+
 
 class ListObjectsInput(ToolInput):
     structure: str | None = Field(
