@@ -96,6 +96,11 @@ async def test_bad_inputs_are_refused_before_anything_is_sent(
         assert "No such file" in text
         code, text = await refused({"path": str(big)})
         assert code == "file_too_large" and f"{files.MAX_UPLOAD_BYTES:,}" in text
+        # Paths the system refuses are the caller's input errors, not internal ones.
+        for path in ("x" * 5000, "a\x00b", str(tmp_path)):
+            code, text = await refused({"path": path})
+            assert code == "invalid_arguments" and ("Cannot read" in text or "No such file" in text), text
+            assert len(text) < 1000
         monkeypatch.setattr(files, "MAX_UPLOAD_BYTES", 10)
         code, text = await refused({"content": base64.b64encode(b"x" * 11).decode(), "filename": "a.txt"})
         assert code == "file_too_large"

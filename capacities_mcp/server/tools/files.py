@@ -53,18 +53,21 @@ def _too_large(size: int, where: str) -> ToolInputError:
 
 
 def _read_path(text: str) -> tuple[str, bytes]:
-    path = Path(text).expanduser()
-    if not path.is_file():
-        raise ToolInputError(f"No such file: {text}", issues=[Issue.at("path", "not a readable file")])
-    size = path.stat().st_size
-    if size > MAX_UPLOAD_BYTES:
-        raise _too_large(size, "path")
+    """The file's name and bytes; any path the system refuses (too long, a NUL, no access) is
+    the caller's input error, not ours."""
+    shown = text if len(text) <= 200 else text[:200] + "…"
     try:
-        return path.name, path.read_bytes()
-    except OSError as exc:
-        raise ToolInputError(
-            f"Cannot read {text}: {exc.strerror}", issues=[Issue.at("path", "unreadable")]
-        ) from exc
+        path = Path(text).expanduser()
+        size = path.stat().st_size if path.is_file() else None
+        if size is not None and size <= MAX_UPLOAD_BYTES:
+            return path.name, path.read_bytes()
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        issues = [Issue.at("path", "unreadable")]
+        raise ToolInputError(f"Cannot read {shown}: {reason}", issues=issues) from exc
+    if size is None:
+        raise ToolInputError(f"No such file: {shown}", issues=[Issue.at("path", "not a readable file")])
+    raise _too_large(size, "path")
 
 
 def _decode(content: str) -> bytes:
