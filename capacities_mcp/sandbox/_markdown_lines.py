@@ -37,12 +37,22 @@ __all__ = ["line_blocks"]
 # strikethrough, table cells): text without any of them is one plain text token.
 _INLINE_SYNTAX = re.compile(r"[\\`*_\[\]<>!&$~|]")
 # What a paragraph line or an item's text must not start with: it could open another block (or,
-# for "[ ]", be read as a to-do box).
-_BLOCK_START = re.compile(r"[>\-+*=_`~<$|]|#{1,6}(?:\s|$)|\d{1,9}[.)](?:\s|$)|\[[ xX]\]")
+# for "[ ]", be read as a to-do box). "**bold**" may start a line; "* x", "***" and "---" may not.
+_BLOCK_START = re.compile(
+    r"[>`~<$|]"  # quote, fence, HTML, math block, table
+    r"|[-+*](?:\s|$)"  # a bullet
+    r"|#{1,6}(?:\s|$)"  # a heading
+    r"|\d{1,9}[.)](?:\s|$)"  # an ordered item
+    r"|\[[ xX]\]"  # a to-do box
+    r"|(?:[-*_]\s*){3,}$"  # a thematic break
+    r"|[=-]+\s*$"  # a setext underline
+)
 _HEADING = re.compile(r"(#{1,6}) (.*)")
 _ITEM = re.compile(r"( *)(?:([-+*])|(\d{1,9})([.)])) (?:\[([ xX])\] )?(.*)")
-# Tabs and other control characters change columns or get replaced; "]:" may define a reference.
-_NEEDS_FULL_PARSE = re.compile(r"[\t\r\0\v\f]|\]:")
+# Tabs and other control characters change columns or get replaced.
+_NEEDS_FULL_PARSE = re.compile(r"[\t\r\0\v\f]")
+# A reference definition ("[label]: url") starts a paragraph, possibly in a list item.
+_MAY_DEFINE_REFERENCE = re.compile(r"^ {0,3}(?:(?:[-+*]|\d{1,9}[.)]) +)*\[", re.MULTILINE)
 # A marker may sit up to three columns past its parent's content column (or the margin); four
 # or more make indented code, or lazy paragraph text.
 _MAX_MARKER_INDENT = 3
@@ -165,6 +175,8 @@ def _inline(text: str, links: _Links) -> list[Token]:
 def line_blocks(markdown: str, links: _Links) -> list[Block] | None:
     """The blocks of a line-oriented document, or None when it needs the full parser."""
     if _NEEDS_FULL_PARSE.search(markdown):
+        return None
+    if "]:" in markdown and _MAY_DEFINE_REFERENCE.search(markdown):
         return None
     reader = _Reader(links)
     for line in markdown.split("\n"):
