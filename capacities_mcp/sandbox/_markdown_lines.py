@@ -1,4 +1,5 @@
-"""A linear fast path for line-oriented Markdown: headings, paragraphs, nested lists and to-dos.
+"""A linear fast path for line-oriented Markdown: headings, paragraphs, nested lists, to-dos,
+one-paragraph quotes and fenced code at the margin.
 
 markdown-it-py needs about 0.1 ms per list item (block rules tried in turn, a token stream, a
 syntax tree): 25,000 to-dos, which fit in the API's 200,000-character limit, took seconds. Most
@@ -8,8 +9,8 @@ parser would; inline text with Markdown syntax in it still goes through markdown
 parser, one paragraph or item at a time.
 
 `line_blocks` returns None as soon as a line is outside the narrow grammar it knows exactly
-(fences, quotes, tables, HTML, indented code, lazy continuation lines, reference definitions,
-tabs, ...): the caller then parses the whole document with markdown-it. Equality with the full
+(nested quotes, fences in lists, tables, HTML, indented code, lazy continuation lines, reference
+definitions, tabs, ...): the caller then parses the whole document with markdown-it. Equality with the full
 parse is checked by a differential test over generated documents.
 """
 
@@ -48,11 +49,12 @@ _BLOCK_START = re.compile(
     r"|[=-]+\s*$"  # a setext underline
 )
 _HEADING = re.compile(r"(#{1,6}) (.*)")
+_FENCE = re.compile(r"(`{3,}|~{3,})(.*)")
 _ITEM = re.compile(r"( *)(?:([-+*])|(\d{1,9})([.)])) (?:\[([ xX])\] )?(.*)")
 # Tabs and other control characters change columns or get replaced.
 _NEEDS_FULL_PARSE = re.compile(r"[\t\r\0\v\f]")
-# A reference definition ("[label]: url") starts a paragraph, possibly in a list item.
-_MAY_DEFINE_REFERENCE = re.compile(r"^ {0,3}(?:(?:[-+*]|\d{1,9}[.)]) +)*\[", re.MULTILINE)
+# A reference definition ("[label]: url") starts a paragraph, possibly in a list item or quote.
+_MAY_DEFINE_REFERENCE = re.compile(r"^[ >]*(?:(?:[-+*]|\d{1,9}[.)]) +[ >]*)*\[", re.MULTILINE)
 # A marker may sit up to three columns past its parent's content column (or the margin); four
 # or more make indented code, or lazy paragraph text.
 _MAX_MARKER_INDENT = 3
@@ -69,6 +71,21 @@ class _OpenItem:
 
 
 @dataclass
+class _Fence:
+    """An open fenced code block at the margin: its lines are taken as they are."""
+
+    marker: str
+    lang: str
+    lines: list[str] = field(default_factory=list)
+
+    def closes(self, line: str) -> bool:
+        body = line.rstrip(" ")
+        indent = len(body) - len(body.lstrip(" "))
+        run = body.lstrip(" ")
+        return indent <= _MAX_MARKER_INDENT and len(run) >= len(self.marker) and set(run) == {self.marker[0]}
+
+
+@dataclass
 class _Reader:
     """Reads a document line by line; each `read` says whether the line was understood."""
 
@@ -76,15 +93,26 @@ class _Reader:
     blocks: list[Block] = field(default_factory=list)
     stack: list[_OpenItem] = field(default_factory=list)
     paragraph: list[str] = field(default_factory=list)
-    previous: str = "blank"  # the previous line: "blank", "text" or "item"
+    quoted: bool = False  # the open paragraph is a quote ("> " lines)
+    fence: _Fence | None = None
+    previous: str = "blank"  # the previous line: "blank", "text", "item" or "quote"
     top_kind: str | None = None
 
     def read(self, line: str) -> bool:
+        if self.fence is not None:
+            return self._fence_line(line)
         body = line.rstrip(" ")  # the parser strips spaces at the end of a block's text
         if not body:
             self._end_paragraph()
             self.previous = "blank"
             return True
+        if body.startswith("> "):
+            return self._quote_line(body[2:])
+        if self.previous == "quote":
+            return False  # lazy continuation of the quote, or a block ending it: hand over
+        fence = _FENCE.fullmatch(body)
+        if fence is not None:
+            return self._open_fence(fence.group(1), fence.group(2))
         item = _ITEM.fullmatch(body)
         if item is not None:
             return self._item(item)
@@ -100,6 +128,33 @@ class _Reader:
         self._end_paragraph()
         self._close_items(0)
         return self.blocks
+
+    def _quote_line(self, text: str) -> bool:
+        if self.previous not in ("blank", "quote") or not _is_plain_start(text):
+            return False
+        if self.previous == "blank":
+            self._close_items(0)
+            self.quoted, self.top_kind = True, None
+        self.paragraph.append(text)
+        self.previous = "quote"
+        return True
+
+    def _open_fence(self, marker: str, info: str) -> bool:
+        if self.previous != "blank" or (marker[0] == "`" and "`" in info):
+            return False
+        self._close_items(0)
+        self.fence, self.top_kind = _Fence(marker, info.strip().split(" ", 1)[0]), None
+        return True
+
+    def _fence_line(self, line: str) -> bool:
+        fence = self.fence
+        assert fence is not None
+        if not fence.closes(line):
+            fence.lines.append(line)
+            return True
+        self.blocks.append({"type": "CodeBlock", "lang": fence.lang, "text": "\n".join(fence.lines)})
+        self.fence, self.previous = None, "blank"
+        return True
 
     def _heading(self, level: int, text: str) -> bool:
         if not _is_plain_start(text) or text.endswith("#"):
@@ -157,8 +212,11 @@ class _Reader:
 
     def _end_paragraph(self) -> None:
         if self.paragraph:
-            self.blocks.append(_text_block(_inline("\n".join(self.paragraph), self.links)))
-            self.paragraph = []
+            block = _text_block(_inline("\n".join(self.paragraph), self.links))
+            if self.quoted:
+                block["quote"] = {"layout": "normal"}
+            self.blocks.append(block)
+            self.paragraph, self.quoted = [], False
 
 
 def _is_plain_start(text: str) -> bool:
@@ -182,4 +240,6 @@ def line_blocks(markdown: str, links: _Links) -> list[Block] | None:
     for line in markdown.split("\n"):
         if not reader.read(line):
             return None
+    if reader.fence is not None:
+        return None  # a fence left open runs to the end, with the parser's own rules
     return reader.finish()

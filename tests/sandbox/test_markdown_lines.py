@@ -57,6 +57,17 @@ INDENTS = ["", " ", "  ", "   ", "    ", "     ", "      ", "        "]
 ODD_LINES = [
     "",
     "",
+    "> quoted words",
+    "> **bold** quote",
+    "> - not plain",
+    ">",
+    "```python",
+    "```",
+    "~~~",
+    "````",
+    "``` a`b",
+    "    code = 1  ",
+    "  ```",
     "   ",
     "---",
     "***",
@@ -123,8 +134,8 @@ def test_line_oriented_documents_take_the_fast_path() -> None:
 
 def test_documents_it_does_not_know_are_handed_over() -> None:
     for document in (
-        "```\ncode\n```",
-        "> quote",
+        "> quote\nlazy continuation",
+        "```\nnever closed",
         "- item\nlazy continuation",
         "text\n2. not a list",
         "- item\n\n  inner paragraph",
@@ -143,3 +154,28 @@ def test_plain_text_renders_as_the_general_renderer_does(text: str) -> None:
     assert tokens_to_markdown([plain], entity_link=lambda _: None) == tokens_to_markdown(
         general, entity_link=lambda _: None
     )
+
+
+FENCES_AND_QUOTES = [
+    "```python\nx = 1\n\n  y = 2  \n```",
+    "``` a`b\ncode\n```",
+    "```\ncode\n~~~\nmore\n```",
+    "````\n```\nstill code\n````",
+    "```\n   ```\nafter",
+    "~~~\n```\n~~~",
+    "```\na\n~~~\n\n```\nc\n```",
+    "> one\n> two\n\n> three",
+    "> quote\nlazy line",
+    "> quote\n- item",
+    "- item\n> quote",
+    "text\n> quote",
+    "> **bold** and [[Alice]]",
+]
+
+
+def test_fences_and_quotes_read_as_the_full_parse_does() -> None:
+    for document in FENCES_AND_QUOTES:
+        fast = line_blocks(document, LINKS)
+        assert fast is None or fast == full_parse(document, LINKS), document
+    for common in ("```python\nx = 1\n```", "> one\n> two\n\n> three"):
+        assert line_blocks(common, LINKS) is not None  # the common forms are fast
