@@ -107,9 +107,13 @@ class CompactSchema(BaseModel):
 
 
 class ToolOutput(CompactSchema):
-    """Base of every output model (snake_case on the wire, no aliases)."""
+    """Base of every output model (snake_case on the wire, no aliases).
 
-    model_config = ConfigDict(extra="forbid")
+    Built on first use: without --structured-output tools/list never needs their schemas, and a
+    host starts the server for every session (start-up time counts).
+    """
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 @dataclass(frozen=True)
