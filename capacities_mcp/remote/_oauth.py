@@ -76,6 +76,18 @@ def same_resource(a: str, b: str) -> bool:
     return a.rstrip("/").lower() == b.rstrip("/").lower()
 
 
+def _token_fields(record: dict[str, Any]) -> dict[str, Any]:
+    """A stored access or refresh token record as the SDK's token fields (the token itself aside)."""
+    return {
+        "client_id": record["client_id"],
+        "scopes": record["scopes"],
+        "expires_at": int(record["expires_at"]),
+        "resource": record["resource"],
+        "subject": record["subject"],
+        "grant_id": record["grant"],
+    }
+
+
 class GrantCode(AuthorizationCode):
     grant_id: str
 
@@ -227,15 +239,7 @@ class MultiUserProvider(OAuthAuthorizationServerProvider[GrantCode, GrantRefresh
         record = json.loads(raw)
         if await self._live_grant(record["grant"]) is None:
             return None
-        return GrantAccessToken(
-            token=token,
-            client_id=record["client_id"],
-            scopes=record["scopes"],
-            expires_at=int(record["expires_at"]),
-            resource=record["resource"],
-            subject=record["subject"],
-            grant_id=record["grant"],
-        )
+        return GrantAccessToken(token=token, **_token_fields(record))
 
     async def load_refresh_token(
         self, client: OAuthClientInformationFull, refresh_token: str
@@ -251,15 +255,7 @@ class MultiUserProvider(OAuthAuthorizationServerProvider[GrantCode, GrantRefresh
         record = json.loads(raw)
         if await self._live_grant(record["grant"]) is None:
             return None
-        return GrantRefreshToken(
-            token=refresh_token,
-            client_id=record["client_id"],
-            scopes=record["scopes"],
-            expires_at=int(record["expires_at"]),
-            resource=record["resource"],
-            subject=record["subject"],
-            grant_id=record["grant"],
-        )
+        return GrantRefreshToken(token=refresh_token, **_token_fields(record))
 
     async def exchange_refresh_token(
         self, client: OAuthClientInformationFull, refresh_token: GrantRefreshToken, scopes: list[str]

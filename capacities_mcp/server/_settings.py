@@ -253,25 +253,33 @@ def resolve_settings(args: argparse.Namespace, environ: Mapping[str, str] | None
         stored_credentials=stored,
         use_sandbox=use_sandbox,
         sandbox_reason=sandbox_reason,
-        read_only=bool(getattr(args, "read_only", False))
-        or (env.get(ENV_READ_ONLY) or "").strip().lower() in _TRUE,
-        structured_output=bool(getattr(args, "structured_output", False))
-        or (env.get(ENV_STRUCTURED_OUTPUT) or "").strip().lower() in _TRUE,
-        tools=_split_names(getattr(args, "tools", None)),
-        toolsets=_split_names(getattr(args, "toolsets", None)),
         transport=transport,
         host=host,
         port=port,
         http_token=http_token,
-        mirror=not (
-            bool(getattr(args, "no_mirror", False)) or (env.get(ENV_NO_MIRROR) or "").strip().lower() in _TRUE
-        ),
+        mirror=not _flag(args, "no_mirror", env, ENV_NO_MIRROR),
         mirror_dir=getattr(args, "mirror_dir", None) or (env.get(ENV_MIRROR_DIR) or "").strip() or None,
-        allowed_hosts=tuple(_split_names(getattr(args, "allowed_hosts", None)) or ()),
-        allowed_origins=tuple(_split_names(getattr(args, "allowed_origins", None)) or ()),
-        log_level=(getattr(args, "log_level", None) or "INFO").upper(),
+        **_tool_options(args, env),
         **_http_limits(args, env),
     )
+
+
+def _flag(args: argparse.Namespace, name: str, env: Mapping[str, str], env_name: str) -> bool:
+    """An on/off option: the command-line switch, or its environment variable set to a true word."""
+    return bool(getattr(args, name, False)) or (env.get(env_name) or "").strip().lower() in _TRUE
+
+
+def _tool_options(args: argparse.Namespace, env: Mapping[str, str]) -> dict[str, Any]:
+    """What single-user and multi-user servers read alike: which tools, how they answer, logs."""
+    return {
+        "read_only": _flag(args, "read_only", env, ENV_READ_ONLY),
+        "structured_output": _flag(args, "structured_output", env, ENV_STRUCTURED_OUTPUT),
+        "tools": _split_names(getattr(args, "tools", None)),
+        "toolsets": _split_names(getattr(args, "toolsets", None)),
+        "allowed_hosts": tuple(_split_names(getattr(args, "allowed_hosts", None)) or ()),
+        "allowed_origins": tuple(_split_names(getattr(args, "allowed_origins", None)) or ()),
+        "log_level": (getattr(args, "log_level", None) or "INFO").upper(),
+    }
 
 
 def _multi_user_settings(
@@ -296,18 +304,10 @@ def _multi_user_settings(
     return Settings(
         api_url=api_url,
         api_version=api_version,
-        read_only=bool(getattr(args, "read_only", False))
-        or (env.get(ENV_READ_ONLY) or "").strip().lower() in _TRUE,
-        structured_output=bool(getattr(args, "structured_output", False))
-        or (env.get(ENV_STRUCTURED_OUTPUT) or "").strip().lower() in _TRUE,
-        tools=_split_names(getattr(args, "tools", None)),
-        toolsets=_split_names(getattr(args, "toolsets", None)),
         transport=transport,
         host=host,
         port=port,
-        allowed_hosts=tuple(_split_names(getattr(args, "allowed_hosts", None)) or ()),
-        allowed_origins=tuple(_split_names(getattr(args, "allowed_origins", None)) or ()),
-        log_level=(getattr(args, "log_level", None) or "INFO").upper(),
+        **_tool_options(args, env),
         multi_user=True,
         mirror=False,
         **_http_limits(args, env),
