@@ -9,7 +9,7 @@ out and retried still counts. The merge rules themselves run under a fake clock.
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import anyio
 import httpx2
@@ -21,7 +21,7 @@ from capacities_mcp.remote._state_redis import RedisState
 from capacities_mcp.sandbox import SandboxServer
 
 from ..server.helpers import running_sandbox
-from .helpers_redis import RedisServer, running_redis
+from .helpers_redis import RedisServer
 
 WINDOW = 2.0  # seconds; above the headers' 1 s resolution, so a new window is told apart
 SPACE_GET = "GET /space"  # 10 requests a window: the tightest quota of the route table
@@ -46,26 +46,6 @@ def sandbox() -> Iterator[SandboxServer]:
         yield server
 
 
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    with running_redis() as server:
-        yield server
-
-
-@pytest.fixture(params=["memory", "redis"])
-async def replica_states(request: pytest.FixtureRequest) -> AsyncIterator[tuple[State, State]]:
-    if request.param == "memory":
-        shared = MemoryState()
-        yield shared, shared
-        return
-    server: RedisServer = request.getfixturevalue("redis_server")
-    prefix = f"t{secrets.token_hex(4)}"
-    states = RedisState.from_url(server.url, prefix), RedisState.from_url(server.url, prefix)
-    yield states
-    for state in states:
-        await state.aclose()
-
-
 async def _hammer(clients: list[CapacitiesClient], tasks_each: int, calls_each: int) -> list[str]:
     """Every client runs `tasks_each` concurrent loops of `space.get`; the outcome of each call."""
     outcomes: list[str] = []
@@ -86,7 +66,7 @@ async def _hammer(clients: list[CapacitiesClient], tasks_each: int, calls_each: 
 
 
 async def test_two_replicas_sharing_one_store_never_meet_a_429(
-    sandbox: SandboxServer, replica_states: tuple[State, State]
+    sandbox: SandboxServer, replicas: tuple[State, State]
 ) -> None:
     token = sandbox.mint_token(("api:read",))
     counts: dict[int, int] = {}
@@ -97,7 +77,7 @@ async def test_two_replicas_sharing_one_store_never_meet_a_429(
             transport=CountingTransport(counts),
             shared_quotas=StateQuotaStore(state, token),
         )
-        for state in replica_states
+        for state in replicas
     ]
     # 16 calls against 10 a window: the replicas must wait for a reset between them.
     with anyio.fail_after(60):

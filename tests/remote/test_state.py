@@ -8,8 +8,7 @@ TTLs are short and only their direction is asserted (gone after the TTL, there b
 from __future__ import annotations
 
 import math
-import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -21,27 +20,6 @@ from capacities_mcp.remote._state_redis import RedisState
 from .helpers_redis import RedisServer, running_redis
 
 RACERS = 50
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    with running_redis() as server:
-        yield server
-
-
-@pytest.fixture(params=["memory", "redis"])
-async def replicas(request: pytest.FixtureRequest) -> AsyncIterator[tuple[State, State]]:
-    """Two handles on one fresh store; a random Redis prefix keeps tests apart without a flush."""
-    if request.param == "memory":
-        shared = MemoryState()
-        yield shared, shared
-        return
-    server: RedisServer = request.getfixturevalue("redis_server")
-    prefix = f"t{secrets.token_hex(4)}"
-    first, second = RedisState.from_url(server.url, prefix), RedisState.from_url(server.url, prefix)
-    yield first, second
-    await first.aclose()
-    await second.aclose()
 
 
 @pytest.fixture
