@@ -141,3 +141,17 @@ def test_two_connections_see_each_others_writes(tmp_path: Path) -> None:
     one.put(record("a", "Shared", "written by one"))
     assert titles(two, "written") == ["Shared"]
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_without_fts5_it_says_so_and_still_finds_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Some SQLite builds lack FTS5: objects are still mirrored and searched, by a scan."""
+    monkeypatch.setattr("capacities_mcp.mirror._store.fts5_available", lambda: False)
+    with caplog.at_level("WARNING"):
+        store = MirrorStore(tmp_path / "plain.sqlite3")
+    assert not store.has_fts and "no FTS5" in caplog.text
+    store.put(record("a", "Reading list", "Niklas Luhmann kept a slip-box of index cards."))
+    store.put(record("b", "Groceries", "Milk, bread, slips of paper"))
+    assert titles(store, "box slip luhmann") == ["Reading list"]
+    assert titles(store, "luhmann groceries") == []
