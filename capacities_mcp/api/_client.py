@@ -309,7 +309,7 @@ class _Transport:
                 await shared.exhaust(route.key, wait)
             if time.monotonic() + wait > deadline:
                 raise self._error(response, route, retry_after=wait)
-            await anyio.sleep(wait)
+            # The next `acquire` sits out the exhausted quota, reporting the wait like any other.
 
     async def _send_once(self, route: Route, outgoing: _Outgoing, token: str) -> httpx2.Response:
         """One HTTP exchange; transport failures say whether the request can have left."""

@@ -21,8 +21,10 @@ from typing import Protocol
 
 import anyio
 
+from ._priority import in_background
 from ._ratelimit import RateLimitState
 from ._routes import ROUTES
+from ._waits import REPORT_EVERY, report_wait
 
 __all__ = ["QuotaStore", "SharedQuota", "SharedRateLimiter"]
 
@@ -131,7 +133,9 @@ class SharedRateLimiter:
                 return None
             if time.monotonic() + wait > deadline:
                 return wait
-            await anyio.sleep(wait)
+            if not in_background():
+                await report_wait(key, wait)
+            await anyio.sleep(min(wait, REPORT_EVERY))  # then look again, and report again
 
     async def update(self, key: str, state: RateLimitState | None) -> None:
         if state is not None:

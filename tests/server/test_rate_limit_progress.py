@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import httpx2
 import pytest
 
 from .helpers import connect, running_sandbox, text_of, tool_server
@@ -52,3 +53,25 @@ async def test_a_call_that_does_not_wait_sends_no_progress() -> None:
         async with connect(server, "legacy") as client:
             result = await client.call_tool("get_space", {}, progress_callback=on_progress)
     assert not result.is_error and progress == []
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_a_real_429_is_sat_out_with_progress(mode: str) -> None:
+    """Another program spent the quota, so our client learns of it only from the API's 429."""
+    progress: list[str | None] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append(message)
+
+    with running_sandbox(rate_limit_window=WINDOW) as sandbox:
+        headers = {"Authorization": f"Bearer {sandbox.api_token}"}
+        with httpx2.Client(base_url=sandbox.base_url, headers=headers) as other:
+            statuses = [other.get("/space").status_code for _ in range(12)]
+        assert statuses[-1] == 429, statuses
+        server, _ = tool_server(
+            sandbox, tools=["get_space"], space_ttl=0, client_options={"max_rate_limit_wait": 10.0}
+        )
+        async with connect(server, mode) as client:
+            result = await client.call_tool("get_space", {}, progress_callback=on_progress)
+    assert not result.is_error, text_of(result)
+    assert progress and all("rate limit (GET /space" in (message or "") for message in progress), progress
