@@ -14,6 +14,9 @@ long paragraphs, nested lists, to-dos), medians of a few runs of:
 Reported as ratios: each step against the baseline in the same run, and the growth per item
 from the smallest size (1.0 = linear; a quadratic step doubles it with every doubling).
 
+The process runs with the garbage-collector settings `capacities-mcp` uses
+(`capacities_mcp._collector`); `--default-gc` keeps CPython's defaults, for comparison.
+
     python bench/markdown_scaling.py            # everything
     python bench/markdown_scaling.py --max-items 8000 --no-server   # quick
 """
@@ -34,6 +37,7 @@ from _common import quiet_sandbox
 from markdown_it import MarkdownIt
 from mcp import Client
 
+from capacities_mcp._collector import tune_garbage_collector
 from capacities_mcp.api.models import ApiObject
 from capacities_mcp.sandbox import SandboxServer
 from capacities_mcp.sandbox._app import empty_store
@@ -170,6 +174,9 @@ if __name__ == "__main__":
     parser.add_argument("--max-items", type=int, default=25_000, help="skip longer to-do lists")
     parser.add_argument("--no-server", action="store_true", help="sandbox steps only")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--default-gc", action="store_true", help="CPython's collector thresholds")
     options = parser.parse_args()
+    if not options.default_gc:
+        tune_garbage_collector()  # as the server, remote server and sandbox processes do
     logging.disable(logging.INFO)  # the server's and HTTP client's request lines
     anyio.run(main, options.max_items, not options.no_server, options.repeats)

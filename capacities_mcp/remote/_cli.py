@@ -47,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
 
     import anyio
 
+    from capacities_mcp._collector import tune_garbage_collector
+
+    tune_garbage_collector()
     try:
         anyio.run(_serve, settings, remote, cipher)
     except KeyboardInterrupt:

@@ -132,6 +132,9 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, RuntimeError, ValueError) as exc:
         print(f"capacities-mcp sandbox: cannot start: {exc}", file=sys.stderr)
         return 1
+    from capacities_mcp._collector import tune_garbage_collector
+
+    tune_garbage_collector()  # after the seed: the demo space is frozen out of later passes
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

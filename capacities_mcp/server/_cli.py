@@ -172,6 +172,9 @@ def run(args: argparse.Namespace) -> int:
             "%s: starting the embedded sandbox with demo data (not your Capacities space)",
             settings.sandbox_reason or "sandbox requested",
         )
+    from capacities_mcp._collector import tune_garbage_collector
+
+    tune_garbage_collector()
     try:
         if settings.transport == "stdio":
             from ._stdio import serve_stdio
