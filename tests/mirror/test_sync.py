@@ -98,6 +98,36 @@ async def test_a_restarted_crawl_resumes_where_it_stopped(sandbox: SandboxServer
     assert proxy.count("GET", "/object") == before.objects - before.fetched
 
 
+async def test_a_restarted_listing_pass_goes_on_from_its_saved_cursor(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """Listing pages are fetched once across a restart: the cursor of each page is saved."""
+    with CountingProxy(sandbox.base_url) as fresh:  # how many pages a whole pass takes
+        async with mirrored(sandbox, base_url=fresh.base_url, page_size=2) as whole:
+            await whole.sync_once()
+    pages = fresh.count("GET", "/objects/structure")
+    location = tmp_path / "space.sqlite3"
+    async with mirrored(sandbox, location, page_size=2) as first:
+        listed = 0
+
+        async def stop_after_3_pages(route: Route, *_: Any) -> None:
+            nonlocal listed
+            listed += route.name == "objects.structure"
+            if listed >= 3:
+                scope.cancel()
+
+        first.client.add_observer(stop_after_3_pages)
+        with anyio.CancelScope() as scope:
+            await first.sync_once()
+    with CountingProxy(sandbox.base_url) as proxy:
+        async with mirrored(sandbox, location, base_url=proxy.base_url, page_size=2) as second:
+            after = await second.sync_once()
+    assert after.fetched == after.objects == len(live_objects(sandbox))
+    # The pages whose cursor was saved (two, or three if the cancel came after the save) are not
+    # listed again.
+    assert pages - 3 <= proxy.count("GET", "/objects/structure") <= pages - 2, pages
+
+
 async def test_what_the_server_reads_and_writes_is_mirrored_at_once(sandbox: SandboxServer) -> None:
     async with mirrored(sandbox) as mirror:  # no crawl at all: write-through only
         client = mirror.client
