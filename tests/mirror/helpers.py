@@ -8,7 +8,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from capacities_mcp.api import CapacitiesClient
+import anyio
+
+from capacities_mcp.api import CapacitiesClient, Route
 from capacities_mcp.mirror import Mirror, MirrorOptions, Record
 from capacities_mcp.sandbox import SandboxServer
 from capacities_mcp.server._app import App, build_app
@@ -65,3 +67,19 @@ def app_on(sandbox: SandboxServer, mirror_dir: Path, **settings: Any) -> App:
     """The real server (build_app) on `sandbox`, its mirror files in `mirror_dir`."""
     where = {"api_token": sandbox.api_token, "api_url": sandbox.base_url, "mirror_dir": str(mirror_dir)}
     return build_app(Settings(**where, **settings))
+
+
+async def sync_until(mirror: Mirror, route_name: str, calls: int) -> None:
+    """Crawl, and stop the crawl as `calls` requests of `route_name` have been answered (as a
+    process killed mid-crawl would)."""
+    seen = 0
+
+    async def stop_after(route: Route, *_: Any) -> None:
+        nonlocal seen
+        seen += route.name == route_name
+        if seen >= calls:
+            scope.cancel()
+
+    mirror.client.add_observer(stop_after)
+    with anyio.CancelScope() as scope:
+        await mirror.sync_once()

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import anyio
 import pytest
 
-from capacities_mcp.api import CapacitiesApiError, Route
+from capacities_mcp.api import CapacitiesApiError
 from capacities_mcp.sandbox import SandboxServer
 
 from ..server.helpers import WELCOME_ID, running_sandbox
-from .helpers import CountingProxy, client_for, mirrored
+from .helpers import CountingProxy, client_for, mirrored, sync_until
 
 
 @pytest.fixture
@@ -78,17 +77,7 @@ async def test_a_404_on_read_marks_an_object_gone(sandbox: SandboxServer) -> Non
 async def test_a_restarted_crawl_resumes_where_it_stopped(sandbox: SandboxServer, tmp_path: Path) -> None:
     location = tmp_path / "space.sqlite3"
     async with mirrored(sandbox, location) as first:
-        fetched = 0
-
-        async def stop_after_15(route: Route, *_: Any) -> None:
-            nonlocal fetched
-            fetched += route.name == "object.get"
-            if fetched >= 15:
-                scope.cancel()
-
-        first.client.add_observer(stop_after_15)
-        with anyio.CancelScope() as scope:
-            await first.sync_once()
+        await sync_until(first, "object.get", 15)
         before = await first.stats()
     assert before is not None and 15 <= before.fetched < before.objects
     with CountingProxy(sandbox.base_url) as proxy:
@@ -108,17 +97,7 @@ async def test_a_restarted_listing_pass_goes_on_from_its_saved_cursor(
     pages = fresh.count("GET", "/objects/structure")
     location = tmp_path / "space.sqlite3"
     async with mirrored(sandbox, location, page_size=2) as first:
-        listed = 0
-
-        async def stop_after_3_pages(route: Route, *_: Any) -> None:
-            nonlocal listed
-            listed += route.name == "objects.structure"
-            if listed >= 3:
-                scope.cancel()
-
-        first.client.add_observer(stop_after_3_pages)
-        with anyio.CancelScope() as scope:
-            await first.sync_once()
+        await sync_until(first, "objects.structure", 3)
     with CountingProxy(sandbox.base_url) as proxy:
         async with mirrored(sandbox, location, base_url=proxy.base_url, page_size=2) as second:
             after = await second.sync_once()
