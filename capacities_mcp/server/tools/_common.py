@@ -27,6 +27,7 @@ from capacities_mcp.api.models import (
     MARKDOWN_MAX_LENGTH,
     SEARCH_QUERY_MAX_LENGTH,
     ApiObject,
+    ObjectSummary,
     WritableBlock,
     is_uuid,
 )
@@ -339,12 +340,24 @@ async def unlinked_note(state: ServerState, markdown: str | None) -> str:
 
 async def _is_a_title(state: ServerState, name: str) -> bool:
     try:
-        hits = await state.client.objects.search(query=name[:SEARCH_QUERY_MAX_LENGTH], limit=20)
+        _, exact = await title_search(state, name)
     except CapacitiesApiError:
         return True  # unknown: say nothing rather than something wrong
+    return bool(exact)
+
+
+async def title_search(
+    state: ServerState, title: str, structure_ids: list[str] | None = None
+) -> tuple[list[ObjectSummary], list[ObjectSummary]]:
+    """The API's title search for `title` (every hit remembered as a known title), and the hits
+    titled exactly `title`, ignoring case and edge spaces: how names become ids everywhere."""
+    hits = await state.client.objects.search(
+        query=title[:SEARCH_QUERY_MAX_LENGTH], structure_ids=structure_ids, limit=20
+    )
     for hit in hits.results:
         state.titles.remember(hit.id, hit.title, hit.structure_id)
-    return any(hit.title.strip().casefold() == name.casefold() for hit in hits.results)
+    wanted = title.strip().casefold()
+    return hits.results, [hit for hit in hits.results if hit.title.strip().casefold() == wanted]
 
 
 def remember_title(state: ServerState, obj: ApiObject) -> str:

@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 
 from capacities_mcp.api import Issue
 from capacities_mcp.api.models import (
-    SEARCH_QUERY_MAX_LENGTH,
     SEARCH_STRUCTURES_MAX,
     PropertyDefinition,
     Structure,
@@ -35,6 +34,7 @@ from .._state import (
     find_property,
     property_lookup_failed,
 )
+from ._common import title_search
 
 __all__ = [
     "changed_values",
@@ -193,12 +193,7 @@ async def _entities(state: ServerState, prop: PropertyDefinition, value: Any) ->
             targets.append({"id": ref})
             continue
         allowed = list(prop.allowed_structures or [])[:SEARCH_STRUCTURES_MAX] or None
-        hits = await state.client.objects.search(
-            query=ref[:SEARCH_QUERY_MAX_LENGTH], structure_ids=allowed, limit=20
-        )
-        for hit in hits.results:
-            state.titles.remember(hit.id, hit.title, hit.structure_id)
-        exact = [h for h in hits.results if h.title.casefold().strip() == ref.casefold()]
+        _, exact = await title_search(state, ref, allowed)
         if len(exact) > 1:
             raise _Bad(
                 f'several objects are titled "{ref}": ' + ", ".join(h.id for h in exact) + "; give the id"

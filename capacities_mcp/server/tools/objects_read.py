@@ -38,7 +38,14 @@ from .._render import (
 )
 from .._state import ServerState, SpaceSnapshot
 from .._tokens import PAGE_TOKENS, PAGE_TOKENS_MAX, estimate_tokens
-from ._common import OptionalObjectId, learn_linked_titles, one_or_many, remember_title, space_names
+from ._common import (
+    OptionalObjectId,
+    learn_linked_titles,
+    one_or_many,
+    remember_title,
+    space_names,
+    title_search,
+)
 from ._properties import parse_date, utc_today
 from ._registry import CompactSchema, ToolCall, ToolInput, ToolOutput, ToolReply, ToolSpec, hints
 from .objects_query import index_line, key_properties
@@ -527,14 +534,10 @@ class ListObjectsOutput(ToolOutput):
 async def _tag_id(state: ServerState, ref: str) -> str:
     if is_uuid(ref):
         return ref
-    hits = await state.client.objects.search(
-        query=ref[:SEARCH_QUERY_MAX_LENGTH], structure_ids=["RootTag"], limit=20
-    )
-    for hit in hits.results:
-        state.titles.remember(hit.id, hit.title, hit.structure_id)
-        if hit.title.casefold().strip() == ref.casefold().strip():
-            return hit.id
-    near = ", ".join(h.title for h in hits.results[:5])
+    hits, exact = await title_search(state, ref, ["RootTag"])
+    if exact:
+        return exact[0].id
+    near = ", ".join(h.title for h in hits[:5])
     raise ToolInputError(
         f'No tag titled "{ref}".'
         + (f" Similar tags: {near}." if near else "")

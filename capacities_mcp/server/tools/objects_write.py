@@ -11,7 +11,7 @@ from mcp.server.mcpserver.resolve import Elicit, Resolve
 from pydantic import BaseModel, Field
 
 from capacities_mcp.api import CapacitiesError, Issue
-from capacities_mcp.api.models import SEARCH_QUERY_MAX_LENGTH, Structure, is_uuid
+from capacities_mcp.api.models import Structure, is_uuid
 
 from .._errors import PartialWrite, ToolInputError
 from .._render import object_title
@@ -25,6 +25,7 @@ from ._common import (
     property_ops,
     remember_title,
     structure_name,
+    title_search,
     unlinked_note,
     with_full_links,
 )
@@ -53,14 +54,8 @@ class CreateObjectOutput(WriteOutput):
 
 async def _existing(state: ServerState, structure: Structure, title: str) -> str | None:
     """The id of an object of `structure` titled exactly `title` (any case), if one exists."""
-    hits = await state.client.objects.search(
-        query=title[:SEARCH_QUERY_MAX_LENGTH], structure_ids=[structure.id], limit=20
-    )
-    for hit in hits.results:
-        state.titles.remember(hit.id, hit.title, hit.structure_id)
-        if hit.title.strip().casefold() == title.strip().casefold():
-            return hit.id
-    return None
+    _, exact = await title_search(state, title, [structure.id])
+    return exact[0].id if exact else None
 
 
 def _without_title_heading(markdown: str | None, title: str) -> str | None:
