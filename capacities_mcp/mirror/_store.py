@@ -268,9 +268,13 @@ class MirrorStore:
             )
             self._index(db, rowid)
 
-    def listed(self, summaries: list[tuple[str, str, str]], listed_at: float) -> None:
+    def listed(self, summaries: list[tuple[str, str, str]], listed_at: float | None) -> None:
         """Objects seen in a listing page: (id, structure id, title). New ones wait for a fetch;
-        a changed title is indexed at once; a trashed one listed again is fetched again."""
+        a changed title is indexed at once; a trashed one listed again is fetched again.
+
+        `listed_at` None: seen elsewhere (a search), which says nothing about the listing pass,
+        so the time it was last listed stays (`sweep` would take the object for gone).
+        """
         with self.transaction() as db:
             for object_id, structure_id, title in summaries:
                 row = db.execute(
@@ -293,7 +297,8 @@ class MirrorStore:
                         (title, trashed, rowid),
                     )
                     self._index(db, rowid)
-                db.execute("UPDATE objects SET listed_at=? WHERE rowid=?", (listed_at, rowid))
+                if listed_at is not None:
+                    db.execute("UPDATE objects SET listed_at=? WHERE rowid=?", (listed_at, rowid))
 
     def gone(self, object_id: str) -> None:
         """Trashed or deleted (a 404, a delete through the server, or missing from listings)."""

@@ -191,7 +191,7 @@ class Mirror:
             await self._with_store(lambda s: s.listed(summaries, time.time()))
         elif isinstance(result, SearchResponse):
             summaries = [(r.id, r.structure_id, r.title) for r in result.results]
-            await self._with_store(lambda s: s.listed(summaries, 0.0))
+            await self._with_store(lambda s: s.listed(summaries, None))
 
     async def _put(self, obj: ApiObject) -> None:
         def work(store: MirrorStore) -> None:

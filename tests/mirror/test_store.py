@@ -155,3 +155,12 @@ def test_without_fts5_it_says_so_and_still_finds_words(
     store.put(record("b", "Groceries", "Milk, bread, slips of paper"))
     assert titles(store, "box slip luhmann") == ["Reading list"]
     assert titles(store, "luhmann groceries") == []
+
+
+def test_a_search_hit_does_not_undo_its_listing(store: MirrorStore) -> None:
+    """A title search seen during a listing pass must not make the sweep take its hits for gone."""
+    store.listed([("a", "RootPage", "Field notes")], listed_at=101.0)  # listed in the pass
+    store.listed([("a", "RootPage", "Field notes")], listed_at=None)  # then found by a search
+    store.listed([("n", "RootPage", "New by search")], listed_at=None)  # never listed
+    assert store.sweep(["RootPage"], pass_started=100.0) == 1  # only the one no listing showed
+    assert titles(store, "field notes") == ["Field notes"]
