@@ -43,6 +43,11 @@ _NAMED_BY = {
 }
 _SIGN_IN = f"set a valid {ENV_API_TOKEN} or run 'capacities-mcp auth login'"
 WRITE_SCOPE = "api:write"
+WRITE_SCOPE_ADVICE = (
+    f"Tell the user; writing needs a token with {WRITE_SCOPE} (Capacities → Settings → Capacities API) "
+    "or signing in again with write access."
+)
+"""The next step whenever a write is refused for want of the write scope."""
 
 
 @dataclass

@@ -40,6 +40,7 @@ from capacities_mcp.api import (
     issues_from,
 )
 
+from ._connection import WRITE_SCOPE_ADVICE
 from ._logging import redact
 from ._state import LookupFailed
 
@@ -206,8 +207,7 @@ def _api_advice(exc: CapacitiesApiError, said: str) -> tuple[str, str]:
         return (
             f"Permission denied (403, cap_scope_insufficient): this token lacks {need}{said}. "
             "It cannot change the space.",
-            "Tell the user; writing needs a token with api:write (Capacities → Settings → Capacities "
-            "API) or signing in again with write access.",
+            WRITE_SCOPE_ADVICE,
         )
     if code == "cap_not_authenticated":
         return (

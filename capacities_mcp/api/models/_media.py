@@ -6,11 +6,12 @@ API's business and unknown, so these models check only what is certainly wrong.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BeforeValidator, Field
 
 from ._base import RequestModel, ResponseModel, Uuid
+from ._objects import _int_from_query
 
 __all__ = [
     "FILE_NAME_MAX_LENGTH",
@@ -22,12 +23,6 @@ __all__ = [
 ]
 
 FILE_NAME_MAX_LENGTH = 255
-
-
-def _int_from_query(value: Any) -> Any:
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return value
 
 
 class MediaUploadStartBody(RequestModel):

@@ -30,7 +30,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from capacities_mcp.api import Issue
 
-from .._connection import WRITE_SCOPE, Connection
+from .._connection import WRITE_SCOPE, WRITE_SCOPE_ADVICE, Connection
 from .._errors import ErrorInfo, ToolInputError, error_result, tool_error
 from .._progress import call_progress
 from .._render import bound_result
@@ -177,8 +177,7 @@ def _writes_refused(connection: Connection, name: str) -> ErrorInfo:
     return ErrorInfo(
         f"{name} is not available: {connection.writes_reason or 'the token lacks ' + WRITE_SCOPE}. "
         "Nothing was sent; the read tools still work.",
-        f"Tell the user; writing needs a token with {WRITE_SCOPE} (Capacities → Settings → Capacities "
-        "API) or signing in again with write access.",
+        WRITE_SCOPE_ADVICE,
         "cap_scope_insufficient",
         missing_scopes=(WRITE_SCOPE,),
         maybe_applied=False,

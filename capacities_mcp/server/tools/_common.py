@@ -346,6 +346,14 @@ async def _is_a_title(state: ServerState, name: str) -> bool:
     return bool(exact)
 
 
+async def collection_ids(state: ServerState, refs: list[str], structure_id: str | None = None) -> list[str]:
+    """Collections by id or title (within `structure_id`'s collections when given)."""
+    if all(is_uuid(r) for r in refs):
+        return refs
+    structure = await state.space.structure(structure_id) if structure_id else None
+    return [r if is_uuid(r) else (await state.space.collection(r, structure)).id for r in refs]
+
+
 async def title_search(
     state: ServerState, title: str, structure_ids: list[str] | None = None
 ) -> tuple[list[ObjectSummary], list[ObjectSummary]]:

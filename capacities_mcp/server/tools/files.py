@@ -15,12 +15,10 @@ import anyio.to_thread
 from pydantic import Field
 
 from capacities_mcp.api import Issue
-from capacities_mcp.api.models import is_uuid
 
 from .._errors import ToolInputError
 from .._progress import current_progress
-from .._state import ServerState
-from ._common import WriteOutput, remember_title, structure_name
+from ._common import WriteOutput, collection_ids, remember_title, structure_name
 from ._registry import ToolCall, ToolInput, ToolReply, ToolSpec, hints
 
 __all__ = ["MAX_UPLOAD_BYTES", "SPECS"]
@@ -104,19 +102,13 @@ async def _file(call: ToolCall, args: UploadFileInput) -> tuple[str, bytes]:
     return args.filename, data
 
 
-async def _collections(state: ServerState, refs: list[str] | None) -> list[str] | None:
-    if not refs:
-        return None
-    return [ref if is_uuid(ref) else (await state.space.collection(ref)).id for ref in refs]
-
-
 async def upload_file(call: ToolCall, args: UploadFileInput) -> ToolReply:
     name, data = await _file(call, args)
     if not data:
         raise ToolInputError(
             "The file is empty.", issues=[Issue.at("content" if args.content else "path", "empty")]
         )
-    collections = await _collections(call.state, args.collections)
+    collections = await collection_ids(call.state, args.collections) if args.collections else None
 
     async def on_part(done: int, total: int) -> None:
         progress = current_progress()

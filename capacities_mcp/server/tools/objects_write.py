@@ -21,6 +21,7 @@ from ._common import (
     ObjectId,
     PropertyChanges,
     WriteOutput,
+    collection_ids,
     learn_linked_titles,
     property_ops,
     remember_title,
@@ -68,13 +69,6 @@ def _without_title_heading(markdown: str | None, title: str) -> str | None:
     return markdown
 
 
-async def _collection_ids(state: ServerState, refs: list[str], structure_id: str | None) -> list[str]:
-    if all(is_uuid(r) for r in refs):
-        return refs
-    structure = await state.space.structure(structure_id) if structure_id else None
-    return [r if is_uuid(r) else (await state.space.collection(r, structure)).id for r in refs]
-
-
 async def create_object(call: ToolCall, args: CreateObjectInput) -> ToolReply:
     state, client = call.state, call.state.client
     structure = await state.space.structure(args.structure)
@@ -105,7 +99,7 @@ async def create_object(call: ToolCall, args: CreateObjectInput) -> ToolReply:
     properties["title"] = title_value(args.title)
     markdown = await with_full_links(state, _without_title_heading(args.markdown, args.title))
     unlinked = await unlinked_note(state, markdown)
-    collections = await _collection_ids(state, args.collections, structure.id) if args.collections else None
+    collections = await collection_ids(state, args.collections, structure.id) if args.collections else None
     name = structure.title
 
     simple = markdown and not args.properties and not collections and re.match(_PLAIN_TITLE, args.title)
@@ -265,7 +259,7 @@ async def update_object(call: ToolCall, args: UpdateObjectInput) -> ToolReply:
         if args.title is not None:
             properties["title"] = title_value(args.title)
     collections = (
-        await _collection_ids(state, args.collections, structure_id) if args.collections is not None else None
+        await collection_ids(state, args.collections, structure_id) if args.collections is not None else None
     )
     delete_requested = True if args.trash else (False if args.restore else None)
     obj = await client.object.update(
