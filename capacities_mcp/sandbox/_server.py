@@ -144,7 +144,8 @@ class SandboxServer:
         sock.setblocking(False)
         self._socket = sock
         self._port = int(sock.getsockname()[1])
-        self.runtime.base_url = self.base_url
+        for runtime in (self.runtime, *self.runtime.accounts.values()):  # every account links to files
+            runtime.base_url = self.base_url
         config = uvicorn.Config(
             self.app,
             log_level="warning",

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx2
 import pytest
 
+from capacities_mcp.api import CapacitiesClient
 from capacities_mcp.sandbox import SandboxConfig, SandboxServer
 
 from .helpers_oauth import REDIRECT, Flow, pkce
@@ -96,3 +97,15 @@ def test_expire_access_tokens_forces_one_refresh(sandbox: SandboxServer) -> None
         assert flow.api_status(renewed["access_token"]) == 200
     finally:
         flow.close()
+
+
+async def test_a_file_uploaded_to_another_account_gets_a_full_url(sandbox: SandboxServer) -> None:
+    flow = Flow(sandbox)
+    try:
+        _, bob = _sign_in(flow, "bob")
+    finally:
+        flow.close()
+    async with CapacitiesClient(api_token=bob["access_token"], base_url=sandbox.base_url) as client:
+        obj = await client.media.upload("note.txt", b"bob's file")
+    assert obj.files is not None and obj.files[0].url.startswith(sandbox.base_url), obj.files
+    assert httpx2.get(obj.files[0].url).content == b"bob's file"
