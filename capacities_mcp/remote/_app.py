@@ -12,6 +12,7 @@ the pool and runs the tool or resource read with it (`serving`).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 from collections.abc import AsyncIterator, Iterable
@@ -40,10 +41,10 @@ from capacities_mcp.server import (
     Settings,
     active_state,
     guarded,
-    is_loopback,
     populate,
     server_options,
     serving,
+    transport_security,
 )
 
 from ._clients import ClientDirectory
@@ -211,15 +212,14 @@ def build_remote_app(runtime: RemoteRuntime) -> ASGIApp:
 
 
 def _transport_security(settings: Settings, remote: RemoteSettings) -> TransportSecuritySettings:
-    """Host and Origin allow-lists: the public URL's, plus loopback's on a loopback bind."""
-    hosts = [remote.netloc, *settings.allowed_hosts]
-    origins = [remote.public_url, *settings.allowed_origins]
-    if is_loopback(settings.host):
-        hosts += ["127.0.0.1:*", "localhost:*", "[::1]:*"]
-        origins += ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
-    return TransportSecuritySettings(
-        enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
+    """Host and Origin allow-lists: the public URL's, plus what single-user HTTP allows (loopback's
+    on a loopback bind, and the configured ones)."""
+    public = dataclasses.replace(
+        settings,
+        allowed_hosts=(remote.netloc, *settings.allowed_hosts),
+        allowed_origins=(remote.public_url, *settings.allowed_origins),
     )
+    return transport_security(public)
 
 
 def _advertise_client_documents(app: Starlette, auth: AuthSettings) -> None:

@@ -97,7 +97,9 @@ class UserPool:
     def _over_limit(self) -> list[_Entry]:
         """Idle entries beyond the bound, oldest first (busy ones wait for their turn)."""
         excess = len(self._entries) - self._settings.max_users
-        idle = [key for key, entry in self._entries.items() if entry.busy == 0][: max(0, excess)]
+        if excess <= 0:  # the common case: no scan on every call
+            return []
+        idle = [key for key, entry in self._entries.items() if entry.busy == 0][:excess]
         return [self._entries.pop(key) for key in idle]
 
     async def drop(self, grant_id: str) -> None:
