@@ -117,6 +117,7 @@ class Mirror:
         self.options = options or MirrorOptions()
         self.store: MirrorStore | None = None
         self.holder = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self._lease_renewed = -math.inf  # monotonic time of the last renewal
         self._kicked: anyio.Event | None = None
         self._open_lock: anyio.Lock | None = None
         self._pending: list[ApiObject] = []
@@ -246,6 +247,7 @@ class Mirror:
                 try:
                     store = await self.open()
                     if await anyio.to_thread.run_sync(store.take_lease, self.holder, self.options.lease_ttl):
+                        self._lease_renewed = time.monotonic()
                         await self.sync_once()
                         wait = self._until_next_pass(store)
                     else:
@@ -290,7 +292,7 @@ class Mirror:
         for structure_id in await self._structure_ids():
             if await self._list_structure(store, structure_id):
                 complete.append(structure_id)
-            self._renew_lease(store)
+            await self._renew_lease(store)
         if complete:
             await anyio.to_thread.run_sync(store.sweep, complete, float(started))
         store.set_meta("last_pass", repr(time.time()))
@@ -336,10 +338,15 @@ class Mirror:
                         raise
                     if exc.status == 400:
                         await anyio.to_thread.run_sync(store.gone, object_id)
-                self._renew_lease(store)
+                await self._renew_lease(store)
 
-    def _renew_lease(self, store: MirrorStore) -> None:
-        store.take_lease(self.holder, self.options.lease_ttl)
+    async def _renew_lease(self, store: MirrorStore) -> None:
+        """Keep the crawl lease: a write transaction, so off the event loop, and only once a sixth
+        of its time has gone (not after every object; the rest covers a slow call after it)."""
+        if time.monotonic() - self._lease_renewed < self.options.lease_ttl / 6:
+            return
+        await anyio.to_thread.run_sync(store.take_lease, self.holder, self.options.lease_ttl)
+        self._lease_renewed = time.monotonic()
 
     async def _patiently(self, call: Callable[..., Awaitable[T]], *args: Any) -> T:
         """A background call, waiting out our own limiter's "not now" (nothing was sent then)."""
