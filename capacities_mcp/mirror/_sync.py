@@ -275,19 +275,20 @@ class Mirror:
         """One step of the crawl: a listing pass when due, then every object due for a fetch."""
         store = await self.open()
         with background_priority(self.options.keep_free):
-            last = store.meta("last_pass")
+            last = await anyio.to_thread.run_sync(store.meta, "last_pass")
             pass_due = force_listing or not last or time.time() - float(last) >= self.options.relist_every
-            if pass_due or store.meta("pass_started"):
+            unfinished = await anyio.to_thread.run_sync(store.meta, "pass_started")
+            if pass_due or unfinished:
                 await self._listing_pass(store)
             await self._fetch_due(store)
         return await anyio.to_thread.run_sync(store.stats)
 
     async def _listing_pass(self, store: MirrorStore) -> None:
-        started = store.meta("pass_started")
+        started = await anyio.to_thread.run_sync(store.meta, "pass_started")
         if started is None:
             started = repr(time.time())
-            store.reset_listings()
-            store.set_meta("pass_started", started)
+            await anyio.to_thread.run_sync(store.reset_listings)
+            await anyio.to_thread.run_sync(store.set_meta, "pass_started", started)
         complete = []
         for structure_id in await self._structure_ids():
             if await self._list_structure(store, structure_id):
@@ -295,8 +296,8 @@ class Mirror:
             await self._renew_lease(store)
         if complete:
             await anyio.to_thread.run_sync(store.sweep, complete, float(started))
-        store.set_meta("last_pass", repr(time.time()))
-        store.set_meta("pass_started", None)
+        await anyio.to_thread.run_sync(store.set_meta, "last_pass", repr(time.time()))
+        await anyio.to_thread.run_sync(store.set_meta, "pass_started", None)
 
     async def _structure_ids(self) -> list[str]:
         listed = await self._patiently(self.client.space.structures)
@@ -305,7 +306,7 @@ class Mirror:
 
     async def _list_structure(self, store: MirrorStore, structure_id: str) -> bool:
         """Every page of one structure (from the saved cursor); False when it cannot be listed."""
-        cursor, done = store.listing_state(structure_id)
+        cursor, done = await anyio.to_thread.run_sync(store.listing_state, structure_id)
         while not done:
             try:
                 page = await self._patiently(
@@ -316,12 +317,12 @@ class Mirror:
                     cursor = None
                     continue
                 if exc.status in (400, 404):
-                    store.set_listing_state(structure_id, None, True)
+                    await anyio.to_thread.run_sync(store.set_listing_state, structure_id, None, True)
                     return False
                 raise
             cursor = page.next_cursor if page.has_more and page.next_cursor else None
             done = cursor is None
-            store.set_listing_state(structure_id, cursor, done)
+            await anyio.to_thread.run_sync(store.set_listing_state, structure_id, cursor, done)
         return True
 
     async def _fetch_due(self, store: MirrorStore) -> None:
