@@ -48,6 +48,11 @@ from ._seed import (
     TASK_STATUS,
     SeedObject,
     SeedSpace,
+    _date_value,
+    _day,
+    _rich_text,
+    _text_value,
+    _timestamp,
     seed_id,
 )
 
@@ -589,26 +594,8 @@ def _write_section_part(
         body.paragraph(write())
 
 
-def _timestamp(day: datetime.date, hour: int, minute: int = 0) -> str:
-    return f"{day.isoformat()}T{hour:02d}:{minute:02d}:00.000Z"
-
-
-def _date(start: datetime.date, end: datetime.date | None = None) -> dict[str, Any]:
-    start_iso = f"{start.isoformat()}T00:00:00.000Z"
-    end_iso = f"{end.isoformat()}T00:00:00.000Z" if end else None
-    return {"type": "date", "date": {"dateResolution": "day", "start": start_iso, "end": end_iso}}
-
-
 def _label(option: dict[str, str]) -> dict[str, Any]:
     return {"type": "label", "label": [{"id": option["id"], "name": option["name"]}]}
-
-
-def _plain(kind: str, value: str | float) -> dict[str, Any]:
-    return {"type": kind, kind: {"value": value}}
-
-
-def _rich(text: str) -> dict[str, Any]:
-    return {"type": "richText", "richText": {"value": [_text(text)]}}
 
 
 def _entity(*targets: SeedObject) -> dict[str, Any]:
@@ -636,7 +623,7 @@ def _page(ctx: _Context) -> SeedObject:
     pattern = ctx.rng.choice(_PAGE_TITLES)
     title = ctx.unique(pattern.format(n=noun.lower() if pattern.startswith("Notes") else noun))
     body = _write_body(ctx, topic)
-    properties = {"description": _rich(_sentence(ctx.rng, topic))} if ctx.rng.random() < 0.5 else {}
+    properties = {"description": _rich_text(_sentence(ctx.rng, topic))} if ctx.rng.random() < 0.5 else {}
     return _seed_object(ctx, "RootPage", title, body, properties=properties, tags=ctx.tags())
 
 
@@ -652,11 +639,11 @@ def _task(ctx: _Context) -> SeedObject:
     status = rng.choices(TASK_STATUS, (4, 2, 5))[0]
     properties: dict[str, Any] = {"status": _label(status), "priority": _label(rng.choice(TASK_PRIORITY))}
     if status["name"] == "Done":
-        properties["completed"] = _date(ctx.today - rng.randint(0, 120) * _DAY)
+        properties["completed"] = _date_value(ctx.today - rng.randint(0, 120) * _DAY)
     elif rng.random() < 0.6:
-        properties["deadline"] = _date(ctx.today + rng.randint(-20, 45) * _DAY)
+        properties["deadline"] = _date_value(ctx.today + rng.randint(-20, 45) * _DAY)
     if rng.random() < 0.3:
-        properties["date"] = _date(ctx.today + rng.randint(-10, 20) * _DAY)
+        properties["date"] = _date_value(ctx.today + rng.randint(-10, 20) * _DAY)
     body = _write_body(ctx, ctx.topic(), blocks=rng.choice((0, 0, 1, 1, 2, 4)))
     if ctx.known.projects and rng.random() < 0.4:
         project = ctx.recent(ctx.known.projects, 200)
@@ -678,11 +665,11 @@ def _book(ctx: _Context) -> SeedObject:
     topic = ctx.topic()
     genres = rng.sample(BOOK_GENRES, k=rng.randint(1, 2))
     properties: dict[str, Any] = {
-        BOOK_RATING_ID: _plain("number", rng.randint(1, 5)),
+        BOOK_RATING_ID: _text_value("number", rng.randint(1, 5)),
         BOOK_GENRE_ID: {"type": "label", "label": [{"id": g["id"], "name": g["name"]} for g in genres]},
         BOOK_STATUS_ID: _label(rng.choice(BOOK_STATUS)),
-        BOOK_PUBLISHED_ID: _date(ctx.today - rng.randint(365, 365 * 80) * _DAY),
-        BOOK_SUMMARY_ID: _rich(_paragraph(rng, topic, (1, 3))),
+        BOOK_PUBLISHED_ID: _date_value(ctx.today - rng.randint(365, 365 * 80) * _DAY),
+        BOOK_SUMMARY_ID: _rich_text(_paragraph(rng, topic, (1, 3))),
     }
     if ctx.known.people:
         properties[BOOK_AUTHOR_ID] = _entity(ctx.recent(ctx.known.people, 300))
@@ -705,12 +692,12 @@ def _person(ctx: _Context) -> SeedObject:
     rng = ctx.rng
     title = ctx.unique(f"{rng.choice(_FIRST_NAMES)} {rng.choice(_LAST_NAMES)}")
     properties: dict[str, Any] = {
-        PERSON_ROLE_ID: _plain("text", rng.choice(_ROLES)),
-        PERSON_ORGANIZATION_ID: _plain("text", rng.choice(_ORGANIZATIONS)),
+        PERSON_ROLE_ID: _text_value("text", rng.choice(_ROLES)),
+        PERSON_ORGANIZATION_ID: _text_value("text", rng.choice(_ORGANIZATIONS)),
     }
     if rng.random() < 0.4:
         slug = title.split(" (")[0].lower().replace(" ", "-").encode("ascii", "ignore").decode()
-        properties[PERSON_WEBSITE_ID] = _plain("url", f"https://{slug}.example.com")
+        properties[PERSON_WEBSITE_ID] = _text_value("url", f"https://{slug}.example.com")
     body = _write_body(ctx, ctx.topic(), blocks=rng.randint(1, 4))
     return _seed_object(ctx, PERSON_STRUCTURE_ID, title, body, properties=properties, tags=ctx.tags(1))
 
@@ -723,8 +710,8 @@ def _project(ctx: _Context) -> SeedObject:
     start = ctx.today - rng.randint(0, 200) * _DAY
     properties: dict[str, Any] = {
         PROJECT_STATUS_ID: _label(status),
-        PROJECT_TIMELINE_ID: _date(start, start + rng.randint(14, 180) * _DAY),
-        PROJECT_GOAL_ID: _rich(_sentence(rng, topic)),
+        PROJECT_TIMELINE_ID: _date_value(start, start + rng.randint(14, 180) * _DAY),
+        PROJECT_GOAL_ID: _rich_text(_sentence(rng, topic)),
     }
     if ctx.known.people:
         properties[PROJECT_LEAD_ID] = _entity(ctx.recent(ctx.known.people, 300))
@@ -747,7 +734,7 @@ def _weblink(ctx: _Context) -> SeedObject:
     noun = rng.choice(topic.nouns)
     title = ctx.unique(rng.choice((f"A guide to {noun.lower()}", f"{noun} in practice", f"Why {noun}")))
     slug = title.lower().replace(" ", "-").replace("(", "").replace(")", "")
-    properties = {"description": _plain("text", _sentence(rng, topic))}
+    properties = {"description": _text_value("text", _sentence(rng, topic))}
     body = _write_body(ctx, topic, blocks=rng.randint(0, 3))
     url = f"https://{topic.name}.example.org/articles/{slug}"
     return _seed_object(ctx, "MediaWebResource", title, body, properties=properties, tags=ctx.tags(), url=url)
@@ -779,7 +766,7 @@ def _daily_note(ctx: _Context) -> SeedObject:
     return SeedObject(
         id=seed_id(f"daily:{days_ago}"),
         structure_id="RootDailyNote",
-        title=f"{day.isoformat()}T00:00:00.000Z",
+        title=_day(day),
         markdown=body.markdown,
         blocks=body.blocks,
         created_at=_timestamp(day, 6, 30),
