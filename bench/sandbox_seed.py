@@ -18,10 +18,10 @@ import statistics
 import time
 from collections.abc import Callable
 
+from capacities_mcp._collector import collector_paused
 from capacities_mcp.sandbox import SandboxConfig, store_from_seed
 from capacities_mcp.sandbox._app import load_store
 from capacities_mcp.sandbox._seed import demo_space
-from capacities_mcp.sandbox._space import _collector_paused
 from capacities_mcp.sandbox._synthetic import synthetic_space
 
 
@@ -36,7 +36,7 @@ def _median_seconds(run: Callable[[], object], runs: int) -> float:
 
 def _parse_everything(size: int) -> None:
     """The baseline: the same space, every body parsed from its Markdown."""
-    with _collector_paused():
+    with collector_paused():
         today = SandboxConfig().clock.today()
         space = synthetic_space(today, size, base=demo_space(today))
         unparsed = [dataclasses.replace(item, blocks=None) for item in space.objects]

@@ -32,6 +32,8 @@ from starlette.routing import BaseRoute
 from starlette.routing import Route as StarletteRoute
 from starlette.types import Receive, Scope, Send
 
+from capacities_mcp._collector import collector_paused
+
 from ..api import API_VERSION_HEADER, ROUTES, Route, code_for_status, format_issues, issues_from
 from ..api.models import ApiObject
 from ._config import CURRENT_API_VERSION, SandboxConfig
@@ -43,7 +45,6 @@ from ._ratelimit import FixedWindowLimiter, RateDecision
 from ._space import (
     ParsedMarkdown,
     SpaceService,
-    _collector_paused,
     markdown_document_body,
     store_from_seed,
 )
@@ -242,7 +243,7 @@ def load_store(config: SandboxConfig) -> SandboxStore:
         from ._seed import demo_space
 
         today = config.clock.today()
-        with _collector_paused():  # a large generated space is ~a million new objects
+        with collector_paused():  # a large generated space is ~a million new objects
             seed = demo_space(today)
             if config.seed_size:
                 from ._synthetic import synthetic_space

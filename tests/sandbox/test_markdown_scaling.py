@@ -17,11 +17,12 @@ from typing import Any
 
 import pytest
 
+from capacities_mcp._collector import collector_paused
 from capacities_mcp.sandbox import SandboxServer, SandboxStore
 from capacities_mcp.sandbox import _markdown as markdown_module
 from capacities_mcp.sandbox._content import readable_blocks
 from capacities_mcp.sandbox._markdown import blocks_to_markdown, markdown_to_blocks
-from capacities_mcp.sandbox._space import SpaceService, _collector_paused
+from capacities_mcp.sandbox._space import SpaceService
 
 from .helpers import BOOK_NOTES, IDS, Api, fixture_store
 
@@ -135,8 +136,8 @@ def test_a_large_document_round_trips() -> None:
 
 
 def test_the_collector_stays_as_another_pause_left_it() -> None:
-    with _collector_paused():
-        with _collector_paused():
+    with collector_paused():
+        with collector_paused():
             assert not gc.isenabled()
         assert not gc.isenabled()  # the outer pause still holds
     assert gc.isenabled()
