@@ -35,6 +35,7 @@ from pydantic import BaseModel, ValidationError
 
 from .. import __version__
 from ._auth import OAuthCredential, OAuthTokenManager, OAuthTokens
+from ._endpoint import API_VERSION, API_VERSION_HEADER, DEFAULT_BASE_URL
 from ._errors import CAP_UNKNOWN, CapacitiesApiError, CapacitiesConnectionError, CapacitiesError
 from ._ratelimit import RateLimiter, parse_rate_limit, parse_retry_after
 from ._routes import ROUTES_BY_NAME, Route
@@ -53,11 +54,8 @@ from .models import (
     wire,
 )
 
-__all__ = ["API_VERSION", "API_VERSION_HEADER", "DEFAULT_BASE_URL", "CapacitiesClient", "Observer"]
+__all__ = ["CapacitiesClient", "Observer"]
 
-DEFAULT_BASE_URL = "https://api.capacities.io"
-API_VERSION = "1.0.0"
-API_VERSION_HEADER = "X-Capacities-Api-Version"
 USER_AGENT = f"capacities-mcp/{__version__} (+https://github.com/capacities-mcp)"
 
 _BACKOFF_CAP = 8.0  # seconds
