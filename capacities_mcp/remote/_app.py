@@ -160,7 +160,7 @@ class MultiUserServer(CapacitiesMCPServer):
             return await super().read_resource(uri, context)
 
 
-def _current_state() -> ServerState:
+async def _current_state() -> ServerState:
     state = active_state()
     if state is None:
         raise RuntimeError("no signed-in user on this request")

@@ -18,8 +18,9 @@ if TYPE_CHECKING:
     from ._app import App, CapacitiesMCPServer, build_app, build_server, populate, server_options
     from ._http import MCP_PATH, guarded, run_uvicorn, transport_security
     from ._logging import configure_logging
+    from ._serving import active_state, serving
     from ._settings import Settings, SettingsError, is_loopback, resolve_settings
-    from ._state import ServerState, SpaceCache, active_state, serving
+    from ._state import ServerState, SpaceCache
 
 __all__ = [
     "MCP_PATH",
@@ -61,8 +62,8 @@ _HOMES = {
     "resolve_settings": "._settings",
     "ServerState": "._state",
     "SpaceCache": "._state",
-    "active_state": "._state",
-    "serving": "._state",
+    "active_state": "._serving",
+    "serving": "._serving",
 }
 
 

@@ -4,6 +4,10 @@ The process owns exactly one `CapacitiesClient` (one connection pool, one rate l
 token manager: several clients would each think they had the whole per-route quota and would race
 each other's refresh-token rotations). It lives in a `_Runtime` that the MCP lifespan borrows.
 
+The runtime opens once the MCP handshake is over (tools/list answered) or on the first call that
+needs it, whichever comes first: a host starts the server for every session and waits for its
+tool list, which needs neither the client, the API models, the tool modules nor the sandbox.
+
 Why a reference-counted runtime instead of opening the client inside the lifespan directly: the
 SDK enters the lifespan once per *connection* on stdio and SSE, once per process on streamable
 HTTP, and once per `Client(server)` in memory. With a plain lifespan, every SSE connection would
@@ -14,7 +18,8 @@ holder and closed by the last; the HTTP/SSE runner holds it for the whole proces
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -23,16 +28,16 @@ import anyio
 import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
+from mcp.types import Prompt as MCPPrompt
 from mcp.types import Tool as MCPTool
 
 from capacities_mcp import __version__
-from capacities_mcp._environment import ENV_API_TOKEN
+from capacities_mcp._environment import ENV_API_TOKEN, ENV_PROMPTS_DIR
 
 from ._connection import WRITE_SCOPE, Connection
 from ._http import HEALTH_PATH
 from ._logging import reclaim_uvicorn_loggers
 from ._settings import Settings
-from ._state import ServerState, SpaceCache
 from .tools import READ_ONLY_TOOLS as _READ_ONLY_NAMES
 from .tools import ToolServer, register_tools, select_tools
 
@@ -40,6 +45,8 @@ if TYPE_CHECKING:
     from capacities_mcp.api import CapacitiesClient
     from capacities_mcp.mirror import Mirror
     from capacities_mcp.sandbox import SandboxServer
+
+    from ._state import ServerState
 
 __all__ = [
     "SANDBOX_NOTE",
@@ -71,7 +78,10 @@ ANSWER_FLUSH = 0.05
 
 
 class _Runtime:
-    """The process-wide resources: the shared client and, without credentials, the sandbox."""
+    """The process-wide resources: the shared client and, without credentials, the sandbox.
+
+    The lifespan yields it as the requests' `StateHolder`: tool calls wait in `opened()`.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -82,41 +92,53 @@ class _Runtime:
         self._mirror_running = False
         # Told of every change of the credentials' state (build_app refreshes the instructions).
         self.connection_listeners: list[Callable[[Connection], None]] = []
+        # Run once the state has opened, before the agent's first call if it comes late enough
+        # (build_app loads the tools' call path there).
+        self.warm_ups: list[Callable[[], object]] = []
         self._handshake_done: anyio.Event | None = None
 
     @property
     def state(self) -> ServerState:
-        """The live state; only valid while somebody holds the runtime."""
+        """The live state; only valid once opened and while somebody holds the runtime."""
         if self._state is None:
             raise RuntimeError("the Capacities runtime is not open (no MCP session is running)")
         return self._state
 
     def current_state(self) -> ServerState | None:
-        """The live state, or None while nobody holds the runtime."""
+        """The live state, or None while it is not open."""
         return self._state
+
+    async def opened(self) -> ServerState:
+        """The live state, opened now if the handshake has not opened it yet."""
+        async with self._the_lock():
+            if self._state is None:
+                if self._users == 0:
+                    raise RuntimeError("the Capacities runtime is not held (no MCP session is running)")
+                await self._open()
+        return self.state
 
     @property
     def sandbox_url(self) -> str | None:
         return self._sandbox.base_url if self._sandbox is not None else None
 
-    @asynccontextmanager
-    async def hold(self) -> AsyncIterator[ServerState]:
-        """Borrow the state; the first holder opens it, the last one closes it."""
+    def _the_lock(self) -> anyio.Lock:
         if self._lock is None:
             self._lock = anyio.Lock()
-        lock = self._lock
+        return self._lock
+
+    @asynccontextmanager
+    async def hold(self) -> AsyncIterator[_Runtime]:
+        """Borrow the runtime; it opens after the handshake or on first use, the last holder closes it."""
+        lock = self._the_lock()
         async with lock:
-            if self._users == 0:
-                await self._open()
             self._users += 1
         if self._handshake_done is None:
             self._handshake_done = anyio.Event()
         try:
             async with anyio.create_task_group() as background:
-                background.start_soon(self._check_connection)
-                background.start_soon(self._keep_mirror_running)
+                background.start_soon(self._open_after_handshake)
                 try:
-                    yield self.state
+                    yield self
                 finally:
                     background.cancel_scope.cancel()
         finally:
@@ -126,7 +148,19 @@ class _Runtime:
                     if self._users == 0:
                         await self._close()
 
+    async def _open_after_handshake(self) -> None:
+        """Open once the handshake is over, then check the credentials and run the mirror."""
+        await self._after_handshake()
+        await self.opened()
+        for warm_up in self.warm_ups:
+            warm_up()
+        async with anyio.create_task_group() as background:
+            background.start_soon(self._check_connection)
+            background.start_soon(self._keep_mirror_running)
+
     async def _open(self) -> None:
+        from ._state import ServerState, SpaceCache
+
         settings = self._settings
         note: str | None = None
         if settings.backend == "sandbox":
@@ -165,8 +199,9 @@ class _Runtime:
             self._handshake_done.set()
 
     async def _after_handshake(self) -> None:
-        """Until tools/list has been answered (or a grace period passed): the check's first
-        request loads the HTTP connection stack, which must not hold up the host's handshake."""
+        """Until tools/list has been answered (or a grace period passed): opening the state and
+        the check's first request load the client and its HTTP stack, which must not hold up the
+        host's handshake."""
         assert self._handshake_done is not None
         with anyio.move_on_after(HANDSHAKE_GRACE):
             await self._handshake_done.wait()
@@ -175,7 +210,6 @@ class _Runtime:
     async def _check_connection(self) -> None:
         """The credentials, checked once per runtime in the background: the handshake never
         waits for it, and its one log line comes as soon as the API has answered."""
-        await self._after_handshake()
         state = self._state
         if state is not None and state.connection.status == "unchecked":
             await state.connection.check(state.space)
@@ -224,11 +258,14 @@ class _Runtime:
 class App:
     """A built server plus the runtime the HTTP runner holds open for the process lifetime."""
 
-    server: MCPServer[ServerState]
+    server: CapacitiesMCPServer
     runtime: _Runtime
     settings: Settings
     tool_names: tuple[str, ...]
-    prompt_names: tuple[str, ...]
+
+    @property
+    def prompt_names(self) -> tuple[str, ...]:
+        return self.server.prompt_names
 
 
 def lacks_write_scope(settings: Settings) -> bool:
@@ -350,6 +387,25 @@ class CapacitiesMCPServer(ToolServer):
     """
 
     on_tools_listed: Callable[[], None] | None = None
+    _register_prompts: Callable[[], Sequence[str]] | None = None
+    _prompt_names: tuple[str, ...] | None = None
+
+    def prompts_from(self, register: Callable[[], Sequence[str]]) -> None:
+        """Prompts that `register` puts on the server on first use: their YAML front matter
+        need not be read (nor the YAML parser loaded) before a client asks for them."""
+        self._register_prompts, self._prompt_names = register, None
+
+    @property
+    def prompt_names(self) -> tuple[str, ...]:
+        """The names of the prompts served (registering them now if need be)."""
+        if self._prompt_names is None:
+            register = self._register_prompts
+            self._prompt_names = tuple(register()) if register is not None else ()
+        return self._prompt_names
+
+    async def list_prompts(self) -> list[MCPPrompt]:
+        _ = self.prompt_names
+        return await super().list_prompts()
 
     async def list_tools(self) -> list[MCPTool]:
         tools = await super().list_tools()
@@ -390,17 +446,17 @@ def server_options(settings: Settings) -> dict[str, Any]:
 
 
 def populate(
-    server: CapacitiesMCPServer, settings: Settings, get_state: Callable[[], ServerState]
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    server: CapacitiesMCPServer, settings: Settings, get_state: Callable[[], Awaitable[ServerState]]
+) -> tuple[str, ...]:
     """Register the tools (per the settings), prompts, resources and /health on `server`.
 
     `get_state` gives the resources their state (the tools find theirs through the context).
-    Returns the names of the tools and prompts registered.
+    Returns the names of the tools registered. The shipped prompts are registered on first use;
+    the user's own (CAPACITIES_MCP_PROMPTS_DIR) now, so a mistake in them stops the start.
     """
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
 
-    from ._prompts import register_prompts
     from ._resources import register_resources
 
     tool_names = tuple(
@@ -413,7 +469,15 @@ def populate(
             mirror=settings.mirror,
         )
     )
-    prompt_names = tuple(register_prompts(server, available_tools=tool_names))
+
+    def prompts() -> list[str]:
+        from ._prompts import register_prompts
+
+        return register_prompts(server, available_tools=tool_names)
+
+    server.prompts_from(prompts)
+    if os.environ.get(ENV_PROMPTS_DIR):
+        _ = server.prompt_names
     register_resources(server, get_state)
 
     @server.custom_route(HEALTH_PATH, methods=["GET"])  # type: ignore[untyped-decorator]
@@ -423,7 +487,7 @@ def populate(
             {"status": "ok", "server": SERVER_NAME, "version": __version__, "backend": settings.backend}
         )
 
-    return tool_names, prompt_names
+    return tool_names
 
 
 def build_app(settings: Settings) -> App:
@@ -434,14 +498,16 @@ def build_app(settings: Settings) -> App:
     runtime = _Runtime(settings)
 
     @asynccontextmanager
-    async def lifespan(_server: MCPServer[ServerState]) -> AsyncIterator[ServerState]:
-        async with runtime.hold() as state:
-            yield state
+    async def lifespan(_server: MCPServer[Any]) -> AsyncIterator[_Runtime]:
+        async with runtime.hold() as held:
+            yield held
 
     server = CapacitiesMCPServer(**server_options(settings), lifespan=lifespan)
-    tool_names, prompt_names = populate(server, settings, lambda: runtime.state)
+    tool_names = populate(server, settings, runtime.opened)
     server.state_source = runtime.current_state
+    server.writes_refused_at_start = lacks_write_scope(settings)
     server.on_tools_listed = runtime.tools_listed
+    runtime.warm_ups.append(lambda: server.catalog)
 
     def refresh_instructions(connection: Connection) -> None:
         # Clients that connect (or discover) after this read it; on stdio the one client has
@@ -449,9 +515,9 @@ def build_app(settings: Settings) -> App:
         server.set_instructions(server_instructions(settings, tool_names, connection))
 
     runtime.connection_listeners.append(refresh_instructions)
-    return App(server, runtime, settings, tool_names, prompt_names)
+    return App(server, runtime, settings, tool_names)
 
 
-def build_server(settings: Settings) -> MCPServer[ServerState]:
+def build_server(settings: Settings) -> CapacitiesMCPServer:
     """The MCP server for these settings (see `build_app` for what is registered)."""
     return build_app(settings).server

@@ -19,7 +19,7 @@ Static resources cannot receive a `Context` in the SDK, so they reach the live s
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
@@ -56,8 +56,8 @@ async def _snapshot(state: ServerState, what: str) -> SpaceSnapshot:
         raise _resource_error(exc, what) from None
 
 
-def register_resources(server: MCPServer[Any], get_state: Callable[[], ServerState]) -> None:
-    from ._render import render_object_markdown, render_space
+def register_resources(server: MCPServer[Any], get_state: Callable[[], Awaitable[ServerState]]) -> None:
+    """The space, its structures and any object as resources (their renderers load on first read)."""
 
     @server.resource(
         SPACE_URI,
@@ -67,7 +67,9 @@ def register_resources(server: MCPServer[Any], get_state: Callable[[], ServerSta
         mime_type="text/markdown",
     )
     async def space() -> str:
-        state = get_state()
+        from ._render import render_space
+
+        state = await get_state()
         text = render_space(await _snapshot(state, "the space"))
         return f"> {state.sandbox_note}\n\n{text}" if state.sandbox_note else text
 
@@ -79,7 +81,7 @@ def register_resources(server: MCPServer[Any], get_state: Callable[[], ServerSta
         mime_type="application/json",
     )
     async def structures() -> str:
-        snapshot = await _snapshot(get_state(), "the structures")
+        snapshot = await _snapshot(await get_state(), "the structures")
         data = [s.model_dump(mode="json", by_alias=True, exclude_none=True) for s in snapshot.structures]
         return json.dumps({"structures": data}, ensure_ascii=False, indent=1)
 
@@ -91,7 +93,9 @@ def register_resources(server: MCPServer[Any], get_state: Callable[[], ServerSta
         mime_type="text/markdown",
     )
     async def object_markdown(id: str, offset: int = 0) -> str:
-        state = get_state()
+        from ._render import render_object_markdown
+
+        state = await get_state()
         try:
             markdown = await state.client.object.markdown.get(id)
         except CapacitiesError as exc:

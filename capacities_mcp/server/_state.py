@@ -17,9 +17,7 @@ from __future__ import annotations
 import difflib
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -49,8 +47,6 @@ __all__ = [
     "SpaceCache",
     "SpaceSnapshot",
     "TitleCache",
-    "active_state",
-    "serving",
 ]
 
 DEFAULT_SPACE_TTL = 300.0
@@ -386,24 +382,3 @@ class ServerState:
     def __post_init__(self) -> None:
         self.connection = Connection(self.client.base_url)
         self.client.add_observer(self.connection.observe)
-
-
-_ACTIVE: ContextVar[ServerState | None] = ContextVar("capacities_mcp_active_state", default=None)
-
-
-@contextmanager
-def serving(state: ServerState) -> Iterator[None]:
-    """Tools and resources called in this context use `state` instead of the lifespan's.
-
-    Multi-user mode has no process-wide client: each request brings its caller's own state.
-    """
-    token = _ACTIVE.set(state)
-    try:
-        yield
-    finally:
-        _ACTIVE.reset(token)
-
-
-def active_state() -> ServerState | None:
-    """The state `serving` set for this request, if any."""
-    return _ACTIVE.get()

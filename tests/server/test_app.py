@@ -14,6 +14,7 @@ from mcp import Client
 
 from capacities_mcp import __version__
 from capacities_mcp.sandbox import SandboxServer
+from capacities_mcp.server import _app as app_module
 from capacities_mcp.server import build_server
 from capacities_mcp.server._app import SANDBOX_NOTE, build_app
 from capacities_mcp.server._settings import Settings
@@ -73,11 +74,33 @@ def test_tool_and_toolset_subsets(sandbox: SandboxServer) -> None:
         build_app(settings_for(sandbox, toolsets=("nope",)))
 
 
+@pytest.mark.parametrize("mode", MODES)
+async def test_the_runtime_opens_after_tools_list_or_on_first_use(
+    sandbox: SandboxServer, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """initialize and tools/list are answered before the client (or sandbox) exists; a call
+    that comes first opens it, and otherwise the answer to tools/list does."""
+    monkeypatch.setattr(app_module, "HANDSHAKE_GRACE", 60.0)
+    early = build_app(settings_for(sandbox))
+    async with Client(early.server, mode=mode) as client:
+        assert early.runtime.current_state() is None
+        result = await client.call_tool("get_space", {})
+        assert not result.is_error and early.runtime.current_state() is not None
+    listed = build_app(settings_for(sandbox))
+    async with Client(listed.server, mode=mode) as client:
+        assert listed.runtime.current_state() is None
+        await client.list_tools()
+        with anyio.fail_after(30):
+            while listed.runtime.current_state() is None:
+                await anyio.sleep(0.01)
+        assert listed.server.catalog is not None  # the call path was loaded too
+
+
 async def test_one_shared_client_closed_on_exit(sandbox: SandboxServer) -> None:
     app = build_app(settings_for(sandbox))
     async with Client(app.server) as first, Client(app.server, mode="legacy") as second:
-        state = app.runtime.state
         await first.call_tool("get_space", {})
+        state = app.runtime.state
         await second.call_tool("get_space", {})
         assert app.runtime.state is state  # both sessions share one state and one client
         client = state.client
@@ -92,9 +115,9 @@ async def test_embedded_sandbox_when_asked(mode: str) -> None:
     app = build_app(Settings(use_sandbox=True, sandbox_reason="test"))
     assert SANDBOX_NOTE in (app.server.instructions or "")
     async with Client(app.server, mode=mode) as client:
+        result = await client.call_tool("get_space", {})
         url = app.runtime.sandbox_url
         assert url is not None and url.startswith("http://127.0.0.1:")
-        result = await client.call_tool("get_space", {})
         assert not result.is_error, text_of(result)
         assert "Demo space" in text_of(result)
     assert app.runtime.sandbox_url is None  # stopped with the last session

@@ -63,7 +63,7 @@ async def test_good_token_logs_the_space_and_adds_no_notice(
 ) -> None:
     app = _app(sandbox.api_token, sandbox.base_url)
     async with Client(app.server, mode=mode) as client:
-        await app.runtime.state.connection.wait_checked()
+        await (await app.runtime.opened()).connection.wait_checked()
         result = await client.call_tool("get_space", {})
     [line] = _check_lines(quiet_log)
     assert line.levelno == logging.INFO
@@ -79,7 +79,7 @@ async def test_bogus_token_is_said_once_per_message(
 ) -> None:
     app = _app(BOGUS, sandbox.base_url)
     async with Client(app.server, mode=mode) as client:
-        await app.runtime.state.connection.wait_checked()
+        await (await app.runtime.opened()).connection.wait_checked()
         rejected = await client.call_tool("get_space", {})
         local = await client.call_tool("get_object", {"id": "not-an-id"})  # refused before any request
         async with Client(app.server, mode=mode) as later:  # a session that starts after the check
@@ -103,7 +103,7 @@ async def test_token_that_may_not_read_is_named(
 ) -> None:
     app = _app(sandbox.mint_token(("api:write",)), sandbox.base_url)
     async with Client(app.server, mode="legacy") as client:
-        await app.runtime.state.connection.wait_checked()
+        await (await app.runtime.opened()).connection.wait_checked()
         local = await client.call_tool("get_object", {"id": "not-an-id"})
     [line] = _check_lines(quiet_log)
     assert line.levelno == logging.ERROR and "403" in line.getMessage() and "api:read" in line.getMessage()
@@ -115,7 +115,7 @@ async def test_unreachable_url_is_said_once(mode: str, quiet_log: pytest.LogCapt
     url = f"http://127.0.0.1:{_free_port()}"
     app = _app(BOGUS, url)
     async with Client(app.server, mode=mode) as client:
-        await app.runtime.state.connection.wait_checked()
+        await (await app.runtime.opened()).connection.wait_checked()
         first = await client.call_tool("get_space", {})
         second = await client.call_tool("list_objects", {"structure": "Page"})
     [line] = _check_lines(quiet_log)
@@ -135,7 +135,7 @@ async def test_problem_clears_when_the_api_answers(mode: str, quiet_log: pytest.
         sandbox.faults.status = 503
         app = _app(sandbox.api_token, sandbox.base_url)
         async with Client(app.server, mode=mode) as client:
-            await app.runtime.state.connection.wait_checked()
+            await (await app.runtime.opened()).connection.wait_checked()
             assert app.runtime.state.connection.status == "failed"
             during = await client.call_tool("get_object", {"id": "not-an-id"})
             same = await client.call_tool("get_object", {"id": TASK_ID})  # the same 503 again
@@ -232,7 +232,8 @@ async def test_handshake_does_not_wait_for_the_check() -> None:
             async with Client(app.server, mode=mode) as client:
                 assert client.server_capabilities.tools is not None  # initialize (or discover) answered
                 # Not done: it starts once tools/list is answered (or after a grace period).
-                assert app.runtime.state.connection.status in ("unchecked", "checking")
+                state = app.runtime.current_state()
+                assert state is None or state.connection.status in ("unchecked", "checking")
                 assert "Connected" not in (client.instructions or "")
         sandbox.faults.reset()
 

@@ -407,7 +407,10 @@ async def test_unexpected_exception_is_generic_logged_and_survivable(
         annotations=hints(read_only=True, idempotent=True),
     )
     assert server.catalog is not None
-    server.catalog = ToolCatalog([*server.catalog.specs.values(), explode])
+    catalog = server.catalog
+    server.catalog = ToolCatalog(
+        [*catalog.specs.values(), explode], structured_output=catalog.structured_output
+    )
     caplog.set_level(logging.ERROR, logger="capacities_mcp.server.tools")
     async with connect(server, mode) as client:
         result = await client.call_tool("explode", {})

@@ -25,12 +25,20 @@ from mcp.client.stdio import stdio_client
 
 from capacities_mcp._environment import ENV_API_TOKEN, ENV_API_URL, ENV_TOKEN_STORE
 
-# Loaded only when something needs them: the sandbox's Markdown parser, the OS keyring, the
-# sign-in flow and its token store, and httpx2's connection pool (built on the first request).
-NEVER_ON_THE_PATH_TO_A_SPACE = (
-    "markdown_it",
-    "mdit_py_plugins",
-    "keyring",
+# Loaded once the handshake is over or on the first call, never before tools/list is answered:
+# the client, its connection pool and the API models, the tool modules (tools/list comes from
+# published.json), the prompts' YAML parser, the mirror (and its cache directory), and the
+# embedded sandbox with its ASGI stack and Markdown parser.
+NOT_BEFORE_TOOLS_ARE_LISTED = (
+    "capacities_mcp.api.models",
+    "capacities_mcp.api._client",
+    "capacities_mcp.server._state",
+    "capacities_mcp.server.tools._specs",
+    "capacities_mcp.server.tools._catalog",
+    "capacities_mcp.server.tools.objects_read",
+    "capacities_mcp.server._prompts",
+    "yaml",
+    "capacities_mcp.mirror",
     "platformdirs",
     "filelock",
     "httpcore2",
@@ -39,20 +47,25 @@ NEVER_ON_THE_PATH_TO_A_SPACE = (
     "uvicorn",
     "starlette",
     "capacities_mcp.sandbox",
+    "markdown_it",
+)
+# Never loaded on the way to a space, not even by tool calls: the sandbox and its Markdown parser,
+# the OS keyring, the sign-in flow, and the multi-user mode (its State backend, token encryption
+# and OAuth server).
+NEVER_ON_THE_PATH_TO_A_SPACE = (
+    "markdown_it",
+    "mdit_py_plugins",
+    "keyring",
+    "capacities_mcp.sandbox",
     "capacities_mcp.auth",
     "capacities_mcp.server._demo",
-    # The multi-user mode: its State backend, token encryption and OAuth server.
     "capacities_mcp.remote",
     "redis",
     "cryptography",
 )
-# The embedded sandbox needs its ASGI stack, Markdown parser and store (whose data-file lock is
-# filelock), nothing of the sign-in flow.
+# The embedded sandbox needs its ASGI stack, Markdown parser and store, nothing of the sign-in flow.
 NEVER_ON_THE_PATH_TO_THE_SANDBOX = (
     "keyring",
-    "platformdirs",
-    "httpcore2",
-    "trio",
     "capacities_mcp.auth",
     "capacities_mcp.server._demo",
     "capacities_mcp.remote",
@@ -95,8 +108,9 @@ def _floor(log: Path) -> set[str]:
     return _recorded(log)
 
 
-async def _imports_until_tools_listed(args: list[str], env: dict[str, str], log: Path) -> set[str]:
-    """Start `capacities-mcp ARGS` on stdio, list its tools, return what it had imported by then."""
+async def _imports(args: list[str], env: dict[str, str], log: Path) -> tuple[set[str], set[str]]:
+    """Start `capacities-mcp ARGS` on stdio; what it had imported once it listed its tools, and
+    once it had also answered a first tool call."""
     params = StdioServerParameters(
         command=sys.executable, args=["-c", _RECORDER, str(log), "-m", "capacities_mcp", *args], env=env
     )
@@ -104,7 +118,9 @@ async def _imports_until_tools_listed(args: list[str], env: dict[str, str], log:
         async with Client(stdio_client(params, errlog=quiet)) as client:
             tools = await client.list_tools()
             assert tools.tools, "the server listed no tools"
-            return _recorded(log)
+            listed = _recorded(log)
+            await client.call_tool("get_space", {})
+            return listed, _recorded(log)
 
 
 def _on_the_path(imported: set[str], floor: set[str], banned: tuple[str, ...]) -> list[str]:
@@ -127,17 +143,20 @@ async def test_a_space_by_url_starts_without_sandbox_sign_in_or_connection_pool(
 ) -> None:
     # Nothing listens on port 9: the server must not need the API to answer tools/list.
     env = _env(tmp_path, **{ENV_API_URL: "http://127.0.0.1:9", ENV_API_TOKEN: "cap-api-startup-test"})
-    imported = await _imports_until_tools_listed([], env, tmp_path / "imports.log")
-    assert "capacities_mcp.server._app" in imported, "the import log did not cover the server"
-    assert _on_the_path(imported, floor, NEVER_ON_THE_PATH_TO_A_SPACE) == []
+    listed, called = await _imports([], env, tmp_path / "imports.log")
+    assert "capacities_mcp.server._app" in listed, "the import log did not cover the server"
+    assert _on_the_path(listed, floor, NOT_BEFORE_TOOLS_ARE_LISTED) == []
+    assert "capacities_mcp.server.tools.space" in called, "the tool call did not run"
+    assert _on_the_path(called, floor, NEVER_ON_THE_PATH_TO_A_SPACE) == []
 
 
 async def test_the_embedded_sandbox_starts_without_sign_in_or_client_connection_pool(
     tmp_path: Path, floor: set[str]
 ) -> None:
-    imported = await _imports_until_tools_listed(["--sandbox"], _env(tmp_path), tmp_path / "imports.log")
-    assert "capacities_mcp.sandbox._server" in imported, "the sandbox did not start"
-    assert _on_the_path(imported, floor, NEVER_ON_THE_PATH_TO_THE_SANDBOX) == []
+    listed, called = await _imports(["--sandbox"], _env(tmp_path), tmp_path / "imports.log")
+    assert _on_the_path(listed, floor, NOT_BEFORE_TOOLS_ARE_LISTED) == []
+    assert "capacities_mcp.sandbox._server" in called, "the sandbox did not start"
+    assert _on_the_path(called, floor, NEVER_ON_THE_PATH_TO_THE_SANDBOX) == []
 
 
 def test_the_recorder_sees_modules_loaded_by_name(tmp_path: Path) -> None:

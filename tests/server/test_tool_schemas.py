@@ -7,12 +7,14 @@ there is any. These tests pin the shapes; tests/compat runs the frameworks' own 
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from typing import Any
 
 import pytest
 
 from capacities_mcp.sandbox import SandboxServer
-from capacities_mcp.server.tools import ALL_TOOLS
+from capacities_mcp.server.tools import ALL_TOOLS, READ_ONLY_TOOLS
 from tests.helpers_faulty_proxy import FaultyProxy
 
 from .helpers import TASK_ID, connect, error_of, text_of, tool_server
@@ -210,3 +212,26 @@ async def test_a_failed_write_drops_the_cached_block_ids(sandbox: SandboxServer)
     assert lost.is_error and error_of(lost)["maybe_applied"] is True
     assert "check with get_object" in error_of(lost)["next_step"]
     assert [b["summary"] for b in after.structured_content["new_blocks"]] == ["text: the next one"]
+
+
+def test_the_published_file_is_what_the_specs_publish() -> None:
+    """tools/list is served from published.json (start-up never imports a tool module): it must
+    say exactly what the specs say, toolsets, hints and search's no-mirror wording included."""
+    from capacities_mcp.server.tools._published import PUBLISHED_FILE
+    from capacities_mcp.server.tools._specs import SPECS, published_document
+
+    published = json.loads(PUBLISHED_FILE.read_text(encoding="utf-8"))
+    regenerate = "published.json is stale: run python -m capacities_mcp.server.tools._specs"
+    assert published == published_document(), regenerate
+    assert list(ALL_TOOLS) == list(SPECS)
+    assert {name for name, spec in SPECS.items() if not spec.writes} == READ_ONLY_TOOLS
+
+
+def test_the_comparison_sees_a_changed_description(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guards the guard: the comparison above sees a one-word change of one spec."""
+    from capacities_mcp.server.tools import _specs
+    from capacities_mcp.server.tools.space import GET_SPACE
+
+    monkeypatch.setitem(_specs.SPECS, "get_space", dataclasses.replace(GET_SPACE, description="Changed."))
+    published = json.loads(_specs.PUBLISHED_FILE.read_text(encoding="utf-8"))
+    assert published != _specs.published_document()

@@ -7,18 +7,23 @@
     register_tools(server, tools=["get_object"])             # some tools
     register_tools(server, structured_output=True)           # outputSchema + structuredContent
 
-Tools reach the shared `ServerState` (client + caches) through the lifespan context.
+Tools reach the shared `ServerState` (client + caches) through the lifespan context. Serving the
+tool list needs none of the tool modules (see `_published`); `SPECS` and `ToolCatalog`, which
+import them all, load on first use.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import importlib
 from collections.abc import Collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import blocks, daily_notes, files, objects_query, objects_read, objects_write, space
-from ._catalog import READ_ONLY_REFUSAL, ToolCatalog, ToolServer
-from ._registry import ToolSpec
+from ._published import ALL_TOOLS, READ_ONLY_TOOLS, TOOLSETS, published_tools, select_tools
+from ._server import READ_ONLY_REFUSAL, ToolSelection, ToolServer
+
+if TYPE_CHECKING:
+    from ._catalog import ToolCatalog
+    from ._specs import SPECS
 
 __all__ = [
     "ALL_TOOLS",
@@ -26,64 +31,19 @@ __all__ = [
     "SPECS",
     "TOOLSETS",
     "ToolCatalog",
+    "ToolSelection",
     "ToolServer",
     "register_tools",
     "select_tools",
 ]
 
-_BY_TOOLSET: dict[str, tuple[ToolSpec[Any], ...]] = {
-    "space": space.SPECS,
-    "objects": objects_read.SPECS + objects_query.SPECS + objects_write.SPECS,
-    "blocks": blocks.SPECS,
-    "daily_notes": daily_notes.SPECS,
-    "files": files.SPECS,
-}
-
-SPECS: dict[str, ToolSpec[Any]] = {spec.name: spec for specs in _BY_TOOLSET.values() for spec in specs}
-
-TOOLSETS: dict[str, tuple[str, ...]] = {
-    name: tuple(s.name for s in specs) for name, specs in _BY_TOOLSET.items()
-}
-
-ALL_TOOLS: tuple[str, ...] = tuple(SPECS)
-
-# Derived from the annotations, so a tool can never be "read-only" here and writing there.
-READ_ONLY_TOOLS: frozenset[str] = frozenset(name for name, spec in SPECS.items() if not spec.writes)
+_HOMES = {"SPECS": "._specs", "ToolCatalog": "._catalog"}
 
 
-def _unknown(kind: str, given: Collection[str], valid: Collection[str]) -> None:
-    bad = [name for name in given if name not in valid]
-    if bad:
-        raise ValueError(f"Unknown {kind}: {', '.join(bad)}. Valid {kind}: {', '.join(valid)}")
-
-
-def select_tools(
-    *,
-    read_only: bool = False,
-    tools: Collection[str] | None = None,
-    toolsets: Collection[str] | None = None,
-) -> list[str]:
-    """The names `register_tools` would serve, in a stable order (nothing is registered).
-
-    `tools` and `toolsets` both narrow the selection (a tool must pass both filters when both
-    are given); `read_only` then drops every tool that can write. Unknown names raise
-    ValueError listing the valid ones, so a typo in a config fails loudly at start-up.
-    """
-    if isinstance(tools, str):
-        tools = [tools]
-    if isinstance(toolsets, str):
-        toolsets = [toolsets]
-    selected = list(ALL_TOOLS)
-    if toolsets is not None:
-        _unknown("toolsets", toolsets, TOOLSETS)
-        in_sets = {name for ts in toolsets for name in TOOLSETS[ts]}
-        selected = [name for name in selected if name in in_sets]
-    if tools is not None:
-        _unknown("tools", tools, ALL_TOOLS)
-        selected = [name for name in selected if name in set(tools)]
-    if read_only:
-        selected = [name for name in selected if name in READ_ONLY_TOOLS]
-    return selected
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(_HOMES[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def register_tools(
@@ -102,13 +62,6 @@ def register_tools(
     """
     selected = select_tools(read_only=read_only, tools=tools, toolsets=toolsets)
     withheld = {name: READ_ONLY_REFUSAL for name in ALL_TOOLS if read_only and name not in READ_ONLY_TOOLS}
-    specs = [SPECS[name] for name in selected]
-    if not mirror:
-        specs = [
-            dataclasses.replace(spec, description=objects_read.TITLE_SEARCH_DESCRIPTION)
-            if spec.name == "search_objects"
-            else spec
-            for spec in specs
-        ]
-    server.catalog = ToolCatalog(specs, withheld=withheld, structured_output=structured_output)
+    served = published_tools(selected, structured_output=structured_output, mirror=mirror)
+    server.selection = ToolSelection(tuple(served), withheld=withheld, structured_output=structured_output)
     return selected

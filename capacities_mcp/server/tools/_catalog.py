@@ -1,10 +1,8 @@
-"""The tools one server serves, straight from their `ToolSpec`s.
+"""How a tool call runs: validation, resolvers, progress, the handler, errors, notices.
 
-`ToolServer` overrides the SDK's `list_tools` / `call_tool` (both public in mcp 2.3) so the specs
-are served as they are: our schemas are published unchanged, our validation and error texts
-answer every call, and nothing is synthesized to fit the SDK's function-based tools. Resolvers
-(an elicitation before a permanent delete) still run through the SDK's own resolution, which
-speaks both protocol eras.
+Our validation and error texts answer every call, and nothing is synthesized to fit the SDK's
+function-based tools. Resolvers (an elicitation before a permanent delete) still run through the
+SDK's own resolution, which speaks both protocol eras.
 """
 
 from __future__ import annotations
@@ -12,12 +10,11 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mcp.server.lowlevel.server import NotificationOptions
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.resolve import (
     Resolve,
     build_resolver_plans,
@@ -25,7 +22,6 @@ from mcp.server.mcpserver.resolve import (
     resolve_arguments,
 )
 from mcp.types import CallToolResult, InputRequiredResult, TextContent
-from mcp.types import Tool as MCPTool
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from capacities_mcp.api import Issue
@@ -34,12 +30,11 @@ from .._connection import WRITE_SCOPE, WRITE_SCOPE_ADVICE, Connection
 from .._errors import ErrorInfo, ToolInputError, error_result, tool_error
 from .._progress import call_progress
 from .._render import bound_result
-from .._state import ServerState, active_state
-from ._registry import ToolCall, ToolInput, ToolSpec, input_schema, output_schema, state_of
+from .._serving import StateHolder, active_state
+from .._state import ServerState
+from ._registry import ToolCall, ToolInput, ToolSpec, state_of
 
-__all__ = ["ToolCatalog", "ToolServer"]
-
-READ_ONLY_REFUSAL = "this server is read-only (started with --read-only)"
+__all__ = ["ToolCatalog"]
 
 _log = logging.getLogger("capacities_mcp.server.tools")
 
@@ -71,7 +66,7 @@ class _Resolvers:
 
 
 class ToolCatalog:
-    """Selected specs, their published descriptions (built once), and the one call path."""
+    """The selected specs and the one path every tool call takes."""
 
     def __init__(
         self,
@@ -84,34 +79,16 @@ class ToolCatalog:
         self.specs = {spec.name: spec for spec in specs}
         self.withheld = dict(withheld or {})
         self.structured_output = structured_output
-        self._tools = [self._describe(spec) for spec in self.specs.values()]
-        pairs = zip(self._tools, self.specs.values(), strict=True)
-        self._read_tools = [tool for tool, spec in pairs if not spec.writes]
         self._resolvers = {name: _Resolvers.of(spec) for name, spec in self.specs.items()}
-
-    def _describe(self, spec: ToolSpec[Any]) -> MCPTool:
-        return MCPTool(
-            name=spec.name,
-            title=spec.title,
-            description=spec.description,
-            input_schema=input_schema(spec.input_model),
-            output_schema=output_schema(spec.output_model) if self.structured_output else None,
-            annotations=spec.annotations,
-        )
-
-    @property
-    def tools(self) -> list[MCPTool]:
-        return list(self._tools)
-
-    @property
-    def read_tools(self) -> list[MCPTool]:
-        """What is served once the credentials turn out to lack api:write."""
-        return list(self._read_tools)
 
     async def call(
         self, name: str, arguments: Mapping[str, Any], context: Context[Any, Any]
     ) -> CallToolResult | InputRequiredResult:
         """Run one tool; while the credentials have a problem, its result says so in one line."""
+        try:
+            await _opened(context)
+        except Exception as exc:  # the sandbox or the client could not be started
+            return tool_error(exc, tool=name)
         state = _state_or_none(context)
         connection = state.connection if state is not None else None
         spec = self.specs.get(name)
@@ -163,6 +140,18 @@ class ToolCatalog:
             message, advice = f"Unknown tool: {name}.", f"Tools here: {served}."
         issue = Issue.at("name", "not a tool of this server")
         return ToolInputError(message, issues=[issue], code="unknown_tool", next_step=advice)
+
+
+async def _opened(context: Context[Any, Any]) -> None:
+    """The lifespan's state opens after the handshake or on first use: an early call waits here."""
+    if active_state() is not None:
+        return
+    try:
+        holder = context.request_context.lifespan_context
+    except (RuntimeError, ValueError):  # no session (a direct call in a test)
+        return
+    if isinstance(holder, StateHolder):
+        await holder.opened()
 
 
 def _state_or_none(context: Context[Any, Any]) -> ServerState | None:
@@ -232,60 +221,3 @@ def _validate(spec: ToolSpec[Any], arguments: Mapping[str, Any]) -> ToolInput:
         )
     args: ToolInput = model.model_validate(dict(arguments))
     return args
-
-
-class ToolServer(MCPServer[ServerState]):
-    """`MCPServer` that serves a `ToolCatalog` (set by `register_tools`) instead of SDK tools.
-
-    Its tool list can change (write tools withdrawn when the token lacks api:write), so it
-    advertises `tools.listChanged` in every era.
-    """
-
-    catalog: ToolCatalog | None = None
-    # The process-wide state, for requests that carry none (tools/list); None: always all tools.
-    state_source: Callable[[], ServerState | None] | None = None
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _advertise_tools_list_changed(self)
-
-    def set_instructions(self, text: str) -> None:
-        """Instructions for sessions that start (or discover the server) from now on."""
-        self._lowlevel_server.instructions = text
-
-    async def list_tools(self) -> list[MCPTool]:
-        if self.catalog is None:
-            return await super().list_tools()
-        state = active_state() or (self.state_source() if self.state_source is not None else None)
-        if state is not None and state.connection.writes_refused:
-            return self.catalog.read_tools
-        return self.catalog.tools
-
-    async def call_tool(
-        self, name: str, arguments: dict[str, Any], context: Context[ServerState, Any] | None = None
-    ) -> CallToolResult | InputRequiredResult:
-        if self.catalog is None:
-            return await super().call_tool(name, arguments, context)
-        if context is None:
-            context = Context(mcp_server=self)
-        return await self.catalog.call(name, arguments, context)
-
-
-def _advertise_tools_list_changed(server: MCPServer[Any]) -> None:
-    """`tools.listChanged: true` in the 2025-era `initialize` answer.
-
-    Every SDK runner (stdio, SSE, streamable HTTP, in memory) builds that answer with a bare
-    `create_initialization_options()`, and MCPServer takes no NotificationOptions; the 2026 era
-    derives the flag from `subscriptions/listen` being served, which it is.
-    """
-    lowlevel = server._lowlevel_server
-    build = lowlevel.create_initialization_options
-
-    def with_tools_changed(
-        notification_options: NotificationOptions | None = None, *args: Any, **kwargs: Any
-    ) -> Any:
-        options = notification_options or NotificationOptions()
-        options.tools_changed = True
-        return build(options, *args, **kwargs)
-
-    vars(lowlevel)["create_initialization_options"] = with_tools_changed

@@ -18,13 +18,15 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, get_args, get_origin
 
 from mcp.server.mcpserver import Context
+from mcp.types import Tool as MCPTool
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler, model_validator
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 from .._errors import ERROR_PAYLOAD_SCHEMA
-from .._state import ServerState, active_state
+from .._serving import StateHolder, active_state
+from .._state import ServerState
 
 __all__ = [
     "CompactSchema",
@@ -36,6 +38,7 @@ __all__ = [
     "hints",
     "input_schema",
     "output_schema",
+    "published_tool",
     "state_of",
 ]
 
@@ -166,11 +169,14 @@ class ToolSpec(Generic[InputT]):
 
 
 def state_of(ctx: Context[Any, Any]) -> ServerState:
-    """The caller's state: the one `serving` set (multi-user), else the lifespan's."""
+    """The caller's state: the one `serving` set (multi-user), else the lifespan's (whose holder
+    the tool call path has opened)."""
     active = active_state()
     if active is not None:
         return active
     state = ctx.request_context.lifespan_context
+    if isinstance(state, StateHolder):
+        state = state.current_state()
     if not isinstance(state, ServerState):
         raise RuntimeError("the server's lifespan did not provide a ServerState")
     return state
@@ -282,3 +288,16 @@ def output_schema(model: type[ToolOutput]) -> dict[str, Any]:
     schema.setdefault("properties", {})["error"] = ERROR_PAYLOAD_SCHEMA
     schema["anyOf"] = [{"required": success_required}, {"required": ["error"]}]
     return dict(schema)
+
+
+def published_tool(spec: ToolSpec[Any]) -> dict[str, Any]:
+    """The tool as clients see it (MCP field names), output schema included."""
+    tool = MCPTool(
+        name=spec.name,
+        title=spec.title,
+        description=spec.description,
+        input_schema=input_schema(spec.input_model),
+        output_schema=output_schema(spec.output_model),
+        annotations=spec.annotations,
+    )
+    return tool.model_dump(mode="json", by_alias=True, exclude_none=True)
