@@ -1,12 +1,12 @@
 """Start-up imports only what the chosen path needs (issue 8, "Start-up").
 
-An MCP host launches the server for every session and waits for `tools/list`, so a heavy module
-on that path is paid again and again. These tests start the real command over stdio, answer
-`initialize` and `tools/list` through a real `mcp.Client`, and read which modules the process
-had loaded by then: a finder placed first on `sys.meta_path` writes down every module name the
-interpreter looks for (`-X importtime` and the `import` audit event both miss modules loaded with
-`importlib.import_module`, as our lazy package attributes do). No timing: a module either is on
-the path or is not, so the guard does not depend on the machine.
+An MCP host launches the server for every session and waits for `tools/list`, so a heavy module on
+that path is paid again and again. These tests start the real command over stdio, answer
+`initialize` and `tools/list` through a real `mcp.Client`, and read which modules the process had
+loaded by then, and again after a first tool call: a finder placed first on `sys.meta_path` writes
+down every module name the interpreter looks for (`-X importtime` and the `import` audit event both
+miss modules loaded with `importlib.import_module`, as our lazy package attributes do). No timing:
+a module either is on the path or is not, so the guard does not depend on the machine.
 
 Compared against the floor, the modules `from mcp.server.mcpserver import MCPServer` loads by
 itself (the SDK brings Starlette and uvicorn along, whatever we do).
