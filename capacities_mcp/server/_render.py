@@ -373,8 +373,11 @@ def bound_lines(
     kept: list[str] = []
     spent = 0
     for line in lines:
-        line = shorten(line, line_tokens)
-        cost = estimate_tokens(line) + 1
+        cost = estimate_tokens(line)
+        if cost > line_tokens:  # rare: only a shortened line is measured twice
+            line = shorten(line, line_tokens)
+            cost = estimate_tokens(line)
+        cost += 1  # its newline
         if spent + cost > budget:
             break
         kept.append(line)
