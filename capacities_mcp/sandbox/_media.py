@@ -34,6 +34,8 @@ _STRUCTURES = (("image/", "MediaImage"), ("audio/", "MediaAudio"), ("video/", "M
 class _Session:
     body: dict[str, Any]  # the validated start request
     file_type: str
+    structure_id: str  # what the file becomes, by its type
+    collections: list[str]  # checked against that structure's
     part_size: int
     part_count: int
     expires: float  # monotonic
@@ -71,17 +73,17 @@ class MediaUploads:
                 f"File too large: the limit is {self.max_bytes} bytes",
                 {"fileSize": size},
             )
-        known = service.store.collection_ids()
-        for index, collection in enumerate(body.get("collections") or []):
-            if collection not in known:
-                raise invalid_input(f"Unknown collection {collection}", ("collections", index))
         file_type = (
             body.get("fileType") or mimetypes.guess_type(body["fileName"])[0] or "application/octet-stream"
         )
+        structure_id = _structure_for(file_type)
+        collections = service.check_collections(structure_id, body.get("collections") or [])
         expires_at = service.clock.now() + dt.timedelta(seconds=_SESSION_TTL)
         session = _Session(
             body=body,
             file_type=file_type,
+            structure_id=structure_id,
+            collections=collections,
             part_size=self.part_size,
             part_count=-(-size // self.part_size),
             expires=time.monotonic() + _SESSION_TTL,
@@ -119,9 +121,10 @@ class MediaUploads:
             raise invalid_input(f"Upload incomplete: missing part(s) {shown}", ("id",))
         del self.sessions[session_id]
         data = b"".join(session.parts[n] for n in range(1, session.part_count + 1))
-        structure_id = _structure_for(session.file_type)
-        obj = service.new_object(structure_id, title=session.body.get("title") or session.body["fileName"])
-        obj["collections"] = list(dict.fromkeys(session.body.get("collections") or []))
+        obj = service.new_object(
+            session.structure_id, title=session.body.get("title") or session.body["fileName"]
+        )
+        obj["collections"] = session.collections
         obj["properties"]["media_fileSize"] = {"type": "number", "number": {"value": len(data)}}
         stored = StoredFile(session.file_type, data, secrets.token_urlsafe(16))
         self.files[obj["id"]] = stored

@@ -289,14 +289,21 @@ class SpaceService:
                 out.append({"id": obj["id"]})
         return out
 
-    def _check_collections(self, structure_id: str, collections: list[str]) -> list[str]:
+    def check_collections(self, structure_id: str, collections: list[str]) -> list[str]:
+        """The collections an object of `structure_id` may be put in (each once), else a 400.
+
+        Every write that places an object (create, update, media upload) checks here, so they
+        all refuse another structure's collection alike.
+        """
         known = self.store.collection_ids(structure_id)
         for index, collection in enumerate(collections):
             if collection not in known:
-                raise invalid_input(
-                    f"Collection {collection} does not belong to structure {structure_id}",
-                    ("collections", index),
+                message = (
+                    f"Collection {collection} does not belong to structure {structure_id}"
+                    if collection in self.store.collection_ids()
+                    else f"Unknown collection {collection}"
                 )
+                raise invalid_input(message, ("collections", index))
         return list(dict.fromkeys(collections))
 
     def _block_property(self, obj: Obj, property_id: str | None, path: tuple[str | int, ...]) -> str:
@@ -358,7 +365,7 @@ class SpaceService:
         obj = self.new_object(structure_id)
         obj["properties"].update(self.readable_properties(structure_id, body.get("properties") or {}))
         if body.get("collections") is not None:
-            obj["collections"] = self._check_collections(structure_id, body["collections"])
+            obj["collections"] = self.check_collections(structure_id, body["collections"])
         main = self.store.content_property_of(structure_id)
         given_blocks: dict[str, list[Obj]] = body.get("blocks") or {}
         for key in given_blocks:
@@ -383,7 +390,7 @@ class SpaceService:
             raise invalid_input(_CANNOT_UPDATE, ("id",))
         properties = self.readable_properties(structure_id, body.get("properties") or {})
         collections = (
-            self._check_collections(structure_id, body["collections"])
+            self.check_collections(structure_id, body["collections"])
             if body.get("collections") is not None
             else None
         )

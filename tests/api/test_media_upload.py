@@ -11,16 +11,18 @@ import pytest
 
 from capacities_mcp.api import CapacitiesApiError, CapacitiesClient, CapacitiesValidationError
 from capacities_mcp.sandbox import SandboxConfig, SandboxServer
-from capacities_mcp.sandbox._seed import READING_LIST_COLLECTION_ID
 from tests.helpers_faulty_proxy import FaultyProxy
+from tests.sandbox.helpers import add_pdf_collection
 
 PART = 1024
+SCANS = "00000000-0000-4000-8000-00000000a001"  # a collection of PDFs
 
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[SandboxServer]:
     config = SandboxConfig(upload_part_size=PART, max_upload_bytes=10 * PART, rate_limit_window=0.05)
     with SandboxServer(config) as sb:
+        add_pdf_collection(sb.state, SCANS, "Scans")
         yield sb
 
 
@@ -45,11 +47,11 @@ async def test_upload_in_parts_creates_a_media_object_with_the_bytes(sandbox: Sa
             "scan.pdf",
             data,
             title="Scanned receipt",
-            collections=[READING_LIST_COLLECTION_ID],
+            collections=[SCANS],
             on_part=on_part,
         )
         assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
-        assert obj.structure_id == "MediaPDF" and obj.collections == [READING_LIST_COLLECTION_ID]
+        assert obj.structure_id == "MediaPDF" and obj.collections == [SCANS]
         assert obj.properties["title"].model_dump()["title"]["value"] == "Scanned receipt"
         assert obj.files is not None and obj.files[0].file_type == "application/pdf"
         again = await client.object.get(obj.id)

@@ -197,6 +197,18 @@ def fixture_store(data_file: Path | None = None) -> SandboxStore:
     return store_from_seed(fixture_space(), data_file=data_file)
 
 
+def add_pdf_collection(store: SandboxStore, collection_id: str, title: str) -> None:
+    """Give the space a PDF type with this collection (neither space lists media types).
+
+    An upload may only go into its own structure's collections, as an object create may.
+    """
+    structure = store.structure("MediaPDF")
+    if structure is None:
+        structure = _structure("MediaPDF", "PDF", [_TITLE])
+        store.structures.append(structure)
+    structure["collections"].append({"id": collection_id, "title": title})
+
+
 class Api:
     """A raw HTTP client for one fresh token (so every test starts with full quotas)."""
 

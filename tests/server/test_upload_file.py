@@ -13,6 +13,7 @@ import pytest
 from capacities_mcp.sandbox import SandboxServer
 from capacities_mcp.server.tools import files
 from tests.helpers_faulty_proxy import FaultyProxy
+from tests.sandbox.helpers import add_pdf_collection
 
 from .helpers import MODES, connect, error_of, running_sandbox, text_of, tool_server
 
@@ -22,6 +23,7 @@ PART = 1024
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[SandboxServer]:
     with running_sandbox(upload_part_size=PART, max_upload_bytes=8 * PART) as sb:
+        add_pdf_collection(sb.state, "00000000-0000-4000-8000-00000000a001", "Scans")
         yield sb
 
 
@@ -60,7 +62,7 @@ async def test_local_path_with_title_and_collection_by_name(sandbox: SandboxServ
     server, _ = tool_server(sandbox, tools=["upload_file"])
     async with connect(server, "legacy") as client:
         result = await client.call_tool(
-            "upload_file", {"path": str(source), "title": "Board minutes", "collections": ["Reading list"]}
+            "upload_file", {"path": str(source), "title": "Board minutes", "collections": ["Scans"]}
         )
     assert not result.is_error, text_of(result)
     out = result.structured_content
