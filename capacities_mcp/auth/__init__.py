@@ -9,6 +9,9 @@
 redirect (or stores a personal API token); the credentials land in one JSON file (mode 0600,
 written atomically) that several server processes share, refreshing under a cross-process lock.
 
+The OAuth client steps (PKCE, the authorize URL, the code exchange, revocation) are shared with
+the multi-user server, which signs its users in to Capacities the same way.
+
 Names are loaded lazily: `capacities-mcp` imports this package to build its parser, and that must
 not pull in the HTTP client.
 """
@@ -19,6 +22,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._oauth_client import (
+        DEFAULT_SCOPES,
+        OAuthEndpoints,
+        Pkce,
+        authorize_url,
+        redeem_code,
+        revoke_token,
+    )
     from ._store import (
         DEFAULT_API_URL,
         DEFAULT_CLIENT_ID,
@@ -29,18 +40,27 @@ if TYPE_CHECKING:
         load_stored_credentials,
     )
 
+_OAUTH_CLIENT = ("DEFAULT_SCOPES", "OAuthEndpoints", "Pkce", "authorize_url", "redeem_code", "revoke_token")
+
 __all__ = [
     "DEFAULT_API_URL",
     "DEFAULT_CLIENT_ID",
+    "DEFAULT_SCOPES",
+    "OAuthEndpoints",
+    "Pkce",
     "StoredCredentials",
     "TokenStore",
     "TokenStoreError",
+    "authorize_url",
     "default_store_path",
     "load_stored_credentials",
+    "redeem_code",
+    "revoke_token",
 ]
 
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
-        return getattr(importlib.import_module("._store", __name__), name)
+        module = "._oauth_client" if name in _OAUTH_CLIENT else "._store"
+        return getattr(importlib.import_module(module, __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,8 +11,6 @@ Everything that talks to the network is async (httpx2); the loopback listener is
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
 import os
 import secrets
@@ -23,13 +21,21 @@ import webbrowser
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import anyio
 import anyio.to_thread
 import httpx2
 
-from ..api import CapacitiesApiError, CapacitiesClient, CapacitiesError, OAuthTokens
+from ..api import CapacitiesApiError, CapacitiesClient, CapacitiesError, CapacitiesOAuthError, OAuthTokens
+from ._oauth_client import (
+    DEFAULT_SCOPES,
+    OAuthEndpoints,
+    Pkce,
+    authorize_url,
+    redeem_code,
+    revoke_token,
+)
 from ._store import (
     SecretStorage,
     StoredCredentials,
@@ -58,7 +64,6 @@ __all__ = [
     "token_login",
 ]
 
-DEFAULT_SCOPES = ("api:read", "api:write", "offline_access")
 DEFAULT_TIMEOUT_SECONDS = 300.0
 CALLBACK_PATH = "/callback"
 EXIT_FAILED = 1
@@ -79,22 +84,6 @@ class LoginTimeout(LoginError):
 
 
 # -- discovery --
-
-
-@dataclass(frozen=True)
-class OAuthEndpoints:
-    """Where to authorize, exchange and revoke; `discovered` says whether metadata was used."""
-
-    authorization_endpoint: str
-    token_endpoint: str
-    revocation_endpoint: str
-    discovered: bool = False
-
-    @classmethod
-    def fixed(cls, base_url: str) -> OAuthEndpoints:
-        """The documented fixed URLs, used when discovery fails."""
-        base = normalize_base_url(base_url)
-        return cls(f"{base}/oauth/authorize", f"{base}/oauth/token", f"{base}/oauth/revoke")
 
 
 async def discover_endpoints(http: httpx2.AsyncClient, base_url: str) -> OAuthEndpoints:
@@ -119,49 +108,6 @@ async def discover_endpoints(http: httpx2.AsyncClient, base_url: str) -> OAuthEn
         pick("revocation_endpoint", fallback.revocation_endpoint),
         discovered=True,
     )
-
-
-# -- PKCE and the authorize URL --
-
-
-@dataclass(frozen=True)
-class Pkce:
-    """A PKCE pair (RFC 7636, S256): the verifier stays here, the challenge goes to the browser."""
-
-    verifier: str
-    challenge: str
-
-    @classmethod
-    def new(cls) -> Pkce:
-        # 64 random bytes -> 86 URL-safe characters, within the 43..128 the RFC allows.
-        verifier = secrets.token_urlsafe(64)
-        digest = hashlib.sha256(verifier.encode("ascii")).digest()
-        challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-        return cls(verifier, challenge)
-
-
-def authorize_url(
-    endpoints: OAuthEndpoints,
-    *,
-    client_id: str,
-    redirect_uri: str,
-    scopes: Sequence[str],
-    resource: str,
-    challenge: str,
-    state: str,
-) -> str:
-    params = {
-        "response_type": "code",
-        "client_id": client_id,
-        "redirect_uri": redirect_uri,
-        "scope": " ".join(scopes),
-        "resource": resource,
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-        "state": state,
-    }
-    separator = "&" if "?" in endpoints.authorization_endpoint else "?"
-    return endpoints.authorization_endpoint + separator + urlencode(params)
 
 
 # -- the loopback redirect --
@@ -315,24 +261,16 @@ async def exchange_code(
 ) -> TokenGrant:
     """Trade the authorization code (plus the PKCE verifier) for tokens."""
     try:
-        response = await http.post(
-            endpoints.token_endpoint,
-            data={
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": redirect_uri,
-                "client_id": client_id,
-                "code_verifier": verifier,
-            },
+        data = await redeem_code(
+            http, endpoints, code=code, verifier=verifier, redirect_uri=redirect_uri, client_id=client_id
         )
-    except httpx2.HTTPError as exc:
-        raise LoginError(
-            f"Could not reach the token endpoint {endpoints.token_endpoint} ({type(exc).__name__})"
-        ) from None
-    data = _json_object(response)
-    access = data.get("access_token") if data is not None else None
-    if response.status_code != 200 or data is None or not isinstance(access, str) or not access:
-        raise LoginError(f"The code exchange failed: {_oauth_error(response, data)}")
+    except CapacitiesOAuthError as exc:
+        if exc.status is None:
+            raise LoginError(
+                f"Could not reach the token endpoint {endpoints.token_endpoint} "
+                f"({type(exc.__cause__).__name__})"
+            ) from None
+        raise LoginError(f"The code exchange failed: {exc.message}") from None
     scope = data.get("scope")
     return TokenGrant(
         tokens=OAuthTokens.from_token_response(data),
@@ -345,32 +283,9 @@ async def revoke_grant(
 ) -> None:
     """RFC 7009 revocation of the whole grant; raises `LoginError` when it did not succeed."""
     try:
-        response = await http.post(
-            endpoints.revocation_endpoint,
-            data={"token": token, "token_type_hint": "refresh_token", "client_id": client_id},
-        )
-    except httpx2.HTTPError as exc:
-        raise LoginError(f"could not reach {endpoints.revocation_endpoint} ({type(exc).__name__})") from None
-    if response.status_code != 200:
-        raise LoginError(f"revocation failed: {_oauth_error(response, _json_object(response))}")
-
-
-def _json_object(response: httpx2.Response) -> dict[str, object] | None:
-    try:
-        data = response.json()
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _oauth_error(response: httpx2.Response, data: dict[str, object] | None) -> str:
-    """`status error (description)`, from the RFC 6749 error fields only (never the body)."""
-    text = f"HTTP {response.status_code}"
-    if data is not None and isinstance(data.get("error"), str):
-        text += f" {data['error']}"
-        if isinstance(data.get("error_description"), str):
-            text += f" ({data['error_description']})"
-    return text
+        await revoke_token(http, endpoints, token=token, client_id=client_id)
+    except CapacitiesOAuthError as exc:
+        raise LoginError(exc.message if exc.status is None else f"revocation failed: {exc.message}") from None
 
 
 # -- the browser --

@@ -23,10 +23,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from capacities_mcp.api import CapacitiesClient, CapacitiesError, OAuthCredential
+from capacities_mcp.auth import Pkce
 
 from ._oauth import NS_REQUEST, NS_SIGN_IN, REQUEST_TTL, MultiUserProvider, digest
 from ._pages import PAGE_HEADERS, consent_page, error_page
-from ._upstream import pkce_pair
 
 __all__ = ["SignIn", "user_hash"]
 
@@ -89,13 +89,13 @@ class SignIn:
         pending: dict[str, Any] = json.loads(raw)
         if form.get("decision") != "approve":
             return _back_to_client(pending, error="access_denied", error_description="The user denied access")
-        verifier, challenge = pkce_pair()
+        pkce = Pkce.new()
         upstream_state = secrets.token_urlsafe(32)
-        record = {**pending, "verifier": verifier, "browser": digest(cookie)}
+        record = {**pending, "verifier": pkce.verifier, "browser": digest(cookie)}
         await self.provider.state.put(
             NS_SIGN_IN, upstream_state, json.dumps(record).encode(), ttl=REQUEST_TTL
         )
-        target = self.provider.upstream.authorize_url(upstream_state, challenge)
+        target = self.provider.upstream.authorize_url(upstream_state, pkce.challenge)
         return RedirectResponse(target, status_code=303, headers=PAGE_HEADERS)
 
     async def callback(self, request: Request) -> Response:

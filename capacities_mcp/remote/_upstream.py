@@ -5,41 +5,37 @@ One static client id (`capacities-mcp` unless configured) serves every user, wit
 callback as its redirect URI; PKCE and a single-use `state` protect each sign-in. The tokens a
 grant holds are sealed with `TokenCipher`, bound to the grant by the cipher's `aad`, so a blob
 moved to another grant's slot does not decrypt. `credential` gives the API client what it needs
-to refresh them once for all replicas: a State lock, and a re-read of the State under it.
+to refresh them once for all replicas: a State lock, and a re-read of the State under it. The
+OAuth steps themselves (PKCE, the authorize URL, the exchange, revocation) are `auth`'s, the same
+ones `capacities-mcp auth login` takes.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
 import json
-import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
-from urllib.parse import urlencode
 
 import httpx2
 
 from capacities_mcp.api import CapacitiesOAuthError, OAuthCredential, OAuthTokens
+from capacities_mcp.auth import (
+    DEFAULT_SCOPES,
+    OAuthEndpoints,
+    authorize_url,
+    redeem_code,
+    revoke_token,
+)
 
 from ._crypto import TokenCipher, TokenDecryptError
 from ._settings import RemoteSettings
 from ._state import State
 
-__all__ = ["UPSTREAM_SCOPES", "Upstream", "pkce_pair"]
+__all__ = ["Upstream"]
 
-UPSTREAM_SCOPES = "api:read api:write offline_access"
 _NS_TOKENS = "cap-tokens"  # grant id -> sealed Capacities tokens
 _REFRESH_LOCK_SECONDS = 30.0
-
-
-def pkce_pair() -> tuple[str, str]:
-    """(verifier, S256 challenge)."""
-    verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return verifier, base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 class Upstream:
@@ -52,72 +48,47 @@ class Upstream:
         self._state = state
         self._cipher = cipher
         self._http = http
+        self._endpoints = OAuthEndpoints.fixed(settings.api_url)
         # Called with a grant id when Capacities refuses its refresh token (the user removed the
         # connection, or it expired): the grant ends, so the client's next request gets 401.
         self.on_sign_in_ended: Callable[[str], Awaitable[None]] | None = None
 
     def authorize_url(self, state: str, challenge: str) -> str:
-        query = urlencode(
-            {
-                "response_type": "code",
-                "client_id": self._settings.oauth_client_id,
-                "redirect_uri": self._settings.callback_url,
-                "scope": UPSTREAM_SCOPES,
-                "resource": self._settings.api_url,
-                "code_challenge": challenge,
-                "code_challenge_method": "S256",
-                "state": state,
-            }
+        return authorize_url(
+            self._endpoints,
+            client_id=self._settings.oauth_client_id,
+            redirect_uri=self._settings.callback_url,
+            scopes=DEFAULT_SCOPES,
+            resource=self._settings.api_url,
+            challenge=challenge,
+            state=state,
         )
-        return f"{self._settings.api_url}/oauth/authorize?{query}"
 
     async def exchange(self, code: str, verifier: str) -> OAuthTokens:
         """The tokens for a callback's code; `CapacitiesOAuthError` when Capacities refuses."""
-        data = await self._token_request(
-            {
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": self._settings.callback_url,
-                "client_id": self._settings.oauth_client_id,
-                "code_verifier": verifier,
-            }
-        )
+        try:
+            data = await redeem_code(
+                self._http,
+                self._endpoints,
+                code=code,
+                verifier=verifier,
+                redirect_uri=self._settings.callback_url,
+                client_id=self._settings.oauth_client_id,
+            )
+        except CapacitiesOAuthError as exc:
+            raise _sign_in_failed(exc) from exc.__cause__
         if not data.get("refresh_token"):
             raise CapacitiesOAuthError("Capacities issued no refresh token (offline_access was not granted)")
         return OAuthTokens.from_token_response(data)
 
-    async def _token_request(self, form: dict[str, str]) -> dict[str, Any]:
-        try:
-            response = await self._http.post(f"{self._settings.api_url}/oauth/token", data=form)
-        except httpx2.HTTPError as exc:
-            raise CapacitiesOAuthError(
-                f"Capacities sign-in failed ({type(exc).__name__})", cause=exc
-            ) from exc
-        try:
-            data = response.json()
-        except ValueError:
-            data = None
-        if response.status_code != 200 or not isinstance(data, dict) or not data.get("access_token"):
-            error = data.get("error") if isinstance(data, dict) else None
-            raise CapacitiesOAuthError(
-                f"Capacities refused the sign-in (HTTP {response.status_code}"
-                + (f", {error}" if isinstance(error, str) else "")
-                + ")",
-                status=response.status_code,
-                error=error if isinstance(error, str) else None,
-            )
-        return data
-
     async def revoke(self, tokens: OAuthTokens) -> None:
         """End the Capacities grant behind `tokens` (best effort: revocation at home already happened)."""
-        with contextlib.suppress(httpx2.HTTPError):
-            await self._http.post(
-                f"{self._settings.api_url}/oauth/revoke",
-                data={
-                    "token": tokens.refresh_token,
-                    "token_type_hint": "refresh_token",
-                    "client_id": self._settings.oauth_client_id,
-                },
+        with contextlib.suppress(CapacitiesOAuthError):
+            await revoke_token(
+                self._http,
+                self._endpoints,
+                token=tokens.refresh_token,
+                client_id=self._settings.oauth_client_id,
             )
 
     # --- each grant's tokens ---------------------------------------------------------------------
@@ -174,3 +145,14 @@ class Upstream:
             refresh_lock=refreshing,
             load_tokens=latest,
         )
+
+
+def _sign_in_failed(exc: CapacitiesOAuthError) -> CapacitiesOAuthError:
+    """The code exchange's failure as the sign-in tells it (never Capacities' description)."""
+    if exc.status is None:
+        cause = exc.__cause__
+        return CapacitiesOAuthError(f"Capacities sign-in failed ({type(cause).__name__})", cause=cause)
+    error = f", {exc.error}" if exc.error else ""
+    return CapacitiesOAuthError(
+        f"Capacities refused the sign-in (HTTP {exc.status}{error})", status=exc.status, error=exc.error
+    )
