@@ -104,7 +104,16 @@ class Upstream:
         await self._state.put(_NS_TOKENS, grant_id, sealed, ttl=self._settings.refresh_token_lifetime)
 
     async def load(self, grant_id: str) -> OAuthTokens | None:
-        sealed = await self._state.get(_NS_TOKENS, grant_id)
+        return self._unseal(grant_id, await self._state.get(_NS_TOKENS, grant_id))
+
+    async def forget(self, grant_id: str) -> OAuthTokens | None:
+        """Remove a grant's tokens; returns them (to revoke at Capacities) if there were any.
+
+        One atomic take: of replicas ending the grant at once, one gets the tokens and revokes.
+        """
+        return self._unseal(grant_id, await self._state.take(_NS_TOKENS, grant_id))
+
+    def _unseal(self, grant_id: str, sealed: bytes | None) -> OAuthTokens | None:
         if sealed is None:
             return None
         try:
@@ -112,12 +121,6 @@ class Upstream:
         except TokenDecryptError:
             return None  # sealed with a key no longer configured: the user signs in again
         return OAuthTokens(access_token=data["a"], refresh_token=data["r"], expires_at=data["e"])
-
-    async def forget(self, grant_id: str) -> OAuthTokens | None:
-        """Remove a grant's tokens; returns them (to revoke at Capacities) if there were any."""
-        tokens = await self.load(grant_id)
-        await self._state.delete(_NS_TOKENS, grant_id)
-        return tokens
 
     def credential(self, grant_id: str, tokens: OAuthTokens) -> OAuthCredential:
         """What a grant's API client refreshes with: one refresh for all replicas, then shared."""

@@ -1,6 +1,7 @@
 """The server as a Capacities OAuth client (`Upstream`), against a stand-in for Capacities' token
 and revocation endpoints on loopback that answers as told and notes what it was sent: the
-authorize URL, the code exchange and how its failures are worded, best-effort revocation."""
+authorize URL, the code exchange and how its failures are worded, best-effort revocation, and a
+grant ended by two replicas at once revoked at Capacities once."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import anyio
 import httpx2
 import pytest
 from starlette.applications import Starlette
@@ -18,7 +20,8 @@ from starlette.routing import Route
 
 from capacities_mcp.api import CapacitiesOAuthError, OAuthTokens
 from capacities_mcp.auth import Pkce
-from capacities_mcp.remote import MemoryState, RemoteSettings, State, TokenCipher
+from capacities_mcp.remote import MemoryState, MultiUserProvider, RemoteSettings, State, TokenCipher
+from capacities_mcp.remote._clients import ClientDirectory
 from capacities_mcp.remote._upstream import Upstream
 
 from .helpers_oauth import serving
@@ -60,12 +63,18 @@ async def capacities() -> AsyncIterator[tuple[FakeCapacities, str]]:
 
 
 @asynccontextmanager
-async def upstream_at(
-    api_url: str, state: State | None = None, cipher: TokenCipher | None = None
-) -> AsyncIterator[Upstream]:
+async def replica_at(api_url: str, state: State, cipher: TokenCipher) -> AsyncIterator[MultiUserProvider]:
+    """One replica's authorization server and its `Upstream`, on `state`."""
     settings = RemoteSettings(public_url="http://127.0.0.1:8123", api_url=api_url)
     async with httpx2.AsyncClient(timeout=10) as http:
-        yield Upstream(settings, state or MemoryState(), cipher or TokenCipher.ephemeral(), http)
+        upstream = Upstream(settings, state, cipher, http)
+        yield MultiUserProvider(settings, state, ClientDirectory(settings, state, http), upstream)
+
+
+@asynccontextmanager
+async def upstream_at(api_url: str) -> AsyncIterator[Upstream]:
+    async with replica_at(api_url, MemoryState(), TokenCipher.ephemeral()) as provider:
+        yield provider.upstream
 
 
 async def test_the_authorize_url_asks_for_offline_access_with_pkce_and_this_servers_callback() -> None:
@@ -145,3 +154,25 @@ async def test_unreachable_capacities_fails_the_sign_in_and_revocation_is_best_e
         await upstream.revoke(OAuthTokens("at", "rt", None))  # does not raise
     assert info.value.message == "Capacities sign-in failed (ConnectError)"
     assert info.value.status is None and isinstance(info.value.__cause__, httpx2.HTTPError)
+
+
+async def test_a_grant_ended_by_two_replicas_at_once_is_revoked_at_capacities_once(
+    capacities: tuple[FakeCapacities, str], replicas: tuple[State, State]
+) -> None:
+    """Each replica's `revoke_grant` takes the grant's tokens from the shared State; of the two
+    racing for each grant, exactly one gets them and revokes them upstream."""
+    fake, origin = capacities
+    cipher = TokenCipher.ephemeral()
+    grants = [f"grant-{n}" for n in range(8)]
+    async with (
+        replica_at(origin, replicas[0], cipher) as one,
+        replica_at(origin, replicas[1], cipher) as two,
+    ):
+        for n, grant in enumerate(grants):
+            await one.upstream.save(grant, OAuthTokens(f"at-{n}", f"rt-{n}", None))
+        async with anyio.create_task_group() as tg:
+            for grant in grants:
+                tg.start_soon(one.revoke_grant, grant)
+                tg.start_soon(two.revoke_grant, grant)
+        assert [await two.upstream.load(grant) for grant in grants] == [None] * len(grants)
+    assert sorted(fake.revoked) == sorted(f"rt-{n}" for n in range(len(grants)))
