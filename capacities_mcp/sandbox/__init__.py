@@ -18,6 +18,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._account import SandboxAccount
     from ._app import ADMIN_TOKEN_HEADER, SandboxApp, SandboxRuntime, create_app
     from ._clock import Clock
     from ._config import CURRENT_API_VERSION, SandboxConfig
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 # Imported on first use: `capacities-mcp` builds its parser from every area's CLI module, and
 # the sandbox app (Starlette, the API models, the demo space) must not slow down a stdio start.
 _WHERE = {
+    "SandboxAccount": "_account",
     "ADMIN_TOKEN_HEADER": "_app",
     "SandboxApp": "_app",
     "SandboxRuntime": "_app",
@@ -68,6 +70,7 @@ __all__ = [
     "Faults",
     "FixedWindowLimiter",
     "RateDecision",
+    "SandboxAccount",
     "SandboxApp",
     "SandboxConfig",
     "SandboxRuntime",

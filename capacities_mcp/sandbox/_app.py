@@ -15,8 +15,6 @@ import json
 import logging
 import re
 import secrets
-import threading
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -36,6 +34,7 @@ from capacities_mcp._collector import collector_paused
 
 from ..api import API_VERSION_HEADER, ROUTES, Route, code_for_status, format_issues, issues_from
 from ..api.models import ApiObject
+from ._account import SandboxAccount
 from ._config import CURRENT_API_VERSION, SandboxConfig
 from ._errors import SandboxApiError, invalid_input, not_found
 from ._faults import Faults
@@ -70,20 +69,35 @@ _SERVER_ERROR_MESSAGES = {
     "cap_service_unavailable": "Service temporarily unavailable",
 }
 
-Handler = Callable[["SandboxRuntime", dict[str, Any]], Any]
+# A route's work on the caller's space: (its account, the validated input) -> the answer.
+Handler = Callable[[SandboxAccount, dict[str, Any]], Any]
 
 
 class SandboxRuntime:
-    """Everything one sandbox holds: config, state, fault switches, quotas and OAuth."""
+    """One sandbox: config, fault switches, quotas, OAuth, and its accounts' spaces.
+
+    `main` is the space of the data file and of `api_token`; `accounts` are the others
+    (config.accounts[1:]), in memory. Only what is a space's own is per account
+    (`SandboxAccount`); the quotas, fault switches, OAuth provider and admin token are shared,
+    as one API server's would be.
+    """
 
     def __init__(
         self, config: SandboxConfig, *, store: SandboxStore | None = None, faults: Faults | None = None
     ) -> None:
         self.config = config
-        self.store = store if store is not None else load_store(config)
-        self.store.claim()  # one sandbox per data file
-        self.service = SpaceService(self.store, config.clock)
-        self.media = MediaUploads(max_bytes=config.max_upload_bytes, part_size=config.upload_part_size)
+        self.base_url: str | None = None  # set by the server once it knows its port
+
+        def base_url() -> str:
+            return self.base_url or ""
+
+        self.main = SandboxAccount(
+            store if store is not None else load_store(config), config, base_url=base_url
+        )
+        self.accounts: dict[str, SandboxAccount] = {
+            name: SandboxAccount(account_store(config, name), config, base_url=base_url)
+            for name in config.accounts[1:]
+        }
         self.faults = faults if faults is not None else Faults()
         self.limiter = FixedWindowLimiter(config.rate_limit_window)
         self.oauth = OAuthProvider(
@@ -96,31 +110,36 @@ class SandboxRuntime:
             ),
             self.faults,
         )
-        self.base_url: str | None = None  # set by the server once it knows its port
+        if config.accounts:  # this provider signs every account in, each into its own space
+            self.oauth.accounts = {config.accounts[0]: self.store.space["id"]} | {
+                name: account.store.space["id"] for name, account in self.accounts.items()
+            }
         # Guards what would otherwise let any local process change the sandbox's behaviour or
         # mint itself a token: the fault switches and OAuth auto-approval. New at every start,
         # unless the config names one (scripts that start the sandbox and then drive it).
         self.admin_token = config.admin_token or secrets.token_urlsafe(32)
-        self._pending: list[list[Any]] = []  # queued daily-note appends: [apply]
         self._min_version = _version_tuple(config.min_api_version)
-        # The other accounts (config.accounts[1:]): each a runtime of its own space, in memory,
-        # sharing this one's fault switches; this runtime's OAuth provider signs them all in.
-        self.accounts: dict[str, SandboxRuntime] = {
-            name: SandboxRuntime(
-                replace(config, data_file=None, accounts=(), admin_token=self.admin_token),
-                store=account_store(config, name),
-                faults=self.faults,
-            )
-            for name in config.accounts[1:]
-        }
-        if config.accounts:
-            self.oauth.accounts = {config.accounts[0]: self.store.space["id"]} | {
-                name: account.store.space["id"] for name, account in self.accounts.items()
-            }
 
-    def account(self, name: str | None) -> SandboxRuntime:
-        """The runtime of an account's space (None or the first account: this one)."""
-        return self.accounts.get(name, self) if name is not None else self
+    # The main space's, for callers that serve one account (most tests, the CLI).
+    @property
+    def store(self) -> SandboxStore:
+        return self.main.store
+
+    @property
+    def service(self) -> SpaceService:
+        return self.main.service
+
+    @property
+    def media(self) -> MediaUploads:
+        return self.main.media
+
+    def account(self, name: str | None) -> SandboxAccount:
+        """An account's space (None, the first account or an unknown name: the main one)."""
+        return self.accounts.get(name, self.main) if name is not None else self.main
+
+    def every_account(self) -> tuple[SandboxAccount, ...]:
+        """The main space first, then the others: where a token or a file may be."""
+        return (self.main, *self.accounts.values())
 
     # --- credentials ---------------------------------------------------------------------------
 
@@ -136,7 +155,7 @@ class SandboxRuntime:
     def revoke_token(self, token: str) -> bool:
         """Revoke a personal token, or the whole OAuth grant an access/refresh token belongs to."""
         if token.startswith(PERSONAL_TOKEN_PREFIX):
-            return any(rt.store.revoke_personal_token(token) for rt in (self, *self.accounts.values()))
+            return any(account.store.revoke_personal_token(token) for account in self.every_account())
         return self.oauth.revoke_token(token)
 
     def is_admin(self, request: Request) -> bool:
@@ -148,7 +167,7 @@ class SandboxRuntime:
         if not token:
             return None
         if token.startswith(PERSONAL_TOKEN_PREFIX):
-            for name, account in [(None, self), *self.accounts.items()]:
+            for name, account in [(None, self.main), *self.accounts.items()]:
                 with account.store.lock:
                     grant = account.store.personal_grant(token)
                 if grant is not None:
@@ -178,53 +197,22 @@ class SandboxRuntime:
                 f"{self.config.min_api_version}",
             )
 
-    # --- daily notes ---------------------------------------------------------------------------
-
-    def queue(self, apply: Callable[[], None]) -> None:
-        """Apply a daily-note append now (delay 0) or after `daily_note_delay` seconds.
-
-        A sleeping daemon thread, not the event loop, applies it: the app then works under any
-        ASGI server and loop, and the store lock keeps the change atomic. (Not `threading.Timer`:
-        its timed wait never ends when the process clock is faked, as libfaketime does.)
-        """
-        delay = self.config.daily_note_delay
-        if delay <= 0:
-            apply()
-            return
-        entry: list[Any] = [apply]
-
-        def later() -> None:
-            time.sleep(delay)
-            with self.store.lock:
-                still_queued = any(queued is entry for queued in self._pending)
-                if still_queued:  # not flushed meanwhile
-                    self._pending = [queued for queued in self._pending if queued is not entry]
-                    apply()
-                    self.store.save()
-
-        with self.store.lock:
-            self._pending.append(entry)
-        threading.Thread(target=later, name="daily-note-append", daemon=True).start()
+    # --- daily notes and shutdown --------------------------------------------------------------
 
     def close(self) -> None:
         """Apply queued daily-note appends and let another sandbox serve the data file."""
-        for account in self.accounts.values():
+        for account in (*self.accounts.values(), self.main):
             account.close()
-        self.flush_daily_notes()
-        self.store.release()
 
     @property
     def pending_daily_notes(self) -> int:
-        return len(self._pending)
+        """Daily-note appends of the main space still queued."""
+        return self.main.pending_daily_notes
 
     def flush_daily_notes(self) -> None:
-        """Apply every queued daily-note append now, in order (also done on shutdown)."""
-        with self.store.lock:
-            pending, self._pending = self._pending, []
-            for (apply,) in pending:
-                apply()
-            if pending:
-                self.store.save()
+        """Apply every queued daily-note append now, in order, in every account's space."""
+        for account in self.every_account():
+            account.flush_daily_notes()
 
 
 def _version_tuple(version: str) -> tuple[int, int, int]:
@@ -298,48 +286,48 @@ def empty_store(data_file: Path | None = None) -> SandboxStore:
 
 
 def _list(kind: str) -> Handler:
-    def handler(rt: SandboxRuntime, q: dict[str, Any]) -> Any:
-        return rt.service.list_page(kind, q["id"], q.get("pageSize"), q.get("cursor"))
+    def handler(space: SandboxAccount, q: dict[str, Any]) -> Any:
+        return space.service.list_page(kind, q["id"], q.get("pageSize"), q.get("cursor"))
 
     return handler
 
 
-def _delete_object(rt: SandboxRuntime, q: dict[str, Any]) -> None:
-    rt.service.delete_object(q["id"], hard=bool(q.get("hardDelete")))
+def _delete_object(space: SandboxAccount, q: dict[str, Any]) -> None:
+    space.service.delete_object(q["id"], hard=bool(q.get("hardDelete")))
 
 
-def _daily_note(rt: SandboxRuntime, body: dict[str, Any]) -> None:
-    rt.queue(rt.service.prepare_daily_note_append(body))
+def _daily_note(space: SandboxAccount, body: dict[str, Any]) -> None:
+    space.queue(space.service.prepare_daily_note_append(body))
 
 
-def _object_markdown(rt: SandboxRuntime, q: dict[str, Any]) -> dict[str, Any]:
-    obj = rt.service.live_object(q["id"])
-    return {"id": obj["id"], "structureId": obj["structureId"], "markdown": rt.service.markdown_of(obj)}
+def _object_markdown(space: SandboxAccount, q: dict[str, Any]) -> dict[str, Any]:
+    obj = space.service.live_object(q["id"])
+    return {"id": obj["id"], "structureId": obj["structureId"], "markdown": space.service.markdown_of(obj)}
 
 
 HANDLERS: dict[str, Handler] = {
-    "space.get": lambda rt, _: rt.store.space,
-    "space.structures": lambda rt, _: rt.service.structures_response(),
-    "object.get": lambda rt, q: rt.service.live_object(q["id"]),
-    "object.create": lambda rt, b: rt.service.create_object(b),
-    "object.update": lambda rt, b: rt.service.update_object(b),
+    "space.get": lambda sp, _: sp.store.space,
+    "space.structures": lambda sp, _: sp.service.structures_response(),
+    "object.get": lambda sp, q: sp.service.live_object(q["id"]),
+    "object.create": lambda sp, b: sp.service.create_object(b),
+    "object.update": lambda sp, b: sp.service.update_object(b),
     "object.delete": _delete_object,
-    "object.create_from_url": lambda rt, b: rt.service.create_from_url(b),
+    "object.create_from_url": lambda sp, b: sp.service.create_from_url(b),
     "object.markdown.get": _object_markdown,
-    "object.markdown.create": lambda rt, b: rt.service.create_from_markdown(b["structureId"], b["markdown"]),
-    "object.markdown.update": lambda rt, b: rt.service.update_from_markdown(b["id"], b["markdown"]),
-    "objects.search": lambda rt, b: rt.service.search(b["query"], b.get("structureIds"), b.get("limit")),
+    "object.markdown.create": lambda sp, b: sp.service.create_from_markdown(b["structureId"], b["markdown"]),
+    "object.markdown.update": lambda sp, b: sp.service.update_from_markdown(b["id"], b["markdown"]),
+    "objects.search": lambda sp, b: sp.service.search(b["query"], b.get("structureIds"), b.get("limit")),
     "objects.structure": _list("structure"),
     "objects.tag": _list("tag"),
     "objects.collection": _list("collection"),
-    "blocks.append": lambda rt, b: rt.service.append_blocks(b),
+    "blocks.append": lambda sp, b: sp.service.append_blocks(b),
     "blocks.daily_note.append": _daily_note,
-    "blocks.block.update": lambda rt, b: rt.service.update_block(b),
-    "blocks.block.delete": lambda rt, q: rt.service.delete_block(q["objectId"], q["blockId"]),
-    "media.upload.start": lambda rt, b: rt.media.start(b, rt.service),
-    "media.upload.part": lambda rt, q: rt.media.part(q),
-    "media.upload.complete": lambda rt, b: rt.media.complete(b["id"], rt.service, rt.base_url or ""),
-    "media.upload.abort": lambda rt, b: rt.media.abort(b["id"]),
+    "blocks.block.update": lambda sp, b: sp.service.update_block(b),
+    "blocks.block.delete": lambda sp, q: sp.service.delete_block(q["objectId"], q["blockId"]),
+    "media.upload.start": lambda sp, b: sp.media.start(b, sp.service),
+    "media.upload.part": lambda sp, q: sp.media.part(q),
+    "media.upload.complete": lambda sp, b: sp.media.complete(b["id"], sp.service, sp.base_url),
+    "media.upload.abort": lambda sp, b: sp.media.abort(b["id"]),
 }
 
 
@@ -425,7 +413,7 @@ _MARKDOWN_TO_PARSE: dict[str, Callable[[dict[str, Any]], str | None]] = {
 
 
 async def _parse_markdown_ahead(
-    runtime: SandboxRuntime, route: Route, data: dict[str, Any]
+    space: SandboxAccount, route: Route, data: dict[str, Any]
 ) -> ParsedMarkdown | None:
     """Parse a request's Markdown in a worker thread, before the store lock is taken.
 
@@ -436,12 +424,12 @@ async def _parse_markdown_ahead(
     text = text_of(data) if text_of is not None else None
     if not text:
         return None
-    blocks = await anyio.to_thread.run_sync(runtime.service.parse_markdown, text)
+    blocks = await anyio.to_thread.run_sync(space.service.parse_markdown, text)
     return ParsedMarkdown(text, blocks)
 
 
 def _answer(
-    runtime: SandboxRuntime,
+    space: SandboxAccount,
     route: Route,
     handler: Handler,
     data: dict[str, Any],
@@ -452,12 +440,12 @@ def _answer(
 
     The answer is rendered under the lock too, so it is a snapshot.
     """
-    with runtime.service.markdown_parsed_ahead(parsed), runtime.store.lock:
-        result = handler(runtime, data)
+    with space.service.markdown_parsed_ahead(parsed), space.store.lock:
+        result = handler(space, data)
         if route.response is ApiObject:  # stored objects carry internal fields
-            result = runtime.store.public(result)
+            result = space.store.public(result)
         if route.scope == "api:write":
-            runtime.store.save()
+            space.store.save()
         if result is None:
             return Response(status_code=200, headers=headers)
         return WireJSONResponse(result, headers=headers)
@@ -599,7 +587,7 @@ def _control_routes(runtime: SandboxRuntime) -> list[BaseRoute]:
     async def media_file(request: Request) -> Response:
         """An uploaded file at its object's `files[0].url` (the `sig` stands in for a signed URL)."""
         object_id, signature = request.path_params["object_id"], request.query_params.get("sig", "")
-        for space in (runtime, *runtime.accounts.values()):
+        for space in runtime.every_account():
             with space.store.lock:
                 stored = space.media.file(object_id, signature)
             if stored is not None:

@@ -144,8 +144,7 @@ class SandboxServer:
         sock.setblocking(False)
         self._socket = sock
         self._port = int(sock.getsockname()[1])
-        for runtime in (self.runtime, *self.runtime.accounts.values()):  # every account links to files
-            runtime.base_url = self.base_url
+        self.runtime.base_url = self.base_url  # every account's file URLs start with it
         config = uvicorn.Config(
             self.app,
             log_level="warning",

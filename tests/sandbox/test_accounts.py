@@ -12,7 +12,9 @@ import pytest
 
 from capacities_mcp.api import CapacitiesClient
 from capacities_mcp.sandbox import SandboxConfig, SandboxServer
+from capacities_mcp.sandbox._seed import TODAYS_DAILY_NOTE_ID
 
+from .helpers import Api
 from .helpers_oauth import REDIRECT, Flow, pkce
 
 
@@ -109,3 +111,30 @@ async def test_a_file_uploaded_to_another_account_gets_a_full_url(sandbox: Sandb
         obj = await client.media.upload("note.txt", b"bob's file")
     assert obj.files is not None and obj.files[0].url.startswith(sandbox.base_url), obj.files
     assert httpx2.get(obj.files[0].url).content == b"bob's file"
+
+
+def test_uploads_and_queued_daily_notes_are_each_accounts_own() -> None:
+    """An account holds its space, uploads and daily-note queue; fault switches are shared."""
+    config = SandboxConfig(accounts=("alice", "bob"), daily_note_delay=600)
+    with SandboxServer(config) as sandbox:
+        alice = Api(sandbox.base_url, sandbox.mint_token(("api:read", "api:write")))
+        bob = Api(sandbox.base_url, sandbox.mint_token(("api:read", "api:write"), account="bob"))
+        try:
+            session = alice.post("/object/media/upload", {"fileName": "a.txt", "fileSize": 3}).json()
+            assert bob.post("/object/media/upload/abort", {"id": session["id"]}).status_code == 404
+            assert alice.post("/object/media/upload/abort", {"id": session["id"]}).status_code == 200
+            appended = bob.post("/blocks/daily-note/append", {"noTimeStamp": True, "markdown": "bob's day"})
+            assert appended.status_code == 200, appended.text
+            bob_space = sandbox.runtime.account("bob")
+            assert bob_space.pending_daily_notes == 1 and sandbox.runtime.pending_daily_notes == 0
+            sandbox.flush_daily_notes()  # every account's queue
+            assert bob_space.pending_daily_notes == 0
+            today = {"id": TODAYS_DAILY_NOTE_ID}
+            assert "bob's day" in bob.get("/object/markdown", **today).json()["markdown"]
+            assert "bob's day" not in alice.get("/object/markdown", **today).json()["markdown"]
+            sandbox.faults.status = 503  # one set of fault switches for every account
+            assert bob.get("/space").status_code == 503
+            sandbox.faults.status = None
+        finally:
+            alice.close()
+            bob.close()
