@@ -6,6 +6,8 @@
   consent page as `account`, until the redirect to the MCP client (whose URL it returns).
 * `signed_in(url, browser)`: a real MCP client (`mcp.Client`) whose HTTP client carries the
   SDK's own client-side OAuth (`OAuthClientProvider`), signing in through that browser.
+* `RecordingState`, `HeldState`: in-memory States that note every write, or hold up one user's
+  token reads.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import hashlib
 import re
 import secrets
 import socket
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -283,6 +286,26 @@ class RecordingState(MemoryState):
 
     def written_since(self, mark: int) -> list[str]:
         return [namespace for namespace, _ in self.writes[mark:]]
+
+
+class HeldState(MemoryState):
+    """The in-memory State, where reading the Capacities tokens of a grant in `held` waits for
+    `release` (one user's slow State): `reached` is set when such a read begins, `token_reads`
+    counts each grant's reads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held: set[str] = set()
+        self.reached, self.release = anyio.Event(), anyio.Event()
+        self.token_reads: Counter[str] = Counter()
+
+    async def get(self, namespace: str, key: str) -> bytes | None:
+        if namespace == "cap-tokens":
+            self.token_reads[key] += 1
+            if key in self.held:
+                self.reached.set()
+                await self.release.wait()
+        return await super().get(namespace, key)
 
 
 @dataclass

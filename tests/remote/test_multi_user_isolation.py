@@ -1,6 +1,7 @@
 """Two people on one multi-user server, each with their own Capacities account: every call runs
 in the caller's own space, revocation ends one user's access only, and both kinds of tokens
-(this server's and Capacities') refresh without a new sign-in."""
+(this server's and Capacities') refresh without a new sign-in; one user's slow start holds up no
+one else."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import logging
 import time
 from collections.abc import Iterator
 
+import anyio
 import pytest
 
 from capacities_mcp.sandbox import SandboxConfig, SandboxServer
 
-from .helpers_oauth import ACCOUNTS, Browser, ManualClient, remote_server, signed_in, text_of
+from .helpers_oauth import ACCOUNTS, Browser, HeldState, ManualClient, remote_server, signed_in, text_of
 
 
 @pytest.fixture(scope="module")
@@ -156,5 +158,40 @@ async def test_the_pool_keeps_at_most_max_users_clients(sandbox: SandboxServer) 
             assert "bob's space" in text_of(await bob.call_tool("get_space", {}))
             assert len(server.runtime.pool) == 1
         assert server.runtime.pool.created == 4  # each call rebuilt its user's client from the State
+    for browser in browsers:
+        await browser.aclose()
+
+
+async def test_while_one_users_client_is_slow_to_start_another_users_call_completes(
+    sandbox: SandboxServer,
+) -> None:
+    browsers = [Browser(account) for account in ACCOUNTS]
+    state = HeldState()
+    async with (
+        remote_server(sandbox, state=state) as server,
+        signed_in(server.url, browsers[0]) as (alice, alice_store, _),
+        signed_in(server.url, browsers[1]) as (bob, bob_store, _),
+    ):
+        grants = []
+        for store in (alice_store, bob_store):
+            assert store.tokens is not None
+            token = await server.runtime.provider.load_access_token(store.tokens.access_token)
+            assert token is not None
+            grants.append(token.grant_id)
+            await server.runtime.pool.drop(token.grant_id)  # both clients are built anew below
+        state.held.add(grants[0])  # reading alice's Capacities tokens now waits
+        answers: list[str] = []
+
+        async def alice_call() -> None:
+            answers.append(text_of(await alice.call_tool("get_space", {})))
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(alice_call)
+            await state.reached.wait()
+            with anyio.fail_after(30):  # waiting for alice's client would wait forever
+                answers.append(text_of(await bob.call_tool("get_space", {})))
+            assert len(answers) == 1 and "bob's space" in answers[0]
+            state.release.set()
+        assert "Demo space" in answers[1]
     for browser in browsers:
         await browser.aclose()
