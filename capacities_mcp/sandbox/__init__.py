@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ._account import SandboxAccount
     from ._app import ADMIN_TOKEN_HEADER, SandboxApp, SandboxRuntime, create_app
     from ._clock import Clock
-    from ._config import CURRENT_API_VERSION, SandboxConfig
+    from ._config import CURRENT_API_VERSION, MAX_SEED_SIZE, SandboxConfig
     from ._faults import Faults
     from ._oauth import OAUTH_CLIENT_ID, OAUTH_SCOPES, is_loopback_redirect
     from ._ratelimit import FixedWindowLimiter, RateDecision
@@ -39,6 +39,7 @@ _WHERE = {
     "create_app": "_app",
     "Clock": "_clock",
     "CURRENT_API_VERSION": "_config",
+    "MAX_SEED_SIZE": "_config",
     "SandboxConfig": "_config",
     "Faults": "_faults",
     "OAUTH_CLIENT_ID": "_oauth",
@@ -64,6 +65,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "ADMIN_TOKEN_HEADER",
     "CURRENT_API_VERSION",
+    "MAX_SEED_SIZE",
     "OAUTH_CLIENT_ID",
     "OAUTH_SCOPES",
     "Clock",

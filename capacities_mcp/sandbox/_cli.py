@@ -99,7 +99,6 @@ def _log_to_stderr() -> None:
 def run(args: argparse.Namespace) -> int:
     from ._config import SandboxConfig
     from ._server import SandboxServer
-    from ._synthetic import MAX_SEED_SIZE
 
     if args.port < 0 or args.port > 65535:
         print("capacities-mcp sandbox: --port must be between 0 and 65535", file=sys.stderr)
@@ -110,22 +109,23 @@ def run(args: argparse.Namespace) -> int:
     if args.seed_size and args.no_seed:
         print("capacities-mcp sandbox: --seed-size adds to the demo space; drop --no-seed", file=sys.stderr)
         return 2
-    if not 0 <= args.seed_size <= MAX_SEED_SIZE:
-        print(f"capacities-mcp sandbox: --seed-size must be between 0 and {MAX_SEED_SIZE}", file=sys.stderr)
+    try:  # the config checks its values (the --seed-size range among them)
+        config = SandboxConfig(
+            host=args.host,
+            port=args.port,
+            data_file=args.data,
+            rate_limit_window=args.rate_limit_window,
+            daily_note_delay=max(0.0, args.daily_note_delay),
+            auto_approve=args.auto_approve,
+            seed=not args.no_seed,
+            seed_size=args.seed_size,
+            seed_random=args.seed_random,
+            admin_token=os.environ.get(ENV_SANDBOX_ADMIN_TOKEN) or None,
+            accounts=tuple(dict.fromkeys(args.accounts or ())),
+        )
+    except ValueError as exc:
+        print(f"capacities-mcp sandbox: {exc}", file=sys.stderr)
         return 2
-    config = SandboxConfig(
-        host=args.host,
-        port=args.port,
-        data_file=args.data,
-        rate_limit_window=args.rate_limit_window,
-        daily_note_delay=max(0.0, args.daily_note_delay),
-        auto_approve=args.auto_approve,
-        seed=not args.no_seed,
-        seed_size=args.seed_size,
-        seed_random=args.seed_random,
-        admin_token=os.environ.get(ENV_SANDBOX_ADMIN_TOKEN) or None,
-        accounts=tuple(dict.fromkeys(args.accounts or ())),
-    )
     _log_to_stderr()
     try:
         sandbox = SandboxServer(config).start()

@@ -7,9 +7,11 @@ from pathlib import Path
 
 from ._clock import Clock
 
-__all__ = ["CURRENT_API_VERSION", "SandboxConfig"]
+__all__ = ["CURRENT_API_VERSION", "MAX_SEED_SIZE", "SandboxConfig"]
 
 CURRENT_API_VERSION = "1.0.0"
+MAX_SEED_SIZE = 200_000
+"""More than any test or bench needs; beyond it the sandbox's memory, not realism, is tested."""
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,8 @@ class SandboxConfig:
     accounts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.seed_size < 0:
-            raise ValueError("seed_size must be >= 0")
+        if not 0 <= self.seed_size <= MAX_SEED_SIZE:  # the one check (the CLI shows its text)
+            raise ValueError(f"seed size must be between 0 and {MAX_SEED_SIZE}, not {self.seed_size}")
         if self.upload_part_size < 1 or self.max_upload_bytes < 1:
             raise ValueError("upload_part_size and max_upload_bytes must be >= 1")
         if self.seed_size and not self.seed:

@@ -56,10 +56,7 @@ from ._seed import (
     seed_id,
 )
 
-__all__ = ["MAX_SEED_SIZE", "synthetic_space"]
-
-MAX_SEED_SIZE = 200_000
-"""More than any test or bench needs; beyond it the sandbox's memory, not realism, is tested."""
+__all__ = ["synthetic_space"]
 
 Block = dict[str, Any]
 Token = dict[str, Any]
@@ -452,9 +449,10 @@ _LENGTHS: tuple[tuple[tuple[int, int], int], ...] = (
 
 
 def synthetic_space(today: datetime.date, size: int, *, seed: int = 0, base: SeedSpace) -> SeedSpace:
-    """`base` (the demo space) plus `size` generated objects, the same for the same size and seed."""
-    if not 0 <= size <= MAX_SEED_SIZE:
-        raise ValueError(f"seed size must be between 0 and {MAX_SEED_SIZE}, not {size}")
+    """`base` (the demo space) plus `size` generated objects, the same for the same size and seed.
+
+    `size` is range-checked once, by `SandboxConfig` (`MAX_SEED_SIZE`), which every start goes through.
+    """
     known = _Known(
         titles={item.title.casefold() for item in base.objects},
         people=[item for item in base.objects if item.structure_id == PERSON_STRUCTURE_ID],

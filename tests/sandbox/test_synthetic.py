@@ -18,10 +18,10 @@ import pytest
 from pydantic import TypeAdapter
 
 from capacities_mcp.api.models import WritableBlock, WritablePropertyValue
-from capacities_mcp.sandbox import SandboxConfig, SandboxServer, _seed
+from capacities_mcp.sandbox import MAX_SEED_SIZE, SandboxConfig, SandboxServer, _seed
 from capacities_mcp.sandbox._markdown import markdown_to_blocks
 from capacities_mcp.sandbox._seed import SeedObject, SeedSpace, demo_space
-from capacities_mcp.sandbox._synthetic import MAX_SEED_SIZE, synthetic_space
+from capacities_mcp.sandbox._synthetic import synthetic_space
 
 from .helpers import Api
 
@@ -131,8 +131,9 @@ def _dated_fields(item: SeedObject) -> dict[str, Any]:
 
 
 def test_sizes_out_of_range_are_refused() -> None:
-    with pytest.raises(ValueError, match="between 0 and"):
-        synthetic_space(TODAY, MAX_SEED_SIZE + 1, base=demo_space(TODAY))
+    for size in (-1, MAX_SEED_SIZE + 1):
+        with pytest.raises(ValueError, match="between 0 and"):
+            SandboxConfig(seed_size=size)
     with pytest.raises(ValueError, match="needs seed=True"):
         SandboxConfig(seed=False, seed_size=10)
 
@@ -226,7 +227,11 @@ def test_cli_seed_size_serves_the_generated_space() -> None:
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(("--no-seed", "--seed-size", "5"), "drop --no-seed"), (("--seed-size", "-1"), "between 0 and")],
+    [
+        (("--no-seed", "--seed-size", "5"), "drop --no-seed"),
+        (("--seed-size", "-1"), "between 0 and"),
+        (("--seed-size", str(MAX_SEED_SIZE + 1)), "between 0 and"),
+    ],
 )
 def test_cli_refuses_bad_seed_sizes(args: tuple[str, ...], message: str) -> None:
     process = _sandbox_cli(*args)
