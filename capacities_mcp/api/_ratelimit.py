@@ -84,12 +84,28 @@ class _Quota:
     remaining: int | None = None
     limit: int | None = None
     reset_at: float = 0.0  # monotonic time
+    # False after `_roll_over` guessed `reset_at`, until an answer (or a 429) says when the window ends.
+    settled: bool = True
     # Background priority (see `_priority`): the remaining count the API last reported, the longest
     # window seen, foreground requests waiting now, and until when one background probe is out.
     reported: int | None = None
     window: float = 0.0
     waiting: int = 0
     probe_until: float = 0.0
+
+
+def _roll_over(quota: _Quota, now: float) -> None:
+    """Once `reset_at` has passed, start the next window: a full quota until an answer says otherwise.
+
+    The one place a quota is refilled, whichever priority asks first. `reset_at` moves on one
+    window, so the refill happens once per window: requests already taken from the new window
+    stay counted (a refill that left `reset_at` behind refilled again on the next look).
+    """
+    if quota.remaining is None or now < quota.reset_at:
+        return
+    quota.remaining = quota.limit  # None: unknown again until the next answer
+    quota.reset_at = now + quota.window
+    quota.settled = False
 
 
 class RateLimiter:
@@ -118,6 +134,7 @@ class RateLimiter:
             async with self._lock:
                 quota = self._quotas.setdefault(key, _Quota())
                 now = self._clock()
+                _roll_over(quota, now)
                 wait = self._background_wait(quota, now) if background else self._foreground_wait(quota, now)
                 if wait <= 0:
                     return None
@@ -136,9 +153,6 @@ class RateLimiter:
     @staticmethod
     def _foreground_wait(quota: _Quota, now: float) -> float:
         """0 when a request may take one from `quota` (taken), else seconds until the reset."""
-        if quota.remaining is not None and quota.remaining <= 0 and now >= quota.reset_at:
-            # The window has reset; we only know the new quota from the next answer.
-            quota.remaining = quota.limit
         if quota.remaining is not None and quota.remaining <= 0:
             return quota.reset_at - now
         if quota.remaining is not None:
@@ -158,9 +172,6 @@ class RateLimiter:
                 return 0.05
             quota.probe_until = now + 5.0
             return 0.0
-        if quota.limit is not None and now >= quota.reset_at and quota.remaining < quota.limit:
-            # The window is over: a full quota until the next answer says otherwise.
-            quota.remaining, quota.reset_at = quota.limit, now + quota.window
         if quota.remaining > background_reserve(quota.limit or quota.remaining):
             quota.remaining -= 1
             return 0.0
@@ -178,7 +189,8 @@ class RateLimiter:
             # Each answer's reset is an upper bound (whole seconds, rounded up); within one window
             # (the count still falling) keep the tightest, so nobody waits longer than needed.
             same_window = (
-                state.remaining is not None
+                quota.settled
+                and state.remaining is not None
                 and quota.reported is not None
                 and state.remaining < quota.reported
                 and now < quota.reset_at
@@ -186,6 +198,7 @@ class RateLimiter:
             candidate = now + state.reset
             quota.reset_at = min(quota.reset_at, candidate) if same_window else candidate
             quota.window = max(quota.window, state.reset)
+            quota.settled = True
         if state.remaining is not None:
             quota.remaining = quota.reported = state.remaining
 
@@ -193,4 +206,7 @@ class RateLimiter:
         """A 429 arrived: nothing more for `key` until `retry_after` seconds have passed."""
         quota = self._quotas.setdefault(key, _Quota())
         quota.remaining = 0
-        quota.reset_at = max(quota.reset_at, self._clock() + retry_after)
+        until = self._clock() + retry_after
+        # A reset the API gave may be later than `retry_after`; a guessed one does not count.
+        quota.reset_at = max(quota.reset_at, until) if quota.settled else until
+        quota.settled = True

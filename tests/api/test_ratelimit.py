@@ -14,6 +14,7 @@ from capacities_mcp.api import (
     CapacitiesApiError,
     RateLimiter,
     RateLimitState,
+    background_priority,
     parse_rate_limit,
     parse_retry_after,
 )
@@ -83,6 +84,64 @@ async def test_limiter_unit_wait_and_refill() -> None:
     assert await limiter.acquire("GET /space", deadline=111) is None  # window reset
     limiter.exhaust("GET /space", 3)
     assert limiter.wait_needed("GET /space") == pytest.approx(3)
+
+
+# --- one window roll-over for both priorities --------------------------------------------------
+
+KEY, LIMIT, WINDOW = "GET /object", 6, 10.0  # a background request leaves ceil(6 / 3) = 2
+
+
+def past_a_window_boundary() -> tuple[RateLimiter, float]:
+    """A limiter whose used-up window of `LIMIT` ended half a second ago, and the time now."""
+    clock = [100.0]
+    limiter = RateLimiter(clock=lambda: clock[0])
+    limiter.update(KEY, RateLimitState(limit=LIMIT, remaining=0, reset=WINDOW))
+    clock[0] = 100.0 + WINDOW + 0.5
+    return limiter, clock[0]
+
+
+async def take(limiter: RateLimiter, now: float, *, background: bool = False) -> float | None:
+    """One acquire that never waits: None when taken, else the seconds it would have to wait."""
+    if background:
+        with background_priority(1 / 3):
+            return await limiter.acquire(KEY, deadline=now)
+    return await limiter.acquire(KEY, deadline=now)
+
+
+@pytest.mark.parametrize("first", ["foreground", "background"])
+async def test_a_window_rolls_over_alike_whoever_asks_first(first: str) -> None:
+    limiter, now = past_a_window_boundary()
+    assert await take(limiter, now, background=first == "background") is None
+    # Either way the new window has LIMIT - 1 left and ends one window on (a foreground refill
+    # used to leave the reset behind, and so refilled again when the new quota ran out).
+    went = [await take(limiter, now) for _ in range(LIMIT)]
+    assert went[:-1] == [None] * (LIMIT - 1)
+    assert went[-1] == pytest.approx(WINDOW)
+
+
+async def test_background_after_the_boundary_leaves_the_reserve_free() -> None:
+    limiter, now = past_a_window_boundary()
+    assert await take(limiter, now) is None  # an agent's call opens the new window
+    background = 0
+    while await take(limiter, now, background=True) is None:
+        background += 1
+    # It used to refill the quota again (forgetting the agent's call) and take one too many.
+    assert background == LIMIT - 1 - 2
+    assert [await take(limiter, now) for _ in range(3)][:2] == [None, None]
+
+
+async def test_the_first_answer_after_a_roll_over_says_when_the_new_window_ends() -> None:
+    clock = [100.0]
+    limiter = RateLimiter(clock=lambda: clock[0])
+    limiter.update(KEY, RateLimitState(limit=LIMIT, remaining=3, reset=WINDOW))
+    clock[0] = 110.5
+    assert await take(limiter, clock[0]) is None  # refilled locally: a guessed reset at 120.5
+    clock[0] = 110.7  # another process of the token spent three more: its count is below 3
+    limiter.update(KEY, RateLimitState(limit=LIMIT, remaining=2, reset=WINDOW))
+    went = [await take(limiter, clock[0]) for _ in range(3)]
+    assert went == [None, None, pytest.approx(WINDOW)]  # the answer's reset, not the earlier guess
+    limiter.exhaust(KEY, 1.0)  # a 429 now: the API's reset (known) outlasts its Retry-After
+    assert limiter.wait_needed(KEY) == pytest.approx(WINDOW)
 
 
 # --- waiting instead of sending ----------------------------------------------------------------
