@@ -3,7 +3,9 @@
 * `generation_schema`: a self-contained copy of a request schema for `hypothesis-jsonschema`
   (refs inlined, recursion cut off at a fixed depth, OpenAPI-only keywords removed).
 * `zod_refinements_hold`: the SDK's `.refine()` rules, which a JSON Schema cannot express.
-* `ERROR_SCHEMA`: the documented error body `{code, message, details?}`.
+* `ERROR_SCHEMA`: the documented error body `{code, message, details?}`. Its codes are the
+  client's `api.ERROR_CODES`: the OpenAPI document names none, and test_official_sdk.py checks
+  that table against the official SDK's own enum.
 """
 
 from __future__ import annotations
@@ -14,18 +16,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped, unused-ignore]
 
+from capacities_mcp.api import ERROR_CODES
 from tests.helpers_openapi import Operation, resolve, validator_at
-
-ERROR_CODES: tuple[str, ...] = (
-    "cap_not_authenticated",
-    "cap_scope_insufficient",
-    "cap_not_found",
-    "cap_invalid_input",
-    "cap_rate_limit_exceeded",
-    "cap_server_error",
-    "cap_service_unavailable",
-    "cap_object_creation_quota_reached",
-)
 
 # The error body (developers.capacities.io/api/overview/errors + the SDK's error parser).
 ERROR_SCHEMA: dict[str, Any] = {

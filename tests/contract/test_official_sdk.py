@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from capacities_mcp.api import ERROR_CODES
+
 pytestmark = pytest.mark.slow
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
@@ -28,6 +30,7 @@ SCRIPT_TIMEOUT = 120.0
 # reported fails `test_report_is_complete` instead of vanishing.
 EXPECTED_CHECKS: tuple[str, ...] = (
     "sdk.version",
+    "sdk.error_codes",
     # the 14 contract operations (several with variants)
     "space.get",
     "space.structures",
@@ -197,3 +200,10 @@ def test_official_sdk_check(sdk_report: Report, name: str) -> None:
     if entry.get("ok") is None:
         pytest.skip(str(entry.get("skipped") or "skipped by the script"))
     assert entry.get("ok") is True, f"{name}: {entry.get('detail')}"
+
+
+def test_the_clients_error_codes_are_the_sdks(sdk_report: Report) -> None:
+    """`api.ERROR_CODES` (which the OpenAPI contract test also checks answers against) is the SDK's."""
+    entry = sdk_report.checks.get("sdk.error_codes")
+    assert entry is not None and entry.get("ok") is True, entry
+    assert json.loads(entry["detail"]) == sorted(ERROR_CODES)

@@ -18,6 +18,7 @@ import { createHash, randomBytes, randomUUID } from "node:crypto";
 import {
   CapacitiesApiError,
   CapacitiesClient,
+  CapacitiesErrorCode,
   CapacitiesOAuthError,
   PUBLIC_API_VERSION,
   appendBlocksRequestSchema,
@@ -187,16 +188,8 @@ async function raw(method, path, { token = cfg.apiToken, body, rawBody, headers 
   return { status: res.status, headers: res.headers, text, json };
 }
 
-const ERROR_CODES = new Set([
-  "cap_not_authenticated",
-  "cap_scope_insufficient",
-  "cap_not_found",
-  "cap_invalid_input",
-  "cap_rate_limit_exceeded",
-  "cap_server_error",
-  "cap_service_unavailable",
-  "cap_object_creation_quota_reached",
-]);
+// The SDK's own list (its `PublicApiErrorCode` enum); check `sdk.error_codes` hands it to pytest.
+const ERROR_CODES = new Set(Object.values(CapacitiesErrorCode));
 
 /** The documented error body: {code, message, details?} as JSON. */
 function assertErrorBody(label, res, status, code) {
@@ -312,6 +305,8 @@ async function main() {
     assert(PUBLIC_API_VERSION === "1.0.0", `PUBLIC_API_VERSION is ${PUBLIC_API_VERSION}`);
     return "@capacities/api contract 1.0.0";
   });
+
+  await check("sdk.error_codes", async () => JSON.stringify([...ERROR_CODES].sort()));
 
   // ---- space -------------------------------------------------------------------------------
   await check("space.get", async () => {
