@@ -304,7 +304,12 @@ BAD_CALLS: list[tuple[str, dict[str, Any], str, str]] = [
         "blocks[0].depth",
         "depth 1",
     ),
-    ("append_blocks", {"id": TASK_ID, "blocks": [{"kind": "bullet", "color": "blue"}]}, "blocks[0]", "color"),
+    (  # checked once, by the client against the API's block model
+        "append_blocks",
+        {"id": TASK_ID, "blocks": [{"kind": "bullet", "color": "blue"}]},
+        "blocks[0].colorTheme",
+        "color",
+    ),
     ("create_object", {"structure": "Page", "title": "x", "blocks": []}, "blocks", "Unknown argument"),
     ("save_weblink", {"url": "https://example.com", "labels": ["x"]}, "labels", "It takes: url, title"),
     ("create_object", {"structure": "Daily note", "title": "x"}, "", "append_to_daily_note"),

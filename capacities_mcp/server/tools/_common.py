@@ -14,13 +14,11 @@ from pydantic import (
     AfterValidator,
     BeforeValidator,
     Field,
-    TypeAdapter,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
-from capacities_mcp.api import CapacitiesApiError, CapacitiesValidationError, Issue, issues_from
+from capacities_mcp.api import CapacitiesApiError, Issue
 from capacities_mcp.api.models import (
     HEADING_HIERARCHY,
     LIST_PAGE_SIZE_MAX,
@@ -28,7 +26,6 @@ from capacities_mcp.api.models import (
     SEARCH_QUERY_MAX_LENGTH,
     ApiObject,
     ObjectSummary,
-    WritableBlock,
     is_uuid,
 )
 
@@ -235,7 +232,12 @@ def _writable_block(item: BlockItem) -> dict[str, Any]:
 
 
 def writable_blocks(items: list[BlockItem]) -> list[dict[str, Any]]:
-    """The flat list as a block tree: an item of depth d+1 nests in the previous item of depth d."""
+    """The flat list as a block tree: an item of depth d+1 nests in the previous item of depth d.
+
+    Only the tree is checked here. The API's rules for each block (a colour it knows, ...) are
+    checked once, by the client against the route's body model, before anything is sent: its
+    issues name the same `blocks[i].field` paths.
+    """
     roots: list[dict[str, Any]] = []
     open_parents: list[tuple[BlockItem, dict[str, Any]]] = []  # the last item at each depth
     for index, item in enumerate(items):
@@ -257,19 +259,7 @@ def writable_blocks(items: list[BlockItem]) -> list[dict[str, Any]]:
         else:
             roots.append(block)
         open_parents.append((item, block))
-    _check_blocks(roots)
     return roots
-
-
-_WRITABLE_BLOCKS: TypeAdapter[list[WritableBlock]] = TypeAdapter(list[WritableBlock])
-
-
-def _check_blocks(blocks: list[dict[str, Any]]) -> None:
-    """The API's own rules (a colour it knows, ...), before a multi-step write starts."""
-    try:
-        _WRITABLE_BLOCKS.validate_python(blocks)
-    except ValidationError as exc:
-        raise CapacitiesValidationError(issues_from(exc, prefix=("blocks",)), what="blocks") from None
 
 
 def check_content(markdown: str | None, blocks: list[BlockItem] | None, *, required: bool) -> None:
