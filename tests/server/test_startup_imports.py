@@ -74,8 +74,12 @@ NEVER_ON_THE_PATH_TO_THE_SANDBOX = (
 )
 
 
+TOOLS_LISTED = "--tools-listed--"  # the line _RECORDER writes
+
 # Runs the given module (or code) with a finder that logs each module name looked up, line by
-# line, so the log is complete up to any moment the process is observed.
+# line, so the log is complete up to any moment the process is observed. For the server, the
+# moment it answers tools/list is marked in the log by the server itself (the runtime starts
+# opening 50 ms later, long before a loaded machine lets the test read the log).
 _RECORDER = """
 import sys
 
@@ -87,9 +91,19 @@ class ImportRecorder:
         self.log.write(name + "\\n")
         return None
 
-sys.meta_path.insert(0, ImportRecorder(sys.argv[1]))
+recorder = ImportRecorder(sys.argv[1])
+sys.meta_path.insert(0, recorder)
 if sys.argv[2] == "-m":
     import runpy
+    from capacities_mcp.server import _app  # on the path anyway: its imports are recorded
+
+    tools_listed = _app._Runtime.tools_listed
+
+    def marked(runtime):
+        recorder.log.write("--tools-listed--\\n")
+        tools_listed(runtime)
+
+    _app._Runtime.tools_listed = marked
     sys.argv = [sys.argv[3], *sys.argv[4:]]
     runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
 else:
@@ -97,8 +111,12 @@ else:
 """
 
 
-def _recorded(log: Path) -> set[str]:
-    return set(log.read_text(encoding="utf-8").split())
+def _recorded(log: Path, *, until_tools_listed: bool = False) -> set[str]:
+    names = log.read_text(encoding="utf-8").split()
+    if until_tools_listed:
+        assert TOOLS_LISTED in names, "the server did not mark the answer to tools/list"
+        names = names[: names.index(TOOLS_LISTED)]
+    return set(names) - {TOOLS_LISTED}
 
 
 def _floor(log: Path) -> set[str]:
@@ -118,7 +136,7 @@ async def _imports(args: list[str], env: dict[str, str], log: Path) -> tuple[set
         async with Client(stdio_client(params, errlog=quiet)) as client:
             tools = await client.list_tools()
             assert tools.tools, "the server listed no tools"
-            listed = _recorded(log)
+            listed = _recorded(log, until_tools_listed=True)
             await client.call_tool("get_space", {})
             return listed, _recorded(log)
 
