@@ -236,8 +236,11 @@ class MirrorStore:
 
     # --- writing objects ------------------------------------------------------------------------
 
-    def put(self, record: Record, fetched_at: float | None = None) -> None:
-        """An object as just read in full (crawl, or write-through of a read or write)."""
+    def put(self, record: Record, fetched_at: float | None = None) -> bool:
+        """An object as just read in full (crawl, or write-through of a read or write), as of
+        `fetched_at` (now when not given). False, and nothing changed, when the stored copy is
+        newer: fetched or found gone after `fetched_at` (a read that waited in the mirror's queue
+        must not undo a write or a delete made meanwhile)."""
         fetched_at = time.time() if fetched_at is None else fetched_at
         values = (
             record.structure_id,
@@ -253,10 +256,12 @@ class MirrorStore:
             record.updated_at,
         )
         with self.transaction() as db:
-            row = db.execute("SELECT rowid FROM objects WHERE id=?", (record.id,)).fetchone()
+            row = db.execute("SELECT rowid, fetched_at FROM objects WHERE id=?", (record.id,)).fetchone()
             if row is None:
                 db.execute("INSERT INTO objects (id, structure_id) VALUES (?, ?)", (record.id, ""))
                 rowid = db.execute("SELECT rowid FROM objects WHERE id=?", (record.id,)).fetchone()[0]
+            elif row[1] is not None and row[1] > fetched_at:
+                return False
             else:
                 rowid = row[0]
                 self._unindex(db, rowid)
@@ -267,18 +272,23 @@ class MirrorStore:
                 (*values, rowid),
             )
             self._index(db, rowid)
+        return True
 
-    def listed(self, summaries: list[tuple[str, str, str]], listed_at: float | None) -> None:
+    def listed(
+        self, summaries: list[tuple[str, str, str]], listed_at: float | None, seen_at: float | None = None
+    ) -> None:
         """Objects seen in a listing page: (id, structure id, title). New ones wait for a fetch;
         a changed title is indexed at once; a trashed one listed again is fetched again.
 
         `listed_at` None: seen elsewhere (a search), which says nothing about the listing pass,
         so the time it was last listed stays (`sweep` would take the object for gone).
+        `seen_at`: when the listing was answered; an object fetched or found gone after that is
+        newer than the listing, and its title and state stay.
         """
         with self.transaction() as db:
             for object_id, structure_id, title in summaries:
                 row = db.execute(
-                    "SELECT rowid, title, trashed FROM objects WHERE id=?", (object_id,)
+                    "SELECT rowid, title, trashed, fetched_at FROM objects WHERE id=?", (object_id,)
                 ).fetchone()
                 if row is None:
                     db.execute(
@@ -288,8 +298,9 @@ class MirrorStore:
                     rowid = db.execute("SELECT rowid FROM objects WHERE id=?", (object_id,)).fetchone()[0]
                     self._index(db, rowid)
                     continue
-                rowid, old_title, trashed = row
-                if old_title != title or trashed:
+                rowid, old_title, trashed, fetched_at = row
+                newer = seen_at is not None and fetched_at is not None and fetched_at > seen_at
+                if (old_title != title or trashed) and not newer:
                     self._unindex(db, rowid)
                     db.execute(
                         "UPDATE objects SET title=?, trashed=0, fetched_at=CASE WHEN ? THEN NULL "

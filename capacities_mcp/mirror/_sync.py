@@ -4,9 +4,12 @@
   each object not yet mirrored, then the least recently fetched ones again. Every request runs at
   background priority (`api.background_priority`): it only uses the part of a route's quota the
   agent does not need, so the agent never waits behind the mirror and the mirror never meets a 429.
-* Write-through: the mirror observes every call of the shared client, so whatever the server reads
-  or writes (an object, an append, a delete, a listing, a title search) is in the mirror the moment
-  the call returns.
+* Write-through: the mirror observes every call of the shared client. What the server writes (a
+  create, an append, an update, a delete) is in the mirror the moment the call returns. What it
+  reads (an object, a listing, a title search) goes to a short queue the mirror's background task
+  works off, so the tool answers first (storing a 25,000-block object takes about a second); a
+  read that finds the queue full is dropped, the crawl brings it back. A queued read never undoes
+  a later write or delete (`MirrorStore.put` keeps the newer state).
 * Deletes and renames: a 404 marks an object gone; a complete listing pass marks gone whatever it
   did not show; a changed title in a listing is indexed at once.
 * Several processes on one file: one crawls (a lease row), all read and write through.
@@ -22,12 +25,14 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from pydantic import BaseModel
 
 from capacities_mcp.api import (
@@ -54,6 +59,15 @@ T = TypeVar("T")
 _BUILTIN_LISTINGS = ("RootPage", "RootTask", "RootTag", "RootDailyNote", "MediaWebResource")
 _NOT_LISTED = frozenset({"RootDatabase", "RootStructure", "RootQuery", "RootSpace", "User", "UserPersonal"})
 _LISTING_ROUTES = frozenset({"objects.structure", "objects.tag", "objects.collection"})
+
+# Reads waiting to be stored; more are dropped (each may hold a large object; the crawl brings
+# a dropped one back).
+_READS_WAITING = 16
+# What one observed call changes in the store (run in a worker thread).
+_Work = Callable[[MirrorStore], object]
+# Set while the crawl runs in this task: its reads are stored before it goes on (its listing
+# pass must be stored before the sweep, a fetched object before `due` is asked again).
+_crawling: ContextVar[bool] = ContextVar("capacities_mcp_mirror_crawling", default=False)
 
 
 def default_mirror_dir() -> Path:
@@ -120,7 +134,9 @@ class Mirror:
         self._lease_renewed = -math.inf  # monotonic time of the last renewal
         self._kicked: anyio.Event | None = None
         self._open_lock: anyio.Lock | None = None
-        self._pending: list[ApiObject] = []
+        self._pending: list[_Work] = []  # observed before the store was open
+        self._reads: MemoryObjectSendStream[_Work] | None = None  # while the background task runs
+        self._reads_waiting = 0
         self.last_error: str | None = None
         client.add_observer(self.observe)
 
@@ -146,8 +162,8 @@ class Mirror:
                 location = await self._location()
                 self.store = await anyio.to_thread.run_sync(MirrorStore, location)
                 pending, self._pending = self._pending, []
-                for obj in pending:
-                    await self._put(obj)
+                for work in pending:
+                    await self._with_store(work)
         return self.store
 
     async def _location(self) -> str | Path:
@@ -171,34 +187,52 @@ class Mirror:
     async def observe(
         self, route: Route, model: BaseModel | None, result: Any, error: CapacitiesError | None
     ) -> None:
-        """Called by the client after every call (the crawl's own calls included)."""
+        """Called by the client after every call (the crawl's own calls included): writes are
+        stored before the call returns, the agent's reads in the background (see the module)."""
         self.kick()
-        name = route.name
-        if error is not None:
-            if name == "object.get" and isinstance(error, CapacitiesApiError) and error.status == 404:
-                await self._with_store(lambda s: s.gone(str(getattr(model, "id", ""))))
+        work = _work_for(route, model, result, error, time.time())
+        if work is None:
             return
-        if isinstance(result, ApiObject):
-            if name == "object.update" and getattr(model, "delete_requested", None):
-                await self._with_store(lambda s: s.gone(result.id))
-            elif self.store is None:
-                self._pending = [*self._pending[-199:], result]
-            else:
-                await self._put(result)
-        elif name == "object.delete":
-            await self._with_store(lambda s: s.gone(str(getattr(model, "id", ""))))
-        elif isinstance(result, ObjectListPage) and name in _LISTING_ROUTES:
-            summaries = [(r.id, r.structure_id, r.title) for r in result.results]
-            await self._with_store(lambda s: s.listed(summaries, time.time()))
-        elif isinstance(result, SearchResponse):
-            summaries = [(r.id, r.structure_id, r.title) for r in result.results]
-            await self._with_store(lambda s: s.listed(summaries, None))
+        if self.store is None:
+            self._pending = [*self._pending[-199:], work]
+        elif route.is_read and not _crawling.get() and self._reads is not None:
+            self._queue(work)
+        else:
+            await self._with_store(work)
 
-    async def _put(self, obj: ApiObject) -> None:
-        def work(store: MirrorStore) -> None:
-            store.put(record_of(obj))
+    def _queue(self, work: _Work) -> None:
+        assert self._reads is not None
+        try:
+            self._reads.send_nowait(work)
+        except anyio.WouldBlock:
+            _log.debug("mirror: %d reads waiting, one more dropped", self._reads_waiting)
+            return
+        self._reads_waiting += 1
 
-        await self._with_store(work)
+    async def _store_reads(self) -> None:
+        """The background task's half that stores the reads the agent made, one after another."""
+        send, receive = anyio.create_memory_object_stream[_Work](_READS_WAITING)
+        self._reads = send
+        try:
+            await self._work_off(receive)
+        finally:
+            self._reads, self._reads_waiting = None, 0
+            send.close()
+            receive.close()
+
+    async def _work_off(self, receive: MemoryObjectReceiveStream[_Work]) -> None:
+        async for work in receive:
+            try:
+                await self._with_store(work)
+            except Exception:  # one object that cannot be stored must not stop the others
+                _log.warning("the mirror could not store a read", exc_info=True)
+            finally:
+                self._reads_waiting -= 1
+
+    async def settled(self) -> None:
+        """Until every read waiting to be stored is (for tests and benchmarks)."""
+        while self._reads_waiting > 0:
+            await anyio.sleep(0.01)
 
     async def _with_store(self, work: Callable[[MirrorStore], T]) -> T | None:
         store = self.store
@@ -207,6 +241,8 @@ class Mirror:
         try:
             return await anyio.to_thread.run_sync(work, store)
         except sqlite3.DatabaseError as exc:
+            if self.store is not store or isinstance(exc, sqlite3.ProgrammingError):
+                return None  # closed meanwhile (the server is stopping): nothing is wrong with it
             _log.warning("mirror database error (%s): rebuilding it", exc)
             await anyio.to_thread.run_sync(store.rebuild)
             return None
@@ -237,7 +273,16 @@ class Mirror:
     # --- the crawl ------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """The background task: wait for the start, then crawl and refresh until cancelled."""
+        """The background task: store the agent's reads as they come; wait for the start, then
+        crawl and refresh until cancelled."""
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(self._store_reads)
+            try:
+                await self._crawl()
+            finally:
+                tasks.cancel_scope.cancel()
+
+    async def _crawl(self) -> None:
         self._kicked = anyio.Event()
         with anyio.move_on_after(self.options.start_delay):
             await self._kicked.wait()
@@ -274,6 +319,13 @@ class Mirror:
     async def sync_once(self, *, force_listing: bool = False) -> MirrorStats:
         """One step of the crawl: a listing pass when due, then every object due for a fetch."""
         store = await self.open()
+        crawling = _crawling.set(True)
+        try:
+            return await self._sync_step(store, force_listing)
+        finally:
+            _crawling.reset(crawling)
+
+    async def _sync_step(self, store: MirrorStore, force_listing: bool) -> MirrorStats:
         with background_priority(self.options.keep_free):
             last = await anyio.to_thread.run_sync(store.meta, "last_pass")
             pass_due = force_listing or not last or time.time() - float(last) >= self.options.relist_every
@@ -358,3 +410,35 @@ class Mirror:
                 if exc.status != 429:
                     raise
                 await anyio.sleep(max(0.05, exc.retry_after or 1.0))
+
+
+def _work_for(
+    route: Route, model: BaseModel | None, result: Any, error: CapacitiesError | None, seen: float
+) -> _Work | None:
+    """What a finished call (answered at wall time `seen`) changes in the mirror, if anything."""
+    name = route.name
+    if error is not None:
+        if name == "object.get" and isinstance(error, CapacitiesApiError) and error.status == 404:
+            return _gone(str(getattr(model, "id", "")))
+        return None
+    if isinstance(result, ApiObject):
+        if name == "object.update" and getattr(model, "delete_requested", None):
+            return _gone(result.id)
+        return _put(result, seen)
+    if name == "object.delete":
+        return _gone(str(getattr(model, "id", "")))
+    if isinstance(result, ObjectListPage) and name in _LISTING_ROUTES:
+        listed = [(r.id, r.structure_id, r.title) for r in result.results]
+        return lambda store: store.listed(listed, seen, seen_at=seen)
+    if isinstance(result, SearchResponse):
+        found = [(r.id, r.structure_id, r.title) for r in result.results]
+        return lambda store: store.listed(found, None, seen_at=seen)
+    return None
+
+
+def _put(obj: ApiObject, seen: float) -> _Work:
+    return lambda store: store.put(record_of(obj), seen)
+
+
+def _gone(object_id: str) -> _Work:
+    return lambda store: store.gone(object_id)

@@ -82,6 +82,19 @@ def test_a_changed_object_is_reindexed_and_a_gone_one_is_not_found(store: Mirror
     assert titles(store, "again") == ["Final again"]
 
 
+def test_a_read_stored_late_does_not_undo_a_later_write_or_delete(store: MirrorStore) -> None:
+    """Reads wait in the mirror's queue: one stored after a newer state is left out."""
+    assert store.put(record("a", "Final", "new words"), fetched_at=200.0)
+    assert not store.put(record("a", "Draft", "old words"), fetched_at=100.0)
+    assert titles(store, "words") == ["Final"]
+    store.listed([("a", "RootPage", "Draft")], listed_at=100.0, seen_at=100.0)  # an older listing
+    assert titles(store, "draft") == [] and titles(store, "final") == ["Final"]
+    store.gone("a")
+    assert not store.put(record("a", "Final", "new words"), fetched_at=150.0)  # read before the delete
+    store.listed([("a", "RootPage", "Final")], listed_at=150.0, seen_at=150.0)
+    assert titles(store, "final") == []
+
+
 def test_the_file_is_private(store: MirrorStore, tmp_path: Path) -> None:
     store.put(record("a", "Secret plans", "text"))
     for path in tmp_path.glob("space.sqlite3*"):

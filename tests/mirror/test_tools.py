@@ -3,6 +3,7 @@ to the real server (build_app) whose client talks HTTP to the sandbox."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import anyio
 import pytest
 from mcp import Client
 
+from capacities_mcp.mirror import MirrorStore, Record
 from capacities_mcp.sandbox import SandboxServer
 
 from ..server.helpers import TASK_ID, running_sandbox, text_of
@@ -79,6 +81,47 @@ async def test_text_appended_through_the_server_is_found_at_once(session: tuple[
     assert not appended.is_error, text_of(appended)
     result = await client.call_tool("search_objects", {"query": "offsite quokka"})
     assert [r["id"] for r in result.structured_content["results"]] == [TASK_ID]  # type: ignore[index]
+
+
+async def test_a_read_answers_before_the_mirror_has_stored_it(
+    session: tuple[Client, Any], sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """get_object answers while the mirror's store of that object is held up; the object is in
+    the mirror once it is let go (reads are stored in the background, writes at once)."""
+    client, app = session
+    mirror = app.runtime.state.mirror
+    async with client_for(sandbox) as other:  # made in the app: the server's mirror has not seen it
+        created = await other.object.markdown.create(
+            structure_id="RootPage", markdown="# Ledger\n\nThe narwhal ledger balances at dawn."
+        )
+    gate = threading.Event()
+    put = MirrorStore.put
+
+    def held_put(store: MirrorStore, record: Record, fetched_at: float | None = None) -> bool:
+        if record.id == created.id:
+            gate.wait()
+        return put(store, record, fetched_at)
+
+    monkeypatch.setattr(MirrorStore, "put", held_put)
+    waited = False
+
+    async def let_go_after_a_while() -> None:  # had the answer waited for the store, it would hang
+        nonlocal waited
+        await anyio.sleep(30)
+        waited = True
+        gate.set()
+
+    async with anyio.create_task_group() as guard:
+        guard.start_soon(let_go_after_a_while)
+        result = await client.call_tool("get_object", {"id": created.id})
+        before = await mirror.search("narwhal ledger")
+        guard.cancel_scope.cancel()
+    gate.set()
+    assert not waited, "get_object waited for the mirror to store what it read"
+    assert "narwhal ledger" in text_of(result) and before == []
+    with anyio.fail_after(30):
+        await mirror.settled()
+    assert [h.id for h in await mirror.search("narwhal ledger")] == [created.id]
 
 
 async def test_objects_not_mirrored_yet_are_found_by_title(
