@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from capacities_mcp.mirror import MirrorStore, fts5_available
+from capacities_mcp.api.models import ApiObject
+from capacities_mcp.mirror import MirrorStore, fts5_available, record_of
 from capacities_mcp.mirror._query import search
 
 from .helpers import record
@@ -93,6 +94,40 @@ def test_a_read_stored_late_does_not_undo_a_later_write_or_delete(store: MirrorS
     assert not store.put(record("a", "Final", "new words"), fetched_at=150.0)  # read before the delete
     store.listed([("a", "RootPage", "Final")], listed_at=150.0, seen_at=150.0)
     assert titles(store, "final") == []
+
+
+def test_text_in_blocks_and_tokens_newer_than_this_client_is_kept() -> None:
+    """A block type the client does not know keeps its fields raw: their text is still read."""
+    title = {"type": "title", "title": {"value": "Mixed"}}
+    known = {
+        "id": "t1",
+        "type": "TextBlock",
+        "tokens": [
+            {"type": "TextToken", "text": "plain ", "style": {}},
+            {"type": "SparkToken", "text": "spark"},
+        ],
+        "blocks": [],
+        "hierarchy": {"key": "Base", "val": 0},
+    }
+    newer = {
+        "id": "f1",
+        "type": "FancyBlock",
+        "tokens": [{"type": "TextToken", "text": "fancy words"}],
+        "blocks": [{"id": "f2", "type": "TextBlock", "tokens": [{"type": "TextToken", "text": "inner"}]}],
+        "columns": [[{"id": "c1", "type": "CodeBlock", "lang": "py", "text": "print(1)"}]],
+    }
+    obj = ApiObject.model_validate(
+        {
+            "id": "o1",
+            "structureId": "RootPage",
+            "collections": [],
+            "properties": {"title": title},
+            "blocks": {"content": [known, newer]},
+        }
+    )
+    found = record_of(obj)
+    assert found.title == "Mixed"
+    assert found.blocks == [("t1", "plain spark"), ("f1", "fancy words"), ("f2", "inner"), ("c1", "print(1)")]
 
 
 def test_the_file_is_private(store: MirrorStore, tmp_path: Path) -> None:
