@@ -8,7 +8,6 @@ first: for a 25,000-block object that alone took longer than everything else her
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -63,12 +62,8 @@ class Record:
     id: str
     structure_id: str
     title: str
-    properties: str  # JSON, as the API returned them
-    keys: dict[str, list[Any]]  # property id -> [type, value] for queries
+    keys: dict[str, list[Any]]  # property id -> [type, value] for queries (tags, dates, ... too)
     blocks: list[tuple[str, str]]  # (block id, text), in document order
-    collections: list[str]
-    tags: list[str]
-    updated_at: str | None
 
     @property
     def body(self) -> str:
@@ -88,7 +83,6 @@ def record_of(obj: ApiObject) -> Record:
     keys: dict[str, list[Any]] = {}
     prop_texts: list[str] = []
     title = ""
-    updated_at: str | None = None
     for pid, prop in properties.items():
         if not isinstance(prop, dict):
             continue
@@ -97,8 +91,6 @@ def record_of(obj: ApiObject) -> Record:
         if kind == "title":
             title = value or ""
             continue
-        if kind == "lastUpdatedAt" and isinstance(value, str):
-            updated_at = value
         if value not in (None, "", []):
             keys[pid] = [kind, value]
         if kind in ("text", "richText") and value:
@@ -108,18 +100,7 @@ def record_of(obj: ApiObject) -> Record:
     blocks = [(PROPERTIES_BLOCK, "\n".join(prop_texts))] if prop_texts else []
     for items in (obj.blocks or {}).values():
         blocks.extend(_block_texts(items))
-    tags = [t for t in (keys.get("tags", [None, []])[1] or []) if isinstance(t, str)]
-    return Record(
-        id=obj.id,
-        structure_id=obj.structure_id,
-        title=title,
-        properties=json.dumps(properties, ensure_ascii=False, separators=(",", ":")),
-        keys=keys,
-        blocks=blocks,
-        collections=list(obj.collections),
-        tags=tags,
-        updated_at=updated_at,
-    )
+    return Record(id=obj.id, structure_id=obj.structure_id, title=title, keys=keys, blocks=blocks)
 
 
 def _inner(prop: dict[str, Any], kind: str) -> Any:

@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 MEMORY = ":memory:"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: no copies of properties, collections, tags, sizes that nothing read
 NO_FTS5_WARNING = (
     "SQLite here has no FTS5: the mirror still stores objects, but content search scans the text "
     "(slower, unranked, no word-order freedom beyond all-words-present)"
@@ -50,16 +50,11 @@ CREATE TABLE IF NOT EXISTS objects (
     id TEXT NOT NULL UNIQUE,
     structure_id TEXT NOT NULL,
     title TEXT NOT NULL DEFAULT '',
-    properties TEXT,
     keys TEXT,
     blocks TEXT,
-    collections TEXT,
-    tags TEXT,
-    chars INTEGER,
     tokens INTEGER,
     trashed INTEGER NOT NULL DEFAULT 0,
     fetched_at REAL,
-    updated_at TEXT,
     listed_at REAL,
     indexed INTEGER NOT NULL DEFAULT 0
 );
@@ -245,15 +240,10 @@ class MirrorStore:
         values = (
             record.structure_id,
             record.title,
-            record.properties,
             json.dumps(record.keys, ensure_ascii=False, separators=(",", ":")),
             json.dumps(record.blocks, ensure_ascii=False, separators=(",", ":")),
-            json.dumps(record.collections),
-            json.dumps(record.tags),
-            record.chars,
             record.tokens,
             fetched_at,
-            record.updated_at,
         )
         with self.transaction() as db:
             row = db.execute("SELECT rowid, fetched_at FROM objects WHERE id=?", (record.id,)).fetchone()
@@ -266,9 +256,8 @@ class MirrorStore:
                 rowid = row[0]
                 self._unindex(db, rowid)
             db.execute(
-                "UPDATE objects SET structure_id=?, title=?, properties=?, keys=?, blocks=?, "
-                "collections=?, tags=?, chars=?, tokens=?, fetched_at=?, updated_at=?, trashed=0 "
-                "WHERE rowid=?",
+                "UPDATE objects SET structure_id=?, title=?, keys=?, blocks=?, tokens=?, fetched_at=?, "
+                "trashed=0 WHERE rowid=?",
                 (*values, rowid),
             )
             self._index(db, rowid)

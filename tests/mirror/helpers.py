@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -60,7 +59,7 @@ async def mirrored(
 
 def record(object_id: str, title: str, *texts: str, structure: str = "RootPage") -> Record:
     blocks = [(f"{object_id}-b{n}", text) for n, text in enumerate(texts)]
-    return Record(object_id, structure, title, json.dumps({}), {}, blocks, [], [], None)
+    return Record(id=object_id, structure_id=structure, title=title, keys={}, blocks=blocks)
 
 
 def app_on(sandbox: SandboxServer, mirror_dir: Path, **settings: Any) -> App:
