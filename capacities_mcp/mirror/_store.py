@@ -248,8 +248,9 @@ class MirrorStore:
         with self.transaction() as db:
             row = db.execute("SELECT rowid, fetched_at FROM objects WHERE id=?", (record.id,)).fetchone()
             if row is None:
-                db.execute("INSERT INTO objects (id, structure_id) VALUES (?, ?)", (record.id, ""))
-                rowid = db.execute("SELECT rowid FROM objects WHERE id=?", (record.id,)).fetchone()[0]
+                rowid = _inserted(
+                    db.execute("INSERT INTO objects (id, structure_id) VALUES (?, ?)", (record.id, ""))
+                )
             elif row[1] is not None and row[1] > fetched_at:
                 return False
             else:
@@ -280,11 +281,12 @@ class MirrorStore:
                     "SELECT rowid, title, trashed, fetched_at FROM objects WHERE id=?", (object_id,)
                 ).fetchone()
                 if row is None:
-                    db.execute(
-                        "INSERT INTO objects (id, structure_id, title, listed_at) VALUES (?, ?, ?, ?)",
-                        (object_id, structure_id, title, listed_at),
+                    rowid = _inserted(
+                        db.execute(
+                            "INSERT INTO objects (id, structure_id, title, listed_at) VALUES (?, ?, ?, ?)",
+                            (object_id, structure_id, title, listed_at),
+                        )
                     )
-                    rowid = db.execute("SELECT rowid FROM objects WHERE id=?", (object_id,)).fetchone()[0]
                     self._index(db, rowid)
                     continue
                 rowid, old_title, trashed, fetched_at = row
@@ -394,6 +396,12 @@ class MirrorStore:
             last_pass=float(last_pass) if last_pass else None,
             size_bytes=size,
         )
+
+
+def _inserted(cursor: sqlite3.Cursor) -> int:
+    """The rowid of the row an INSERT just made (no second query to look it up)."""
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
 
 
 def _alive(holder: str) -> bool:
