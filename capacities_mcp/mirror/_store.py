@@ -106,15 +106,18 @@ def _remove(path: Path) -> None:
 class MirrorStore:
     """Thread-safe access to one mirror database (one connection, one lock, short transactions)."""
 
-    def __init__(self, location: str | Path) -> None:
+    def __init__(self, location: str | Path, *, read_only: bool = False) -> None:
+        """`read_only`: look at an existing file without changing it (`capacities-mcp mirror
+        status`): nothing is created, checked or rebuilt; a file that is not a mirror raises
+        sqlite3.Error on first use."""
         self.location = str(location)
         self.path = None if self.location == MEMORY else Path(self.location)
         self.has_fts = fts5_available()
-        if not self.has_fts:
+        if not self.has_fts and not read_only:
             _log.warning(NO_FTS5_WARNING)
         self._lock = threading.RLock()
         self.rebuilt = False
-        self._db = self._open()
+        self._db = self._open_read_only() if read_only else self._open()
 
     # --- opening, rebuilding --------------------------------------------------------------------
 
@@ -142,6 +145,12 @@ class MirrorStore:
         db = self._connect()
         self._create(db)
         return db
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        if self.path is None:
+            raise ValueError("only a mirror file can be opened read-only")
+        uri = f"{self.path.resolve().as_uri()}?mode=ro"
+        return sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
 
     def _usable(self, db: sqlite3.Connection) -> bool:
         """True when the file holds our current schema and passes a quick integrity check."""

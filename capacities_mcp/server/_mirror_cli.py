@@ -43,6 +43,8 @@ def _files(directory: Path) -> list[Path]:
 
 
 def _status(directory: Path) -> int:
+    from capacities_mcp.mirror import MirrorStore
+
     files = _files(directory)
     print(f"mirror directory: {directory}")
     if not files:
@@ -51,22 +53,16 @@ def _status(directory: Path) -> int:
     for path in files:
         print(f"\n{path.name}")
         try:
-            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-                known, fetched, trashed = db.execute(
-                    "SELECT SUM(trashed=0), SUM(trashed=0 AND fetched_at IS NOT NULL), SUM(trashed=1) "
-                    "FROM objects"
-                ).fetchone()
-                oldest = db.execute("SELECT MIN(fetched_at) FROM objects WHERE trashed=0").fetchone()[0]
-                last = db.execute("SELECT value FROM meta WHERE key='last_pass'").fetchone()
+            with contextlib.closing(MirrorStore(path, read_only=True)) as store:
+                stats = store.stats()
         except sqlite3.Error as exc:
             print(f"  unreadable ({exc}); the server rebuilds it on its next start")
             continue
-        size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
-        print(f"  objects: {known or 0} known, {fetched or 0} with content, {trashed or 0} trashed")
-        if oldest:
-            print(f"  oldest content: {_ago(oldest)} ago")
-        print(f"  last listing pass: {_ago(float(last[0])) + ' ago' if last else 'not yet'}")
-        print(f"  size on disk: {size / 1024:.0f} KiB")
+        print(f"  objects: {stats.objects} known, {stats.fetched} with content, {stats.trashed} trashed")
+        if stats.oldest_fetch:
+            print(f"  oldest content: {_ago(stats.oldest_fetch)} ago")
+        print(f"  last listing pass: {_ago(stats.last_pass) + ' ago' if stats.last_pass else 'not yet'}")
+        print(f"  size on disk: {stats.size_bytes / 1024:.0f} KiB")
     return 0
 
 

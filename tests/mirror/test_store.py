@@ -155,6 +155,23 @@ def test_an_outdated_schema_is_rebuilt(tmp_path: Path) -> None:
     assert again.rebuilt and again.stats().objects == 0
 
 
+def test_a_read_only_look_changes_nothing(tmp_path: Path) -> None:
+    """What `capacities-mcp mirror status` uses: an outdated file is reported, not rebuilt."""
+    path = tmp_path / "space.sqlite3"
+    first = MirrorStore(path)
+    first.put(record("a", "Old", "text"))
+    first.set_meta("schema_version", "0")
+    first.close()
+    look = MirrorStore(path, read_only=True)
+    assert not look.rebuilt and look.stats().objects == 1
+    with pytest.raises(sqlite3.OperationalError):
+        look.put(record("b", "New", "text"))
+    look.close()
+    with pytest.raises(sqlite3.OperationalError):
+        MirrorStore(tmp_path / "absent.sqlite3", read_only=True)
+    assert not (tmp_path / "absent.sqlite3").exists()
+
+
 def test_a_current_file_is_kept(tmp_path: Path) -> None:
     path = tmp_path / "space.sqlite3"
     MirrorStore(path).put(record("a", "Kept", "text"))
