@@ -10,7 +10,7 @@ current by a crawl within the API's quotas and by write-through of every call th
 Imports the api package only.
 """
 
-from ._extract import Record, approx_tokens, record_of
+from ._extract import Record, record_of
 from ._query import Condition, QueryRow, SearchHit, Sort
 from ._store import MEMORY, NO_FTS5_WARNING, SCHEMA_VERSION, MirrorStats, MirrorStore, fts5_available
 from ._sync import Mirror, MirrorOptions, default_mirror_dir, describe, mirror_file_name
@@ -28,7 +28,6 @@ __all__ = [
     "Record",
     "SearchHit",
     "Sort",
-    "approx_tokens",
     "default_mirror_dir",
     "describe",
     "fts5_available",

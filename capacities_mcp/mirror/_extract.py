@@ -15,12 +15,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from capacities_mcp._tokens import estimate_tokens
 from capacities_mcp.api.models import ApiObject, wire
 
 __all__ = [
     "PROPERTIES_BLOCK",
     "Record",
-    "approx_tokens",
     "fold",
     "fts_text",
     "record_of",
@@ -49,12 +49,6 @@ def fold(text: str) -> str:
     return _COMBINING.sub("", unicodedata.normalize("NFKD", text.casefold()))
 
 
-def approx_tokens(text: str) -> int:
-    """About how many model tokens `text` costs: ~4 characters each, one per CJK character."""
-    wide = len(_UNSPACED_CHAR.findall(text))
-    return wide + (len(text) - wide + 3) // 4
-
-
 @dataclass(frozen=True)
 class Record:
     """One object as the mirror stores it."""
@@ -75,7 +69,8 @@ class Record:
 
     @property
     def tokens(self) -> int:
-        return approx_tokens(self.title) + sum(approx_tokens(text) + 1 for _, text in self.blocks)
+        """About what the object's text costs a model: the estimate the server sizes results by."""
+        return estimate_tokens("\n".join([self.title, *(text for _, text in self.blocks)]))
 
 
 def record_of(obj: ApiObject) -> Record:

@@ -35,7 +35,9 @@ __all__ = [
 ]
 
 MEMORY = ":memory:"
-SCHEMA_VERSION = 2  # 2: no copies of properties, collections, tags, sizes that nothing read
+# 2: no copies of properties, collections, tags, sizes that nothing read; 3: sizes in the
+# server's token estimate
+SCHEMA_VERSION = 3
 NO_FTS5_WARNING = (
     "SQLite here has no FTS5: the mirror still stores objects, but content search scans the text "
     "(slower, unranked, no word-order freedom beyond all-words-present)"

@@ -13,6 +13,7 @@ import pytest
 from capacities_mcp.api.models import ApiObject
 from capacities_mcp.mirror import MirrorStore, fts5_available, record_of
 from capacities_mcp.mirror._query import search
+from capacities_mcp.server._tokens import estimate_tokens
 
 from .helpers import record
 
@@ -128,6 +129,12 @@ def test_text_in_blocks_and_tokens_newer_than_this_client_is_kept() -> None:
     found = record_of(obj)
     assert found.title == "Mixed"
     assert found.blocks == [("t1", "plain spark"), ("f1", "fancy words"), ("f2", "inner"), ("c1", "print(1)")]
+
+
+def test_sizes_are_the_servers_token_estimate() -> None:
+    """One estimate everywhere: a size in a listing means what get_object's pages mean."""
+    text = ("会议记录", "今天的会议讨论了间隔复习方法。", "Plain English words follow here.")
+    assert record("a", *text).tokens == estimate_tokens("\n".join(text))
 
 
 def test_the_file_is_private(store: MirrorStore, tmp_path: Path) -> None:
