@@ -294,7 +294,7 @@ class Mirror:
                     if await anyio.to_thread.run_sync(store.take_lease, self.holder, self.options.lease_ttl):
                         self._lease_renewed = time.monotonic()
                         await self.sync_once()
-                        wait = self._until_next_pass(store)
+                        wait = await self._until_next_pass(store)
                     else:
                         wait = self.options.lease_ttl / 2
                     backoff = 1.0
@@ -311,8 +311,8 @@ class Mirror:
                 with anyio.CancelScope(shield=True):
                     await anyio.to_thread.run_sync(self.store.release_lease, self.holder)
 
-    def _until_next_pass(self, store: MirrorStore) -> float:
-        last = store.meta("last_pass")
+    async def _until_next_pass(self, store: MirrorStore) -> float:
+        last = await anyio.to_thread.run_sync(store.meta, "last_pass")
         due = (float(last) if last else 0.0) + self.options.relist_every
         return max(1.0, min(due - time.time(), self.options.lease_ttl / 2))
 

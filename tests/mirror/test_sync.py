@@ -3,13 +3,16 @@ restart, write-through, and the quota: the mirror never causes a 429 nor makes t
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
 
 from capacities_mcp.api import CapacitiesApiError
+from capacities_mcp.mirror import Mirror, MirrorOptions, MirrorStore
 from capacities_mcp.sandbox import SandboxServer
 
 from ..server.helpers import WELCOME_ID, running_sandbox
@@ -146,3 +149,40 @@ async def test_the_agent_never_waits_behind_the_crawl(quota_sandbox: SandboxServ
     assert stats.fetched == stats.objects == len(ids)
     assert agent_calls > 8
     assert proxy.too_many == 0
+
+
+async def test_the_crawl_never_calls_the_store_on_the_event_loop(
+    sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every store call waits on SQLite's lock (another process may hold it): none may block the
+    loop the agent's calls are served on. One whole round: a pass, then the wait for the next."""
+    loop_thread = threading.get_ident()
+    calls: list[tuple[str, bool]] = []
+    for name in ("meta", "set_meta", "take_lease", "put", "listed", "sweep", "due", "stats", "read"):
+        real = getattr(MirrorStore, name)
+
+        def watched(store: MirrorStore, *args: Any, _real: Any = real, _name: str = name, **kw: Any) -> Any:
+            calls.append((_name, threading.get_ident() == loop_thread))
+            return _real(store, *args, **kw)
+
+        monkeypatch.setattr(MirrorStore, name, watched)
+    async with client_for(sandbox) as client:
+        mirror = Mirror(client, MirrorOptions(location=":memory:", start_delay=0.0))
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(mirror.run)
+                while not _planned_next_pass([name for name, _ in calls]):
+                    await anyio.sleep(0.05)
+                tasks.cancel_scope.cancel()
+        await mirror.close()
+    assert ("put", False) in calls
+    assert [name for name, on_loop in calls if on_loop] == []
+
+
+def _planned_next_pass(names: list[str]) -> bool:
+    """A round ends with `stats` (which reads one meta value itself), then the wait for the next
+    round reads the time of the last pass: a second meta read after the last `stats`."""
+    if "stats" not in names:
+        return False
+    last = len(names) - 1 - names[::-1].index("stats")
+    return names[last:].count("meta") >= 2
