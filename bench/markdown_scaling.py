@@ -27,15 +27,18 @@ import argparse
 import json
 import logging
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 import httpx2
 from _common import quiet_sandbox
 from markdown_it import MarkdownIt
 from mcp import Client
+from mcp.server.mcpserver import MCPServer
 
 from capacities_mcp._collector import tune_garbage_collector
 from capacities_mcp.api.models import ApiObject
@@ -111,14 +114,21 @@ async def measure_server(sandbox: SandboxServer, row: Row, markdown: str, repeat
         body = (await http.get("/object", params={"id": object_id})).content
     row.json_loads = median_seconds(lambda: json.loads(body), repeats)
     row.model_parse = median_seconds(lambda: ApiObject.model_validate_json(body), repeats)
-    server = build_server(Settings(api_token=sandbox.api_token, api_url=sandbox.base_url))
+    with tempfile.TemporaryDirectory() as mirror_dir:  # not the user's cache directory
+        server = build_server(
+            Settings(api_token=sandbox.api_token, api_url=sandbox.base_url, mirror_dir=mirror_dir)
+        )
+        row.get_object = await _first_get_object(server, object_id, repeats)
+
+
+async def _first_get_object(server: MCPServer[Any], object_id: str, repeats: int) -> float:
     async with Client(server) as mcp:
         samples = []
         for _ in range(repeats):
             start = time.perf_counter()
             await mcp.call_tool("get_object", {"id": object_id})
             samples.append(time.perf_counter() - start)
-    row.get_object = statistics.median(samples)
+    return statistics.median(samples)
 
 
 def _growth(value: float | None, items: int, first: Row, first_value: float | None) -> str:

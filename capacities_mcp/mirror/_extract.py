@@ -30,7 +30,7 @@ __all__ = [
 PROPERTIES_BLOCK = ""
 
 # Scripts written without spaces between words: each character is indexed as its own token, so a
-# word of any length is found as a phrase of characters (measured in tests/mirror/test_cjk.py).
+# word of any length is found as a phrase of characters (tests/mirror/test_store.py).
 _UNSPACED = re.compile(r"([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\u3131-\u318e])")
 _UNSPACED_CHAR = re.compile(_UNSPACED.pattern)
 # Combining marks (what NFKD splits off accented letters), removed like remove_diacritics does.
