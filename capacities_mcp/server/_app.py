@@ -166,14 +166,16 @@ class _Runtime:
         if settings.backend == "sandbox":
             from capacities_mcp.sandbox import SandboxConfig, SandboxServer
 
-            sandbox = SandboxServer(SandboxConfig(host="127.0.0.1", port=0))
-            await anyio.to_thread.run_sync(sandbox.start)
-            self._sandbox = sandbox
-            reclaim_uvicorn_loggers()
+            # Known before it starts: a session that ends meanwhile (the open runs after the
+            # handshake now) still stops it in `_close`.
+            sandbox = self._sandbox = SandboxServer(SandboxConfig(host="127.0.0.1", port=0))
             try:
+                await anyio.to_thread.run_sync(sandbox.start)
+                reclaim_uvicorn_loggers()
                 client = settings.client_for(base_url=sandbox.base_url, api_token=sandbox.api_token)
             except BaseException:
-                await self._stop_sandbox()
+                with anyio.CancelScope(shield=True):
+                    await self._stop_sandbox()
                 raise
             note = SANDBOX_NOTE
             _log.warning(

@@ -6,6 +6,7 @@ In-process (`Client(server)`) in both client modes: "auto" (2026-07-28, no JSON-
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import anyio
@@ -124,3 +125,20 @@ async def test_embedded_sandbox_when_asked(mode: str) -> None:
     with pytest.raises(OSError):
         with anyio.fail_after(5):
             await anyio.connect_tcp("127.0.0.1", int(url.rsplit(":", 1)[1]))
+
+
+@pytest.mark.parametrize("linger", [0.0, 0.1, 0.3])
+async def test_a_session_that_ends_while_the_sandbox_opens_leaves_it_stopped(linger: float) -> None:
+    """The runtime opens after tools/list: a client that leaves at once (an inspector listing
+    the tools) may end the session while the sandbox is starting; it is stopped all the same."""
+
+    def sandbox_threads() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name.startswith("sandbox:") and t.is_alive()}
+
+    others = sandbox_threads()  # other tests' sandboxes
+    app = build_app(Settings(use_sandbox=True, sandbox_reason="test", mirror=False))
+    async with Client(app.server, mode="legacy") as client:
+        await client.list_tools()
+        await anyio.sleep(linger)
+    assert app.runtime.sandbox_url is None and app.runtime.current_state() is None
+    assert sandbox_threads() <= others
