@@ -41,7 +41,7 @@ async def _timed_calls(settings: Settings, calls: int, *, fresh_each: bool) -> l
         app = build_app(settings)
         async with Client(app.server, mode="legacy") as client:
             if not fresh_each:
-                await app.runtime.state.connection.wait_checked()
+                await (await app.runtime.opened()).connection.wait_checked()
             for _ in range(1 if fresh_each else calls):
                 start = time.perf_counter()
                 await client.call_tool("get_object", {"id": OBJECT_ID})

@@ -36,7 +36,8 @@ from capacities_mcp._environment import ENV_API_TOKEN, ENV_PROMPTS_DIR
 
 from ._connection import WRITE_SCOPE, Connection
 from ._http import HEALTH_PATH
-from ._logging import reclaim_uvicorn_loggers
+from ._logging import reclaim_uvicorn_loggers, redact
+from ._serving import ServerUnavailable
 from ._settings import Settings
 from .tools import READ_ONLY_TOOLS as _READ_ONLY_NAMES
 from .tools import ToolServer, register_tools, select_tools
@@ -109,12 +110,18 @@ class _Runtime:
         return self._state
 
     async def opened(self) -> ServerState:
-        """The live state, opened now if the handshake has not opened it yet."""
+        """The live state, opened now if the handshake has not opened it yet.
+
+        Raises `ServerUnavailable` (the cause chained) when it cannot be opened; the next call
+        tries again."""
         async with self._the_lock():
             if self._state is None:
                 if self._users == 0:
                     raise RuntimeError("the Capacities runtime is not held (no MCP session is running)")
-                await self._open()
+                try:
+                    await self._open()
+                except Exception as exc:
+                    raise ServerUnavailable(f"{type(exc).__name__}: {redact(str(exc))}") from exc
         return self.state
 
     @property
@@ -151,7 +158,12 @@ class _Runtime:
     async def _open_after_handshake(self) -> None:
         """Open once the handshake is over, then check the credentials and run the mirror."""
         await self._after_handshake()
-        await self.opened()
+        try:
+            await self.opened()
+        except ServerUnavailable as exc:  # said once here, and by every call until it opens
+            _log.error("could not open the connection to Capacities (%s); each call says so and retries", exc)
+            _log.debug("the runtime failed to open", exc_info=True)
+            return
         for warm_up in self.warm_ups:
             warm_up()
         async with anyio.create_task_group() as background:
@@ -159,6 +171,15 @@ class _Runtime:
             background.start_soon(self._keep_mirror_running)
 
     async def _open(self) -> None:
+        """The state, or (on any failure) nothing: an embedded sandbox already started is stopped."""
+        try:
+            self._state = await self._new_state()
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self._stop_sandbox()
+            raise
+
+    async def _new_state(self) -> ServerState:
         from ._state import ServerState, SpaceCache
 
         settings = self._settings
@@ -169,14 +190,9 @@ class _Runtime:
             # Known before it starts: a session that ends meanwhile (the open runs after the
             # handshake now) still stops it in `_close`.
             sandbox = self._sandbox = SandboxServer(SandboxConfig(host="127.0.0.1", port=0))
-            try:
-                await anyio.to_thread.run_sync(sandbox.start)
-                reclaim_uvicorn_loggers()
-                client = settings.client_for(base_url=sandbox.base_url, api_token=sandbox.api_token)
-            except BaseException:
-                with anyio.CancelScope(shield=True):
-                    await self._stop_sandbox()
-                raise
+            await anyio.to_thread.run_sync(sandbox.start)
+            reclaim_uvicorn_loggers()
+            client = settings.client_for(base_url=sandbox.base_url, api_token=sandbox.api_token)
             note = SANDBOX_NOTE
             _log.warning(
                 "embedded sandbox running at %s. Demo data only; set CAPACITIES_API_TOKEN or "
@@ -193,7 +209,7 @@ class _Runtime:
             connection.refuse_writes(f"the stored sign-in lacks {WRITE_SCOPE}", announce=False)
         for listener in self.connection_listeners:
             connection.on_change(listener)
-        self._state = state
+        return state
 
     def tools_listed(self) -> None:
         """The client has its tool list: the handshake is over, background work may start."""

@@ -42,6 +42,7 @@ from capacities_mcp.api import (
 
 from ._connection import WRITE_SCOPE_ADVICE
 from ._logging import redact
+from ._serving import ServerUnavailable
 from ._state import LookupFailed
 
 __all__ = [
@@ -305,6 +306,14 @@ def describe(exc: BaseException, *, tool: str) -> ErrorInfo:
         )
     if isinstance(exc, CapacitiesApiError):
         return _describe_api(exc)
+    if isinstance(exc, ServerUnavailable):
+        return ErrorInfo(
+            f"The server could not start its connection to Capacities ({exc}). Nothing was sent.",
+            "Tell the user: the server's log says why; each call tries again, or restart the server "
+            "once it is fixed.",
+            "server_unavailable",
+            maybe_applied=False,
+        )
     if isinstance(exc, CapacitiesOAuthError):
         detail = f" ({exc.error})" if exc.error else ""
         return ErrorInfo(

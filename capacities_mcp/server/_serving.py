@@ -16,7 +16,12 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from ._state import ServerState
 
-__all__ = ["StateHolder", "active_state", "serving"]
+__all__ = ["ServerUnavailable", "StateHolder", "active_state", "serving"]
+
+
+class ServerUnavailable(Exception):
+    """The state could not be opened (the embedded sandbox could not start, say): every call
+    says so, and tries again, instead of the session ending after a successful handshake."""
 
 
 @runtime_checkable
@@ -28,7 +33,7 @@ class StateHolder(Protocol):
         ...
 
     async def opened(self) -> ServerState:
-        """The state, opened first if need be."""
+        """The state, opened first if need be; raises `ServerUnavailable` when that fails."""
         ...
 
 

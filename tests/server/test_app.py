@@ -6,6 +6,7 @@ In-process (`Client(server)`) in both client modes: "auto" (2026-07-28, no JSON-
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -142,3 +143,34 @@ async def test_a_session_that_ends_while_the_sandbox_opens_leaves_it_stopped(lin
         await anyio.sleep(linger)
     assert app.runtime.sandbox_url is None and app.runtime.current_state() is None
     assert sandbox_threads() <= others
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_runtime_that_cannot_open_is_said_by_every_call(
+    mode: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The open follows the handshake now: when it fails (here the embedded sandbox cannot bind),
+    the session stays up, the log says why once, and each call says so and tries again."""
+    from capacities_mcp.sandbox import SandboxServer
+
+    def cannot_bind(_sandbox: SandboxServer) -> SandboxServer:
+        raise OSError("address in use")
+
+    monkeypatch.setattr(SandboxServer, "start", cannot_bind)
+    monkeypatch.setattr(app_module, "HANDSHAKE_GRACE", 0.0)
+    caplog.set_level(logging.ERROR, logger="capacities_mcp.server")
+    app = build_app(Settings(use_sandbox=True, sandbox_reason="test", mirror=False))
+    async with Client(app.server, mode=mode) as client:
+        assert len((await client.list_tools()).tools) == len(ALL_TOOLS)
+        with anyio.fail_after(30):
+            while not caplog.records:  # the background open has failed and said so
+                await anyio.sleep(0.01)
+        results = [await client.call_tool("get_space", {}) for _ in range(2)]
+    for result in results:
+        assert result.is_error
+        error = (result.structured_content or {}).get("error") or {}
+        assert error.get("code") == "server_unavailable" and error.get("maybe_applied") is False
+        assert "address in use" in text_of(result) and "Nothing was sent" in text_of(result)
+    [line] = [r for r in caplog.records if r.name == "capacities_mcp.server"]
+    assert "address in use" in line.getMessage()
+    assert app.runtime.current_state() is None and app.runtime.sandbox_url is None

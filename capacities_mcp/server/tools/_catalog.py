@@ -30,7 +30,7 @@ from .._connection import WRITE_SCOPE, WRITE_SCOPE_ADVICE, Connection
 from .._errors import ErrorInfo, ToolInputError, error_result, tool_error
 from .._progress import call_progress
 from .._render import bound_result
-from .._serving import StateHolder, active_state
+from .._serving import ServerUnavailable, StateHolder, active_state
 from .._state import ServerState
 from ._registry import ToolCall, ToolInput, ToolSpec, state_of
 
@@ -87,7 +87,7 @@ class ToolCatalog:
         """Run one tool; while the credentials have a problem, its result says so in one line."""
         try:
             await _opened(context)
-        except Exception as exc:  # the sandbox or the client could not be started
+        except ServerUnavailable as exc:  # the sandbox or the client could not be started
             return tool_error(exc, tool=name)
         state = _state_or_none(context)
         connection = state.connection if state is not None else None
