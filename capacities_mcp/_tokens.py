@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-__all__ = ["estimate_tokens", "token_end"]
+__all__ = ["estimate_tokens", "token_end", "token_span"]
 
 # CJK ideographs, kana and hangul: about one token a character in real prose (rare characters
 # cost two, common words less). Letters of other scripts (Cyrillic, Greek, accented Latin)
@@ -78,11 +78,16 @@ def token_end(text: str, start: int, budget: int) -> int:
     "word") is cut by its average price per character, so even a text without any separator
     pages. Always moves forward at least one character while text remains.
     """
+    return token_span(text, start, budget)[0]
+
+
+def token_span(text: str, start: int, budget: int) -> tuple[int, float]:
+    """`token_end`, and the estimated tokens of the run it ends (a page's density, measured once)."""
     spent = 0.0
     for begin, end, price in _priced(text, start):
         if spent + price <= budget:
             spent += price
             continue
-        share = int((budget - spent) / price * (end - begin))
-        return max(begin + share, start + 1)
-    return len(text)
+        cut = max(begin + int((budget - spent) / price * (end - begin)), start + 1)
+        return cut, spent + price * (cut - begin) / (end - begin)
+    return len(text), spent

@@ -34,7 +34,7 @@ from capacities_mcp.api.models import (
     UnsupportedBlock,
 )
 
-from ._tokens import PAGE_TOKENS, RESULT_TOKENS_MAX, estimate_tokens, token_end
+from ._tokens import PAGE_TOKENS, RESULT_TOKENS_MAX, estimate_tokens, token_end, token_span
 
 __all__ = [
     "LINE_TOKENS",
@@ -295,6 +295,8 @@ class Page:
     offset: int
     end: int
     total: int
+    # Estimated tokens per character where the page was cut: sizes the rest in `page_hint`.
+    density: float = 0.0
 
     @property
     def next_offset(self) -> int | None:
@@ -314,9 +316,10 @@ def page_text(text: str, offset: int, max_tokens: int) -> Page:
     """
     total = len(text)
     offset = min(max(offset, 0), total)
-    hard_end = token_end(text, offset, max_tokens)
+    hard_end, tokens = token_span(text, offset, max_tokens)
+    density = tokens / max(hard_end - offset, 1)
     if hard_end >= total:
-        return Page(text[offset:], offset, total, total)
+        return Page(text[offset:], offset, total, total, density)
     floor = offset + (hard_end - offset) // 2
     end = hard_end
     for separator in ("\n\n", "\n", " "):
@@ -324,7 +327,7 @@ def page_text(text: str, offset: int, max_tokens: int) -> Page:
         if at != -1:
             end = at + len(separator)
             break
-    return Page(text[offset:end], offset, end, total)
+    return Page(text[offset:end], offset, end, total, density)
 
 
 def size_note(tokens: int | None) -> str:
@@ -336,14 +339,13 @@ def size_note(tokens: int | None) -> str:
 
 
 def page_hint(page: Page, call: str, unit: str = "") -> str:
-    """How to read on: the rest's size (tokens estimated from this page's density) and the call.
+    """How to read on: the rest's size (estimated at this page's density) and the call.
 
     `call` is the tool call without its closing parenthesis (the offset goes last).
     """
     if page.next_offset is None:
         return ""
-    per_char = estimate_tokens(page.chunk) / max(len(page.chunk), 1)
-    tokens = max(int(page.remaining * per_char), 1)
+    tokens = max(int(page.remaining * page.density), 1)
     return f"\n… about {_thousands(tokens)} more tokens{unit}: call {call}, offset={page.next_offset})"
 
 

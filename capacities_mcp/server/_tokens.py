@@ -1,12 +1,12 @@
 """The token budgets of tool results: a page of content, the largest page, the ceiling.
 
 Sizes are estimated by `capacities_mcp._tokens` (re-exported here: `estimate_tokens`,
-`token_end`), the same estimate the mirror's sizes use.
+`token_end`, `token_span`), the same estimate the mirror's sizes use.
 """
 
 from __future__ import annotations
 
-from capacities_mcp._tokens import estimate_tokens, token_end
+from capacities_mcp._tokens import estimate_tokens, token_end, token_span
 
 __all__ = [
     "PAGE_TOKENS",
@@ -14,6 +14,7 @@ __all__ = [
     "RESULT_TOKENS_MAX",
     "estimate_tokens",
     "token_end",
+    "token_span",
 ]
 
 PAGE_TOKENS = 8_000

@@ -388,3 +388,14 @@ def test_size_note_names_tokens_and_the_pages_get_object_needs() -> None:
     assert size_note(7_617) == " · ~7,617 tokens"
     assert size_note(PAGE_TOKENS) == f" · ~{PAGE_TOKENS:,} tokens"
     assert size_note(PAGE_TOKENS + 1) == f" · ~{PAGE_TOKENS + 1:,} tokens (2 pages)"
+
+
+@pytest.mark.parametrize("unit", ["Plain English words here. ", "日本語の文章です。", "Привет, мир. "])
+def test_hint_sizes_the_rest_at_the_pages_density(unit: str) -> None:
+    """The rest is sized from what cutting the page measured (no second estimate of the page):
+    within a few percent of estimating the rest itself, for Latin, CJK and Cyrillic text."""
+    text = unit * 5_000
+    page = page_text(text, 0, 2_000)
+    said = int(page_hint(page, "x(").split("about ")[1].split(" more")[0].replace(",", ""))
+    rest = estimate_tokens(text[page.end :])
+    assert abs(said - rest) <= max(rest * 0.05, 100), (said, rest)

@@ -20,7 +20,7 @@ import pytest
 from capacities_mcp.api.models import Space, Structure
 from capacities_mcp.sandbox._seed import demo_space
 from capacities_mcp.server._render import render_space
-from capacities_mcp.server._tokens import estimate_tokens, token_end
+from capacities_mcp.server._tokens import estimate_tokens, token_end, token_span
 
 TEXTS = Path(__file__).parent.parent / "fixtures" / "text"
 DAY = datetime.date(2026, 1, 5)  # any day: the seed's content does not depend on it
@@ -89,3 +89,14 @@ def test_a_budget_ends_where_the_estimate_reaches_it() -> None:
         assert 480 <= estimate_tokens(text[start:end]) <= 501
     assert token_end(text, len(text), 500) == len(text)
     assert token_end("x" * 10_000, 0, 1) >= 1  # always forward, even inside one long run
+
+
+@pytest.mark.parametrize("budget", [1, 50, 1_000, 100_000])
+def test_a_span_says_what_its_run_costs(budget: int) -> None:
+    """`token_span` measures the run it cuts: what `estimate_tokens` says of that run (pieces are
+    priced alike; only a piece cut in the middle is priced by its share)."""
+    text = "Words and 漢字 mixed, with a verylongwordthatmustbecut" + "x" * 5_000 + " end. " * 300
+    end, tokens = token_span(text, 10, budget)
+    assert end == token_end(text, 10, budget)
+    assert tokens <= budget + 1e-9
+    assert abs(tokens - estimate_tokens(text[10:end])) <= max(2.0, 0.02 * tokens)
