@@ -12,8 +12,9 @@ a module of this package (its error classes, say) must be importable without the
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from capacities_mcp._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from . import models
@@ -77,6 +78,7 @@ __all__ = [
 ]
 
 _HOMES = {
+    "models": ".models",
     "PROACTIVE_REFRESH_SECONDS": "._auth",
     "OAuthCredential": "._auth",
     "OAuthTokenManager": "._auth",
@@ -116,9 +118,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name == "models":
-        return importlib.import_module(".models", __name__)
-    if name in _HOMES:
-        return getattr(importlib.import_module(_HOMES[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _HOMES)

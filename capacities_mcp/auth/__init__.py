@@ -18,8 +18,9 @@ not pull in the HTTP client.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from capacities_mcp._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from ._oauth_client import (
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
         load_stored_credentials,
     )
 
-_OAUTH_CLIENT = ("DEFAULT_SCOPES", "OAuthEndpoints", "Pkce", "authorize_url", "redeem_code", "revoke_token")
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -59,8 +59,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        module = "._oauth_client" if name in _OAUTH_CLIENT else "._store"
-        return getattr(importlib.import_module(module, __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+_OAUTH_CLIENT = ("DEFAULT_SCOPES", "OAuthEndpoints", "Pkce", "authorize_url", "redeem_code", "revoke_token")
+__getattr__ = lazy_attributes(
+    __name__, {name: "._oauth_client" if name in _OAUTH_CLIENT else "._store" for name in __all__}
+)

@@ -14,8 +14,9 @@ appends, optional persistence, and fault injection. `create_app(config)` gives t
 without a thread; `capacities-mcp sandbox` runs it from the command line.
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from capacities_mcp._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from ._account import SandboxAccount
@@ -32,34 +33,29 @@ if TYPE_CHECKING:
 # Imported on first use: `capacities-mcp` builds its parser from every area's CLI module, and
 # the sandbox app (Starlette, the API models, the demo space) must not slow down a stdio start.
 _WHERE = {
-    "SandboxAccount": "_account",
-    "ADMIN_TOKEN_HEADER": "_app",
-    "SandboxApp": "_app",
-    "SandboxRuntime": "_app",
-    "create_app": "_app",
-    "Clock": "_clock",
-    "CURRENT_API_VERSION": "_config",
-    "MAX_SEED_SIZE": "_config",
-    "SandboxConfig": "_config",
-    "Faults": "_faults",
-    "OAUTH_CLIENT_ID": "_oauth",
-    "OAUTH_SCOPES": "_oauth",
-    "is_loopback_redirect": "_oauth",
-    "FixedWindowLimiter": "_ratelimit",
-    "RateDecision": "_ratelimit",
-    "SandboxServer": "_server",
-    "store_from_seed": "_space",
-    "SandboxStore": "_store",
-    "TokenGrant": "_store",
+    "SandboxAccount": "._account",
+    "ADMIN_TOKEN_HEADER": "._app",
+    "SandboxApp": "._app",
+    "SandboxRuntime": "._app",
+    "create_app": "._app",
+    "Clock": "._clock",
+    "CURRENT_API_VERSION": "._config",
+    "MAX_SEED_SIZE": "._config",
+    "SandboxConfig": "._config",
+    "Faults": "._faults",
+    "OAUTH_CLIENT_ID": "._oauth",
+    "OAUTH_SCOPES": "._oauth",
+    "is_loopback_redirect": "._oauth",
+    "FixedWindowLimiter": "._ratelimit",
+    "RateDecision": "._ratelimit",
+    "SandboxServer": "._server",
+    "store_from_seed": "._space",
+    "SandboxStore": "._store",
+    "TokenGrant": "._store",
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _WHERE)
 
 
 __all__ = [

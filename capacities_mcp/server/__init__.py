@@ -11,8 +11,9 @@ and that must not pull in the MCP SDK (about 0.7 s of imports).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from capacities_mcp._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from ._app import App, CapacitiesMCPServer, build_app, build_server, populate, server_options
@@ -67,7 +68,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _HOMES:
-        return getattr(importlib.import_module(_HOMES[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _HOMES)

@@ -14,9 +14,10 @@ import them all, load on first use.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Collection
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from capacities_mcp._lazy import lazy_attributes
 
 from ._published import ALL_TOOLS, READ_ONLY_TOOLS, TOOLSETS, published_tools, select_tools
 from ._server import READ_ONLY_REFUSAL, ToolSelection, ToolServer
@@ -40,10 +41,7 @@ __all__ = [
 _HOMES = {"SPECS": "._specs", "ToolCatalog": "._catalog"}
 
 
-def __getattr__(name: str) -> Any:
-    if name in _HOMES:
-        return getattr(importlib.import_module(_HOMES[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _HOMES)
 
 
 def register_tools(
