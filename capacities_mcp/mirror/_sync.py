@@ -44,7 +44,7 @@ from capacities_mcp.api import (
     Route,
     background_priority,
 )
-from capacities_mcp.api.models import ApiObject, ObjectListPage, SearchResponse
+from capacities_mcp.api.models import ApiObject, ObjectListPage, SearchResponse, Space
 
 from ._extract import record_of
 from ._query import Condition, QueryRow, SearchHit, Sort, query, rows_by_id, search
@@ -63,6 +63,10 @@ _LISTING_ROUTES = frozenset({"objects.structure", "objects.tag", "objects.collec
 # Reads waiting to be stored; more are dropped (each may hold a large object; the crawl brings
 # a dropped one back).
 _READS_WAITING = 16
+
+# Seconds an agent's search or query waits for the store to open (one space read at most).
+AGENT_OPEN_WAIT = 5.0
+
 # What one observed call changes in the store (run in a worker thread).
 _Work = Callable[[MirrorStore], object]
 # Set while the crawl runs in this task: its reads are stored before it goes on (its listing
@@ -133,6 +137,8 @@ class Mirror:
         self.holder = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
         self._lease_renewed = -math.inf  # monotonic time of the last renewal
         self._kicked: anyio.Event | None = None
+        self._kick_asked = False  # a kick before the crawl started waiting: it starts at once
+        self._space_id: str | None = None  # seen in a space read: names the file without a request
         self._open_lock: anyio.Lock | None = None
         self._pending: list[_Work] = []  # observed before the store was open
         self._reads: MemoryObjectSendStream[_Work] | None = None  # while the background task runs
@@ -148,6 +154,7 @@ class Mirror:
 
     def kick(self) -> None:
         """Start the crawl now instead of after the start delay (the agent is at work)."""
+        self._kick_asked = True
         if self._kicked is not None:
             self._kicked.set()
 
@@ -170,10 +177,24 @@ class Mirror:
         given = self.options.location
         if given is not None and (str(given) == MEMORY or str(given).endswith(".sqlite3")):
             return given
-        with background_priority(self.options.keep_free):
-            space = await self._patiently(self.client.space.get)
+        if self._space_id is None:
+            with background_priority(self.options.keep_free):
+                self._space_id = (await self._patiently(self.client.space.get)).id
         directory = Path(given) if given is not None else default_mirror_dir()
-        return directory / mirror_file_name(space.id, self.client.base_url)
+        return directory / mirror_file_name(self._space_id, self.client.base_url)
+
+    async def _opened_for_agent(self) -> MirrorStore | None:
+        """The store for an agent's search or query, opened now if the crawl has not yet: a file
+        other processes filled answers from the first call. None if it cannot open in a few
+        seconds (the caller says the index is starting)."""
+        if self.store is None:
+            self.kick()
+            with anyio.move_on_after(AGENT_OPEN_WAIT):
+                try:
+                    await self.open()
+                except (CapacitiesError, sqlite3.Error, OSError) as exc:
+                    _log.info("mirror not open yet: %s", exc)
+        return self.store
 
     async def close(self) -> None:
         store, self.store = self.store, None
@@ -190,6 +211,8 @@ class Mirror:
         """Called by the client after every call (the crawl's own calls included): writes are
         stored before the call returns, the agent's reads in the background (see the module)."""
         self.kick()
+        if isinstance(result, Space):
+            self._space_id = result.id
         work = _work_for(route, model, result, error, time.time())
         if work is None:
             return
@@ -234,6 +257,11 @@ class Mirror:
         while self._reads_waiting > 0:
             await anyio.sleep(0.01)
 
+    async def _for_agent(self, work: Callable[[MirrorStore], T]) -> T | None:
+        """An agent's read of the store, which opens it first if need be."""
+        await self._opened_for_agent()
+        return await self._with_store(work)
+
     async def _with_store(self, work: Callable[[MirrorStore], T]) -> T | None:
         store = self.store
         if store is None:
@@ -257,18 +285,18 @@ class Mirror:
         def work(store: MirrorStore) -> list[SearchHit]:
             return search(store, text, titles_only=titles_only, structure_ids=structure_ids, limit=limit)
 
-        return await self._with_store(work)
+        return await self._for_agent(work)
 
     async def query(
         self, structure_id: str, conditions: list[Condition], sort: Sort | None, limit: int
     ) -> tuple[list[QueryRow], int] | None:
-        return await self._with_store(lambda s: query(s, structure_id, conditions, sort, limit))
+        return await self._for_agent(lambda s: query(s, structure_id, conditions, sort, limit))
 
     async def rows(self, ids: list[str]) -> dict[str, QueryRow]:
-        return await self._with_store(lambda s: rows_by_id(s, ids)) or {}
+        return await self._for_agent(lambda s: rows_by_id(s, ids)) or {}
 
     async def stats(self) -> MirrorStats | None:
-        return await self._with_store(lambda s: s.stats())
+        return await self._for_agent(lambda s: s.stats())
 
     # --- the crawl ------------------------------------------------------------------------------
 
@@ -284,6 +312,8 @@ class Mirror:
 
     async def _crawl(self) -> None:
         self._kicked = anyio.Event()
+        if self._kick_asked:
+            self._kicked.set()
         with anyio.move_on_after(self.options.start_delay):
             await self._kicked.wait()
         backoff = 1.0

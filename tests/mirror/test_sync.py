@@ -186,3 +186,40 @@ def _planned_next_pass(names: list[str]) -> bool:
         return False
     last = len(names) - 1 - names[::-1].index("stats")
     return names[last:].count("meta") >= 2
+
+
+async def test_a_kick_before_the_crawl_waits_starts_it_at_once(sandbox: SandboxServer) -> None:
+    """The agent's first call may come before the mirror's task runs (the runtime opens at that
+    call): its kick still starts the crawl, not the start delay."""
+    async with client_for(sandbox) as client:
+        mirror = Mirror(client, MirrorOptions(location=":memory:", start_delay=600.0))
+        await client.space.get()  # observed: the kick comes first
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(mirror.run)
+                while not mirror.ready:
+                    await anyio.sleep(0.02)
+                tasks.cancel_scope.cancel()
+        await mirror.close()
+
+
+async def test_a_search_opens_a_file_other_processes_filled_without_waiting_for_the_crawl(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """Another server on a shared file answers its very first search from it (no crawl has
+    started); a space read it has seen names the file, so the open then costs no request."""
+    with CountingProxy(sandbox.base_url) as proxy:  # one API address for all: one mirror file
+        async with mirrored(sandbox, tmp_path, base_url=proxy.base_url) as first:
+            await first.sync_once()
+        async with client_for(sandbox, proxy.base_url) as client:
+            for seen_space in (False, True):
+                mirror = Mirror(client, MirrorOptions(location=tmp_path, start_delay=600.0))
+                if seen_space:
+                    await client.space.get()  # the runtime's credential check, say
+                spaces_read = proxy.count("GET", "/space")
+                try:
+                    hits = await mirror.search("slip-box luhmann")
+                finally:
+                    await mirror.close()
+                assert hits is not None and len(hits) == 1, hits
+                assert proxy.count("GET", "/space") == spaces_read + (0 if seen_space else 1)
