@@ -64,10 +64,6 @@ class Record:
         return "\n".join(text for _, text in self.blocks)
 
     @property
-    def chars(self) -> int:
-        return len(self.title) + sum(len(text) + 1 for _, text in self.blocks)
-
-    @property
     def tokens(self) -> int:
         """About what the object's text costs a model: the estimate the server sizes results by."""
         return estimate_tokens("\n".join([self.title, *(text for _, text in self.blocks)]))

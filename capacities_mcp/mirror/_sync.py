@@ -25,7 +25,6 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -43,6 +42,7 @@ from capacities_mcp.api import (
     CapacitiesError,
     Route,
     background_priority,
+    in_background,
 )
 from capacities_mcp.api.models import ApiObject, ObjectListPage, SearchResponse, Space
 
@@ -69,9 +69,6 @@ AGENT_OPEN_WAIT = 5.0
 
 # What one observed call changes in the store (run in a worker thread).
 _Work = Callable[[MirrorStore], object]
-# Set while the crawl runs in this task: its reads are stored before it goes on (its listing
-# pass must be stored before the sweep, a fetched object before `due` is asked again).
-_crawling: ContextVar[bool] = ContextVar("capacities_mcp_mirror_crawling", default=False)
 
 
 def default_mirror_dir() -> Path:
@@ -218,9 +215,10 @@ class Mirror:
             return
         if self.store is None:
             self._pending = [*self._pending[-199:], work]
-        elif route.is_read and not _crawling.get() and self._reads is not None:
+        elif route.is_read and not in_background() and self._reads is not None:
             self._queue(work)
-        else:
+        else:  # writes, and the crawl's own (background) reads: its listing pass is stored before
+            # the sweep, a fetched object before `due` is asked again
             await self._with_store(work)
 
     def _queue(self, work: _Work) -> None:
@@ -348,12 +346,7 @@ class Mirror:
 
     async def sync_once(self, *, force_listing: bool = False) -> MirrorStats:
         """One step of the crawl: a listing pass when due, then every object due for a fetch."""
-        store = await self.open()
-        crawling = _crawling.set(True)
-        try:
-            return await self._sync_step(store, force_listing)
-        finally:
-            _crawling.reset(crawling)
+        return await self._sync_step(await self.open(), force_listing)
 
     async def _sync_step(self, store: MirrorStore, force_listing: bool) -> MirrorStats:
         with background_priority(self.options.keep_free):
