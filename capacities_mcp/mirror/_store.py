@@ -321,6 +321,18 @@ class MirrorStore:
                 self._unindex(db, row[0])
                 db.execute("UPDATE objects SET trashed=1, fetched_at=? WHERE rowid=?", (time.time(), row[0]))
 
+    def stale(self, structure_id: str, titles: list[str], fetched_before: float) -> int:
+        """Mark objects of `structure_id` with one of `titles` as fetched no later than
+        `fetched_before`, so the crawl fetches them again soon (changed where no answer shows
+        it: a daily note after an append, which the API applies later). How many it marked."""
+        marks = ",".join("?" * len(titles))
+        with self.transaction() as db:
+            return db.execute(
+                f"UPDATE objects SET fetched_at=? WHERE trashed=0 AND structure_id=? AND title IN ({marks}) "
+                "AND fetched_at > ?",
+                (fetched_before, structure_id, *titles, fetched_before),
+            ).rowcount
+
     def sweep(self, structure_ids: list[str], pass_started: float) -> int:
         """After complete listings of `structure_ids`: objects none of them showed are gone."""
         marks = ",".join("?" * len(structure_ids))

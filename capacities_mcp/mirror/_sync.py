@@ -9,7 +9,8 @@
   reads (an object, a listing, a title search) goes to a short queue the mirror's background task
   works off, so the tool answers first (storing a 25,000-block object takes about a second); a
   read that finds the queue full is dropped, the crawl brings it back. A queued read never undoes
-  a later write or delete (`MirrorStore.put` keeps the newer state).
+  a later write or delete (`MirrorStore.put` keeps the newer state). A daily-note append is
+  answered with nothing (the API applies it later): that day's note is fetched again shortly after.
 * Deletes and renames: a 404 marks an object gone; a complete listing pass marks gone whatever it
   did not show; a changed title in a listing is indexed at once.
 * Several processes on one file: one crawls (a lease row), all read and write through.
@@ -17,6 +18,7 @@
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import logging
 import math
@@ -26,6 +28,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -112,7 +115,9 @@ class MirrorOptions:
     in .sqlite3, or ":memory:". `keep_free`: the share of each quota the mirror never uses.
     `start_delay`: seconds after start-up before the first crawl (the first API call by the agent
     starts it sooner). `relist_every`: seconds between listing passes (new objects, renames,
-    deletes). `refetch_after`: seconds after which an object's content is fetched again."""
+    deletes). `refetch_after`: seconds after which an object's content is fetched again.
+    `daily_note_rechecks`: seconds after a daily-note append at which that day's note is fetched
+    again (the API applies such appends later, and answers them with nothing to store)."""
 
     location: str | Path | None = None
     keep_free: float = DEFAULT_KEEP_FREE
@@ -122,6 +127,7 @@ class MirrorOptions:
     lease_ttl: float = 30.0
     page_size: int = 100
     error_backoff_max: float = 60.0
+    daily_note_rechecks: tuple[float, ...] = (20.0, 120.0)
 
 
 class Mirror:
@@ -134,6 +140,8 @@ class Mirror:
         self.holder = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
         self._lease_renewed = -math.inf  # monotonic time of the last renewal
         self._kicked: anyio.Event | None = None
+        self._woken: anyio.Event | None = None  # ends the crawl's rest early (a recheck came)
+        self._rechecks: list[tuple[float, tuple[str, ...]]] = []  # (monotonic due time, titles)
         self._kick_asked = False  # a kick before the crawl started waiting: it starts at once
         self._space_id: str | None = None  # seen in a space read: names the file without a request
         self._open_lock: anyio.Lock | None = None
@@ -210,6 +218,8 @@ class Mirror:
         self.kick()
         if isinstance(result, Space):
             self._space_id = result.id
+        if route.name == "blocks.daily_note.append" and _may_have_changed(error):
+            self._recheck_daily_note(getattr(model, "date", None))
         work = _work_for(route, model, result, error, time.time())
         if work is None:
             return
@@ -319,6 +329,7 @@ class Mirror:
             while True:
                 try:
                     store = await self.open()
+                    await self._mark_rechecks_due(store)
                     if await anyio.to_thread.run_sync(store.take_lease, self.holder, self.options.lease_ttl):
                         self._lease_renewed = time.monotonic()
                         await self.sync_once()
@@ -333,11 +344,36 @@ class Mirror:
                     if isinstance(exc, sqlite3.DatabaseError) and self.store is not None:
                         await anyio.to_thread.run_sync(self.store.rebuild)
                     wait, backoff = backoff, min(self.options.error_backoff_max, backoff * 2)
-                await anyio.sleep(wait)
+                await self._rest(wait)
         finally:
             if self.store is not None:
                 with anyio.CancelScope(shield=True):
                     await anyio.to_thread.run_sync(self.store.release_lease, self.holder)
+
+    async def _rest(self, wait: float) -> None:
+        """Until the next round, or sooner when a daily-note recheck falls due."""
+        if self._rechecks:
+            wait = min(wait, max(0.0, self._rechecks[0][0] - time.monotonic()))
+        self._woken = anyio.Event()
+        with anyio.move_on_after(wait):
+            await self._woken.wait()
+
+    def _recheck_daily_note(self, date: str | None) -> None:
+        titles, now = _daily_note_titles(date), time.monotonic()
+        for delay in self.options.daily_note_rechecks:
+            bisect.insort(self._rechecks, (now + delay, titles))
+        if self._woken is not None:
+            self._woken.set()
+
+    async def _mark_rechecks_due(self, store: MirrorStore) -> None:
+        """Daily notes whose recheck is due become due for a fetch, by whichever process crawls
+        (the mark is in the shared file)."""
+        now = time.monotonic()
+        due = {title for at, titles in self._rechecks if at <= now for title in titles}
+        if due:
+            self._rechecks = [r for r in self._rechecks if r[0] > now]
+            long_ago = time.time() - self.options.refetch_after - 1.0
+            await anyio.to_thread.run_sync(store.stale, "RootDailyNote", sorted(due), long_ago)
 
     async def _until_next_pass(self, store: MirrorStore) -> float:
         last = await anyio.to_thread.run_sync(store.meta, "last_pass")
@@ -433,6 +469,23 @@ class Mirror:
                 if exc.status != 429:
                     raise
                 await anyio.sleep(max(0.05, exc.retry_after or 1.0))
+
+
+def _may_have_changed(error: CapacitiesError | None) -> bool:
+    """A write answered, or one whose failure does not prove it changed nothing."""
+    return not (isinstance(error, CapacitiesApiError) and 400 <= error.status < 500)
+
+
+def _daily_note_titles(date: str | None) -> tuple[str, ...]:
+    """The titles of the daily note an append went to (the day at midnight, ISO): its day's, or
+    without a date (today in the account's time zone, unknown here) yesterday's, today's and
+    tomorrow's in UTC."""
+    if date:
+        days = [date[:10]]
+    else:
+        today = datetime.now(UTC).date()
+        days = [(today + timedelta(days=shift)).isoformat() for shift in (-1, 0, 1)]
+    return tuple(f"{day}T00:00:00.000Z" for day in days)
 
 
 def _work_for(

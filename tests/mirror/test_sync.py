@@ -223,3 +223,32 @@ async def test_a_search_opens_a_file_other_processes_filled_without_waiting_for_
                     await mirror.close()
                 assert hits is not None and len(hits) == 1, hits
                 assert proxy.count("GET", "/space") == spaces_read + (0 if seen_space else 1)
+
+
+@pytest.mark.parametrize("dated", [True, False], ids=["a-given-day", "today"])
+async def test_a_daily_note_append_is_mirrored_once_the_api_has_applied_it(dated: bool) -> None:
+    """The API applies daily-note appends later and answers them with nothing to store: the
+    mirror fetches that day's note again a little later (here 1.5 s after a 1 s queue), not
+    hours later with the rest."""
+    with running_sandbox(daily_note_delay=1.0) as sandbox:
+        notes = sorted(
+            (sandbox.state.title_of(o), o["id"])
+            for o in sandbox.state.live_objects()
+            if o["structureId"] == "RootDailyNote"
+        )
+        (title, note_id) = notes[0] if dated else notes[-1]  # the oldest, or today's
+        async with client_for(sandbox) as client:
+            options = MirrorOptions(location=":memory:", start_delay=0.0, daily_note_rechecks=(1.5, 4.0))
+            mirror = Mirror(client, options)
+            with anyio.fail_after(60):
+                async with anyio.create_task_group() as tasks:
+                    tasks.start_soon(mirror.run)
+                    while (stats := await mirror.stats()) is None or stats.fetched < stats.objects:
+                        await anyio.sleep(0.05)
+                    await client.blocks.daily_note.append(
+                        date=title if dated else None, markdown="A narwhal juggled quinces."
+                    )
+                    while [h.id for h in await mirror.search("quinces narwhal") or []] != [note_id]:
+                        await anyio.sleep(0.05)
+                    tasks.cancel_scope.cancel()
+            await mirror.close()
