@@ -362,8 +362,10 @@ def test_daily_note_date_is_the_utc_day_of_any_iso_timestamp(api: Api, sandbox: 
     assert error_of(api.post("/blocks/daily-note/append", {"date": "2031-02-30", "markdown": "x"}))[0] == 400
 
 
-def test_daily_note_append_is_asynchronous() -> None:
-    config = SandboxConfig(daily_note_delay=0.5, seed=False)
+def test_daily_note_append_is_queued_and_flushed_in_order() -> None:
+    """Accepted at once, applied later: queued appends wait (the delay outlasts the test) until
+    flushed, in order, or until the sandbox stops."""
+    config = SandboxConfig(daily_note_delay=600, seed=False)
     with SandboxServer(config) as sandbox:
         api = Api(sandbox.base_url, sandbox.api_token)
         try:
@@ -371,26 +373,37 @@ def test_daily_note_append_is_asynchronous() -> None:
             assert (response.status_code, response.content) == (200, b"")
             assert _daily_note(sandbox, "2031-05-05") is None  # accepted, not yet written
             assert api.get("/_sandbox/health").json()["pendingDailyNotes"] == 1
-            deadline = time.monotonic() + 5
-            while _daily_note(sandbox, "2031-05-05") is None and time.monotonic() < deadline:
-                time.sleep(0.02)
-            note = _daily_note(sandbox, "2031-05-05")
-            assert note is not None and _texts(note["blocks"]["RootDailyNote_notes"])[-1] == "later"
-            assert sandbox.runtime.pending_daily_notes == 0
-            # Queued appends can be flushed at once, in order.
             for text in ("first", "second"):
                 api.post(
                     "/blocks/daily-note/append", {"date": "2031-05-06", "noTimeStamp": True, "markdown": text}
                 )
             assert _daily_note(sandbox, "2031-05-06") is None
-            sandbox.flush_daily_notes()
+            sandbox.flush_daily_notes()  # queued appends can be flushed at once, in order
             note = _daily_note(sandbox, "2031-05-06")
             assert note is not None and _texts(note["blocks"]["RootDailyNote_notes"]) == ["first", "second"]
+            assert sandbox.runtime.pending_daily_notes == 0
             api.post("/blocks/daily-note/append", {"date": "2031-05-07", "markdown": "at shutdown"})
         finally:
             api.close()
     # A clean stop applies what was still queued.
     assert _daily_note(sandbox, "2031-05-07") is not None
+
+
+def test_a_queued_daily_note_append_applies_itself_after_the_delay() -> None:
+    config = SandboxConfig(daily_note_delay=0.2, seed=False)
+    with SandboxServer(config) as sandbox:
+        api = Api(sandbox.base_url, sandbox.api_token)
+        try:
+            response = api.post("/blocks/daily-note/append", {"date": "2031-05-05", "markdown": "later"})
+            assert (response.status_code, response.content) == (200, b"")
+            deadline = time.monotonic() + 60  # a bound on the wait, not on the delay
+            while _daily_note(sandbox, "2031-05-05") is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+            note = _daily_note(sandbox, "2031-05-05")
+            assert note is not None and _texts(note["blocks"]["RootDailyNote_notes"])[-1] == "later"
+            assert sandbox.runtime.pending_daily_notes == 0  # taken off the queue as it was applied
+        finally:
+            api.close()
 
 
 def test_patch_object_blocks_replace_content(api: Api) -> None:
