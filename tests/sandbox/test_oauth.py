@@ -252,9 +252,20 @@ def test_revoke_ends_the_whole_grant(flow: Flow) -> None:
     assert _error(flow.refresh(other["refresh_token"])) == "invalid_grant"
 
 
+class _HandClock:
+    """The provider's clock, moved by the test: a token's lifetime passes when the test says."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_access_tokens_expire_and_client_refreshes() -> None:
     config = SandboxConfig(seed=False, access_token_lifetime=1.0, auto_approve=True)
     with SandboxServer(config) as sandbox:
+        clock = sandbox.runtime.oauth.clock = _HandClock()
         flow = Flow(sandbox)
         try:
             verifier, challenge = pkce()
@@ -264,7 +275,7 @@ def test_access_tokens_expire_and_client_refreshes() -> None:
             tokens = flow.exchange(parse_qs(urlsplit(location).query)["code"][0], verifier).json()
             assert tokens["expires_in"] == 1
             assert flow.api_status(tokens["access_token"]) == 200
-            time.sleep(1.1)
+            clock.now += 1.1  # however long the steps above took, the token was not yet 1 s old
             assert flow.api_status(tokens["access_token"]) == 401
             assert flow.refresh(tokens["refresh_token"]).status_code == 200
         finally:
