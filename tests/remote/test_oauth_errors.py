@@ -6,10 +6,10 @@ stored" is read from a State that notes every write."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import anyio
 import pytest
 
 from capacities_mcp.remote import MemoryState
@@ -35,14 +35,23 @@ def sandbox() -> Iterator[SandboxServer]:
         yield server
 
 
-@pytest.fixture
-async def setup(sandbox: SandboxServer) -> AsyncIterator[tuple[RemoteServer, RecordingState, ManualClient]]:
+@asynccontextmanager
+async def _manual(
+    sandbox: SandboxServer, **settings: Any
+) -> AsyncIterator[tuple[RemoteServer, RecordingState, ManualClient]]:
+    """A server on a State that notes every write, and a client registered with it."""
     state = RecordingState()
-    async with remote_server(sandbox, state=state, code_lifetime=1.0) as server:
+    async with remote_server(sandbox, state=state, **settings) as server:
         client = ManualClient(server)
         assert (await client.register()).status_code == 201
         yield server, state, client
         await client.aclose()
+
+
+@pytest.fixture
+async def setup(sandbox: SandboxServer) -> AsyncIterator[tuple[RemoteServer, RecordingState, ManualClient]]:
+    async with _manual(sandbox) as manual:
+        yield manual
 
 
 def _query(location: str) -> dict[str, str]:
@@ -70,18 +79,21 @@ async def test_wrong_audience_is_refused_at_authorize_and_at_the_endpoint(
 
 
 async def test_codes_expire_and_a_replayed_code_ends_its_grant(
-    setup: tuple[RemoteServer, RecordingState, ManualClient],
+    sandbox: SandboxServer, setup: tuple[RemoteServer, RecordingState, ManualClient]
 ) -> None:
-    _, state, client = setup
     browser = Browser("alice")
-    verifier, challenge = pkce()
-    stale = await client.code(browser, challenge)
-    await anyio.sleep(1.2)  # the code lifetime is 1 s here
-    mark = len(state.writes)
-    expired = await client.exchange(stale, verifier)
-    assert expired.status_code == 400 and expired.json()["error"] == "invalid_grant"
-    assert state.written_since(mark) == []
+    # Codes that expire as they are issued: every exchange comes after the lifetime, however
+    # fast or slow the machine (a 1 s lifetime also expired the codes other tests exchange).
+    async with _manual(sandbox, code_lifetime=0.0) as (_, expiring_state, expiring):
+        verifier, challenge = pkce()
+        stale = await expiring.code(browser, challenge)
+        mark = len(expiring_state.writes)
+        expired = await expiring.exchange(stale, verifier)
+        assert expired.status_code == 400 and expired.json()["error"] == "invalid_grant"
+        assert expired.json()["error_description"] == "authorization code has expired"
+        assert expiring_state.written_since(mark) == []
 
+    client = setup[2]
     verifier, challenge = pkce()
     code = await client.code(browser, challenge)
     first = await client.exchange(code, verifier)
