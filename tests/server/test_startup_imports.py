@@ -79,7 +79,8 @@ TOOLS_LISTED = "--tools-listed--"  # the line _RECORDER writes
 # Runs the given module (or code) with a finder that logs each module name looked up, line by
 # line, so the log is complete up to any moment the process is observed. For the server, the
 # moment it answers tools/list is marked in the log by the server itself (the runtime starts
-# opening 50 ms later, long before a loaded machine lets the test read the log).
+# opening 50 ms later, long before a loaded machine lets the test read the log), and only
+# tools/list (or a call) opens the runtime, however long the client takes to send it.
 _RECORDER = """
 import sys
 
@@ -97,6 +98,9 @@ if sys.argv[2] == "-m":
     import runpy
     from capacities_mcp.server import _app  # on the path anyway: its imports are recorded
 
+    # The runtime also opens when tools/list has not come within the grace period (2 s after
+    # start): a test process slowed down that long would see the open's imports before the mark.
+    _app.HANDSHAKE_GRACE = 3600.0
     tools_listed = _app._Runtime.tools_listed
 
     def marked(runtime):
