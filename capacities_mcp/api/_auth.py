@@ -116,10 +116,14 @@ class OAuthTokenManager:
             async with lock():
                 if await self._adopt_shared_tokens(stale_access_token):
                     return
-                new_tokens = await self._request_new_tokens()
-                if self._credential.on_token_refreshed is not None:
-                    await self._credential.on_token_refreshed(new_tokens)
-                self._tokens = new_tokens
+                # The old refresh token dies as the request arrives: once sent, the new set is
+                # kept and persisted even if the caller is cancelled meanwhile (bounded by the
+                # HTTP timeout), or the next refresh would spend a dead token.
+                with anyio.CancelScope(shield=True):
+                    new_tokens = await self._request_new_tokens()
+                    if self._credential.on_token_refreshed is not None:
+                        await self._credential.on_token_refreshed(new_tokens)
+                    self._tokens = new_tokens
 
     async def _adopt_shared_tokens(self, stale_access_token: str | None) -> bool:
         """Use tokens another process rotated, if the shared store has newer ones."""

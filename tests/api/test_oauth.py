@@ -249,6 +249,40 @@ async def test_late_401_after_someone_else_refreshed_just_retries() -> None:
 # --- rotation and the persistence callback -----------------------------------------------------
 
 
+async def test_a_refresh_whose_caller_is_cancelled_keeps_and_persists_the_new_tokens() -> None:
+    """The old refresh token dies when the token request arrives. A caller cancelled while the
+    answer is on its way (a server shutting down mid-crawl, an MCP call the client cancelled)
+    must not drop the new set: the next refresh would spend the dead token, and a provider
+    with reuse detection then revokes the whole grant (every process signed in with it)."""
+    server = Server(rotate=[token_json("at-2", "rt-2")])
+    arrived, release = anyio.Event(), anyio.Event()
+    persisted: list[OAuthTokens] = []
+
+    async def handle(request: httpx2.Request) -> httpx2.Response:
+        response = await server.handle(request)
+        if request.url.path == "/oauth/token":  # rotated at the provider; the answer is late
+            arrived.set()
+            await release.wait()
+        return response
+
+    async def persist(tokens: OAuthTokens) -> None:
+        await anyio.sleep(0)  # a checkpoint, as a real write off the event loop has
+        persisted.append(tokens)
+
+    server.api.handler = handle
+    async with make_client(server.api, oauth=credential(on_token_refreshed=persist)) as client:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(client.space.get)  # 401 with at-1, then the refresh
+            await arrived.wait()
+            tg.cancel_scope.cancel()  # the caller goes away
+            release.set()
+        assert [t.refresh_token for t in persisted] == ["rt-2"]
+        assert client.oauth_tokens is not None and client.oauth_tokens.refresh_token == "rt-2"
+        await client.space.get()  # at-2 works: no second refresh, no dead rt-1 spent
+    assert [form(s)["refresh_token"] for s in server.api.token_requests] == ["rt-1"]
+    assert server.events[-1] == "api:at-2"
+
+
 async def test_rotation_new_refresh_token_replaces_old_and_is_used_next() -> None:
     server = Server(rotate=[token_json("at-2", "rt-2"), token_json("at-3", "rt-3")])
     async with make_client(server.api, oauth=credential()) as client:
