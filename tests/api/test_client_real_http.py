@@ -63,7 +63,7 @@ class State:
         self.seen: list[dict[str, Any]] = []
         self.token_requests: list[dict[str, str]] = []
         self.valid = "at-2"
-        self.slow_seconds = 0.0
+        self.hold = False  # answer nothing (each request waits) until the test lets go
 
 
 def make_app(state: State) -> Starlette:
@@ -78,8 +78,8 @@ def make_app(state: State) -> Starlette:
                 "body": json.loads(body) if body else None,
             }
         )
-        if state.slow_seconds:
-            await asyncio.sleep(state.slow_seconds)
+        while state.hold:
+            await asyncio.sleep(0.01)
         if request.headers.get("authorization") != f"Bearer {state.valid}":
             return JSONResponse(
                 {"code": "cap_not_authenticated", "message": "Bad token"},
@@ -169,18 +169,25 @@ async def test_single_flight_refresh_over_real_http(live: tuple[str, State]) -> 
 async def test_read_timeout_over_real_http(live: tuple[str, State]) -> None:
     base_url, state = live
     state.valid = "t"
-    state.slow_seconds = 0.5
-    async with CapacitiesClient(
-        api_token="t", base_url=base_url, timeout=0.1, max_retries=1, backoff_base=0.01
-    ) as client:
-        with pytest.raises(CapacitiesConnectionError) as write_error:
-            await client.blocks.append(id=OBJECT_ID, markdown="x")
-        assert write_error.value.maybe_applied is True
-        assert len(state.seen) == 1  # the append is not repeated
-        with pytest.raises(CapacitiesConnectionError) as read_error:
-            await client.object.get(OBJECT_ID)
-        assert read_error.value.maybe_applied is False
-    assert [s["path"] for s in state.seen] == ["/blocks/append", "/object", "/object"]
+    state.hold = True  # no answer comes before the client's timeout, however slow the machine
+    try:
+        async with CapacitiesClient(
+            api_token="t", base_url=base_url, timeout=0.5, max_retries=1, backoff_base=0.01
+        ) as client:
+            with pytest.raises(CapacitiesConnectionError) as write_error:
+                await client.blocks.append(id=OBJECT_ID, markdown="x")
+            assert write_error.value.maybe_applied is True
+            with pytest.raises(CapacitiesConnectionError) as read_error:
+                await client.object.get(OBJECT_ID)
+            assert read_error.value.maybe_applied is False
+        # The server may read a request after the client gave up on it: wait for all three.
+        with anyio.fail_after(30):
+            while len(state.seen) < 3:
+                await anyio.sleep(0.01)
+    finally:
+        state.hold = False
+    paths = sorted(s["path"] for s in state.seen)
+    assert paths == ["/blocks/append", "/object", "/object"]  # the append is not repeated, the read is
 
 
 @contextmanager
