@@ -8,9 +8,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from capacities_mcp.remote import MemoryState, State
-from capacities_mcp.remote._state_redis import RedisState
 
-from .helpers_redis import RedisServer, running_redis
+from .helpers_redis import RedisServer, patient_state, running_redis
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +28,7 @@ async def replicas(request: pytest.FixtureRequest) -> AsyncIterator[tuple[State,
         return
     server: RedisServer = request.getfixturevalue("redis_server")
     prefix = f"t{secrets.token_hex(4)}"
-    first, second = RedisState.from_url(server.url, prefix), RedisState.from_url(server.url, prefix)
+    first, second = patient_state(server.url, prefix), patient_state(server.url, prefix)
     yield first, second
     await first.aclose()
     await second.aclose()

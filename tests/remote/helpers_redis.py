@@ -20,11 +20,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import redis.asyncio
 
-__all__ = ["RedisServer", "running_redis"]
+from capacities_mcp.remote._state_redis import RedisState
+
+__all__ = ["RedisServer", "patient_state", "running_redis"]
 
 _START_ATTEMPTS = 3  # a free port can be taken between our probe and redis-server's bind
 _READY_SECONDS = 15.0
+# redis-py gives a connect, and an answer, 5 s by default: fifty racers opening their connections
+# at once on a loaded machine took longer. The tests are about what the State does, not about
+# how long a busy machine may keep Redis waiting.
+_PATIENT = {"socket_connect_timeout": 60.0, "socket_timeout": 60.0}
 
 
 @dataclass
@@ -75,6 +82,11 @@ def _start(binary: str, directory: Path) -> RedisServer | None:
     process.kill()
     process.wait(timeout=10)
     pytest.fail(f"redis-server did not answer PING within {_READY_SECONDS:.0f} s (see {directory}/redis.log)")
+
+
+def patient_state(url: str, prefix: str) -> RedisState:
+    """`RedisState.from_url`, with connections that wait out a loaded machine."""
+    return RedisState(redis.asyncio.Redis.from_url(url, **_PATIENT), prefix)
 
 
 @contextmanager
