@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -36,6 +37,32 @@ class CountingProxy(FaultyProxy):
     @property
     def too_many(self) -> int:
         return sum(1 for _, _, s in self.answers if s == 429)
+
+
+class HoldingProxy(CountingProxy):
+    """A `CountingProxy` that forwards the first `allow` object reads, then holds every further
+    one until `release()`: a crawl stops at a known point, however fast or slow the machine."""
+
+    def __init__(self, upstream_url: str, allow: int) -> None:
+        super().__init__(upstream_url)
+        self.allow = allow
+        self._reads = 0
+        self._open = threading.Event()
+
+    def _forward(self, request: ProxiedRequest) -> _Answer:
+        if request.method == "GET" and request.path == "/object":
+            with self._lock:
+                self._reads += 1
+                held = self._reads > self.allow
+            if held:
+                self._open.wait(120)
+        return super()._forward(request)
+
+    def release(self) -> None:
+        """Forward what is held and everything after it; returns once nothing is in flight."""
+        self._open.set()
+        with self._lock:
+            assert self._lock.wait_for(lambda: self._in_flight == 0, timeout=30), "proxy stuck"
 
 
 def client_for(sandbox: SandboxServer, base_url: str | None = None, **options: Any) -> CapacitiesClient:

@@ -26,7 +26,7 @@ from capacities_mcp.sandbox import SandboxServer
 
 from ..server.helpers import running_sandbox, text_of
 from ..server.helpers_process import http_server, run_cli, sandbox_env, stdio_params
-from .helpers import CountingProxy, client_for
+from .helpers import HoldingProxy, client_for
 
 BODIES = {
     "Harbour survey": "The pelican counted seventeen lighthouses along the northern breakwater.",
@@ -103,7 +103,9 @@ async def test_kill_9_mid_crawl_then_two_servers_finish_it_on_one_file(
     crawls, its lease is not held back by the dead one) and see each other's writes at once."""
     mirror_dir, sandbox = tmp_path / "mirror", slow_sandbox
     total = len(list(sandbox.state.live_objects()))
-    with CountingProxy(sandbox.base_url) as proxy:  # one API address for all: one mirror file
+    # One API address for all (one mirror file); the 16th object read waits until the crawler is
+    # dead, so it dies half way however long the test takes to see the 15 (it used to race on).
+    with HoldingProxy(sandbox.base_url, allow=15) as proxy:
         env = env_for(sandbox, tmp_path, proxy.base_url)
         with http_server(env, ["--transport", "http"]) as server:
             await _kick(server.url)
@@ -112,6 +114,7 @@ async def test_kill_9_mid_crawl_then_two_servers_finish_it_on_one_file(
                     await anyio.sleep(0.1)
             os.kill(server.process.pid, signal.SIGKILL)
             server.process.wait()
+        await anyio.to_thread.run_sync(proxy.release)  # the held read goes nowhere now
         known, before = fetched_rows(mirror_dir)
         assert 15 <= before < total == known
         with contextlib.closing(sqlite3.connect(next(mirror_dir.glob("*.sqlite3")))) as db:
