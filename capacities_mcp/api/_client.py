@@ -293,9 +293,10 @@ class _Transport:
                     retry_after=too_long,
                     route=route.name,
                 )
+            ticket = self.limiter.ticket(route.key) if shared is None else None
             response = await self._send_once(route, outgoing, token)
             if shared is None:
-                self.limiter.update(route.key, parse_rate_limit(response.headers))
+                self.limiter.update(route.key, parse_rate_limit(response.headers), ticket)
             else:
                 await shared.update(route.key, parse_rate_limit(response.headers))
             if response.status_code != 429:

@@ -92,6 +92,10 @@ class _Quota:
     window: float = 0.0
     waiting: int = 0
     probe_until: float = 0.0
+    # Requests sent (numbered in order) and the latest of them whose answer has been heard: an
+    # answer overtaken by a later request's answer is older news (see `update`).
+    sent: int = 0
+    heard: int = 0
 
 
 def _roll_over(quota: _Quota, now: float) -> None:
@@ -177,11 +181,29 @@ class RateLimiter:
             return 0.0
         return max(0.05, quota.reset_at - now)
 
-    def update(self, key: str, state: RateLimitState | None) -> None:
-        """Record what the API said about `key` in its latest answer."""
+    def ticket(self, key: str) -> int:
+        """Number a request of `key` about to be sent (after `acquire`), for its `update`."""
+        quota = self._quotas.setdefault(key, _Quota())
+        quota.sent += 1
+        return quota.sent
+
+    def update(self, key: str, state: RateLimitState | None, ticket: int | None = None) -> None:
+        """Record what the API said about `key` in the answer to request `ticket`.
+
+        With requests in flight together, answers can arrive out of order. One overtaken by the
+        answer to a later request is older news: taking its count (the API counted it before
+        that one, most likely) would give back quota already spent, and the next request would
+        meet a 429. It may lower the count (the two may have crossed on the way), never raise it.
+        """
         if state is None:
             return
         quota = self._quotas.setdefault(key, _Quota())
+        if ticket is not None and ticket < quota.heard:
+            if state.remaining is not None and quota.remaining is not None:
+                quota.remaining = min(quota.remaining, state.remaining)
+            return
+        if ticket is not None:
+            quota.heard = ticket
         if state.limit is not None:
             quota.limit = state.limit
         if state.reset is not None:

@@ -144,6 +144,45 @@ async def test_the_first_answer_after_a_roll_over_says_when_the_new_window_ends(
     assert limiter.wait_needed(KEY) == pytest.approx(WINDOW)
 
 
+@pytest.mark.parametrize("a_counted", ["first", "last"])
+async def test_an_answer_overtaken_by_a_later_one_gives_no_quota_back(a_counted: str) -> None:
+    """Two requests in flight, A sent before B; B's answer (the last of the quota, or not)
+    arrives first. A's answer is older news: it never gives back quota, but when the API counted
+    A last (the two crossed on the way) its lower count stands. Either way the next request must
+    wait for the reset (here, with no wait allowed, fail at once) instead of meeting a 429."""
+    count = 0
+    b_counted, b_answered = anyio.Event(), anyio.Event()
+
+    async def handle(request: httpx2.Request) -> httpx2.Response:
+        nonlocal count
+        arrival = len(api.sent)  # 1: learns the quota, 2: A, 3: B, 4: one too many
+        if arrival == 2 and a_counted == "last":
+            await b_counted.wait()
+        count += 1
+        reply = limited(SPACE, limit=3, remaining=max(0, 3 - count), reset=30)
+        if count > 3:
+            reply = limited(None, limit=3, remaining=0, reset=30, status=429)
+        if arrival == 3:
+            b_counted.set()
+        if arrival == 2:
+            await b_answered.wait()
+        return reply
+
+    api = FakeApi(handler=handle)
+    async with make_client(api, max_rate_limit_wait=0.0) as client:
+        await client.space.get()  # 2 left
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(client.space.get)  # A
+            while len(api.sent) < 2:
+                await anyio.sleep(0.01)
+            await client.space.get()  # B
+            b_answered.set()
+        with pytest.raises(CapacitiesApiError) as caught:
+            await client.space.get()
+    assert caught.value.code == "cap_rate_limit_exceeded"
+    assert count == 3  # the fourth request was never sent
+
+
 # --- waiting instead of sending ----------------------------------------------------------------
 
 
