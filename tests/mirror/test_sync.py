@@ -228,9 +228,10 @@ async def test_a_search_opens_a_file_other_processes_filled_without_waiting_for_
 @pytest.mark.parametrize("dated", [True, False], ids=["a-given-day", "today"])
 async def test_a_daily_note_append_is_mirrored_once_the_api_has_applied_it(dated: bool) -> None:
     """The API applies daily-note appends later and answers them with nothing to store: the
-    mirror fetches that day's note again a little later (here 1.5 s after a 1 s queue), not
-    hours later with the rest."""
-    with running_sandbox(daily_note_delay=1.0) as sandbox:
+    mirror fetches that day's note again a little later (here 1.5 s after the append), not
+    hours later with the rest. The sandbox holds the append until the test applies it, right
+    after the answer: its own 1 s timer, late on a loaded machine, could miss both rechecks."""
+    with running_sandbox(daily_note_delay=600.0) as sandbox:
         notes = sorted(
             (sandbox.state.title_of(o), o["id"])
             for o in sandbox.state.live_objects()
@@ -248,6 +249,8 @@ async def test_a_daily_note_append_is_mirrored_once_the_api_has_applied_it(dated
                     await client.blocks.daily_note.append(
                         date=title if dated else None, markdown="A narwhal juggled quinces."
                     )
+                    assert sandbox.runtime.pending_daily_notes == 1  # answered, not applied
+                    sandbox.flush_daily_notes()  # the API applies it (before the first recheck)
                     while [h.id for h in await mirror.search("quinces narwhal") or []] != [note_id]:
                         await anyio.sleep(0.05)
                     tasks.cancel_scope.cancel()
