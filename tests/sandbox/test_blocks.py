@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from capacities_mcp.sandbox import SandboxConfig, SandboxServer
@@ -365,43 +367,43 @@ def test_daily_note_date_is_the_utc_day_of_any_iso_timestamp(api: Api, sandbox: 
 def test_daily_note_append_is_queued_and_flushed_in_order() -> None:
     """Accepted at once, applied later: queued appends wait (the delay outlasts the test) until
     flushed, in order, or until the sandbox stops."""
-    config = SandboxConfig(daily_note_delay=600, seed=False)
-    with SandboxServer(config) as sandbox:
-        api = Api(sandbox.base_url, sandbox.api_token)
-        try:
-            response = api.post("/blocks/daily-note/append", {"date": "2031-05-05", "markdown": "later"})
-            assert (response.status_code, response.content) == (200, b"")
-            assert _daily_note(sandbox, "2031-05-05") is None  # accepted, not yet written
-            assert api.get("/_sandbox/health").json()["pendingDailyNotes"] == 1
-            for text in ("first", "second"):
-                api.post(
-                    "/blocks/daily-note/append", {"date": "2031-05-06", "noTimeStamp": True, "markdown": text}
-                )
-            assert _daily_note(sandbox, "2031-05-06") is None
-            sandbox.flush_daily_notes()  # queued appends can be flushed at once, in order
-            note = _daily_note(sandbox, "2031-05-06")
-            assert note is not None and _texts(note["blocks"]["RootDailyNote_notes"]) == ["first", "second"]
-            assert sandbox.runtime.pending_daily_notes == 0
-            api.post("/blocks/daily-note/append", {"date": "2031-05-07", "markdown": "at shutdown"})
-        finally:
-            api.close()
+    with _queued_daily_notes(delay=600) as (sandbox, api):
+        assert _daily_note(sandbox, "2031-05-05") is None  # accepted, not yet written
+        assert api.get("/_sandbox/health").json()["pendingDailyNotes"] == 1
+        for text in ("first", "second"):
+            api.post(
+                "/blocks/daily-note/append", {"date": "2031-05-06", "noTimeStamp": True, "markdown": text}
+            )
+        assert _daily_note(sandbox, "2031-05-06") is None
+        sandbox.flush_daily_notes()  # queued appends can be flushed at once, in order
+        note = _daily_note(sandbox, "2031-05-06")
+        assert note is not None and _texts(note["blocks"]["RootDailyNote_notes"]) == ["first", "second"]
+        assert sandbox.runtime.pending_daily_notes == 0
+        api.post("/blocks/daily-note/append", {"date": "2031-05-07", "markdown": "at shutdown"})
     # A clean stop applies what was still queued.
     assert _daily_note(sandbox, "2031-05-07") is not None
 
 
 def test_a_queued_daily_note_append_applies_itself_after_the_delay() -> None:
-    config = SandboxConfig(daily_note_delay=0.2, seed=False)
-    with SandboxServer(config) as sandbox:
+    with _queued_daily_notes(delay=0.2) as (sandbox, _):
+        deadline = time.monotonic() + 60  # a bound on the wait, not on the delay
+        while _daily_note(sandbox, "2031-05-05") is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        note = _daily_note(sandbox, "2031-05-05")
+        assert note is not None and _texts(note["blocks"]["RootDailyNote_notes"])[-1] == "later"
+        assert sandbox.runtime.pending_daily_notes == 0  # taken off the queue as it was applied
+
+
+@contextmanager
+def _queued_daily_notes(delay: float) -> Iterator[tuple[SandboxServer, Api]]:
+    """An empty sandbox whose daily-note appends wait `delay` s, one append of "later" to
+    2031-05-05 already accepted (answered 200 with no body)."""
+    with SandboxServer(SandboxConfig(daily_note_delay=delay, seed=False)) as sandbox:
         api = Api(sandbox.base_url, sandbox.api_token)
         try:
             response = api.post("/blocks/daily-note/append", {"date": "2031-05-05", "markdown": "later"})
             assert (response.status_code, response.content) == (200, b"")
-            deadline = time.monotonic() + 60  # a bound on the wait, not on the delay
-            while _daily_note(sandbox, "2031-05-05") is None and time.monotonic() < deadline:
-                time.sleep(0.02)
-            note = _daily_note(sandbox, "2031-05-05")
-            assert note is not None and _texts(note["blocks"]["RootDailyNote_notes"])[-1] == "later"
-            assert sandbox.runtime.pending_daily_notes == 0  # taken off the queue as it was applied
+            yield sandbox, api
         finally:
             api.close()
 
