@@ -68,7 +68,7 @@ def local_bookkeeping() -> Callable[[], Awaitable[object]]:
 
     async def call() -> None:
         await limiter.acquire(KEY, math.inf)
-        limiter.update(KEY, PLENTY)
+        limiter.update(KEY, PLENTY, limiter.ticket(KEY))  # as the client does: a ticket per request
 
     return call
 
