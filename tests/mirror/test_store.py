@@ -152,24 +152,24 @@ def test_a_corrupt_file_is_rebuilt(tmp_path: Path) -> None:
     assert titles(store, "works") == ["Works again"]
 
 
-def test_an_outdated_schema_is_rebuilt(tmp_path: Path) -> None:
+def _outdated_file(tmp_path: Path) -> Path:
+    """A mirror file holding one object, under a schema version older than any real one."""
     path = tmp_path / "space.sqlite3"
     first = MirrorStore(path)
     first.put(record("a", "Old", "text"))
     first.set_meta("schema_version", "0")
     first.close()
-    again = MirrorStore(path)
+    return path
+
+
+def test_an_outdated_schema_is_rebuilt(tmp_path: Path) -> None:
+    again = MirrorStore(_outdated_file(tmp_path))
     assert again.rebuilt and again.stats().objects == 0
 
 
 def test_a_read_only_look_changes_nothing(tmp_path: Path) -> None:
     """What `capacities-mcp mirror status` uses: an outdated file is reported, not rebuilt."""
-    path = tmp_path / "space.sqlite3"
-    first = MirrorStore(path)
-    first.put(record("a", "Old", "text"))
-    first.set_meta("schema_version", "0")
-    first.close()
-    look = MirrorStore(path, read_only=True)
+    look = MirrorStore(_outdated_file(tmp_path), read_only=True)
     assert not look.rebuilt and look.stats().objects == 1
     with pytest.raises(sqlite3.OperationalError):
         look.put(record("b", "New", "text"))
