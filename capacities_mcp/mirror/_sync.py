@@ -47,7 +47,7 @@ from capacities_mcp.api import (
     background_priority,
     in_background,
 )
-from capacities_mcp.api.models import ApiObject, ObjectListPage, SearchResponse, Space
+from capacities_mcp.api.models import ApiObject, ObjectListPage, SearchResponse, Space, daily_note_title
 
 from ._extract import record_of
 from ._query import Condition, QueryRow, SearchHit, Sort, query, rows_by_id, search
@@ -485,7 +485,7 @@ def _daily_note_titles(date: str | None) -> tuple[str, ...]:
     else:
         today = datetime.now(UTC).date()
         days = [(today + timedelta(days=shift)).isoformat() for shift in (-1, 0, 1)]
-    return tuple(f"{day}T00:00:00.000Z" for day in days)
+    return tuple(daily_note_title(day) for day in days)
 
 
 def _work_for(

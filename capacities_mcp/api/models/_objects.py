@@ -50,6 +50,7 @@ __all__ = [
     "UpdateObjectBody",
     "UpdateObjectMarkdownBody",
     "UrlObjectProperties",
+    "daily_note_title",
 ]
 
 MARKDOWN_MAX_LENGTH = 200_000
@@ -293,6 +294,12 @@ class AppendBlocksBody(RequestModel):
     def _one_content(self) -> AppendBlocksBody:
         _exactly_one_of_blocks_or_markdown(self)
         return self
+
+
+def daily_note_title(day: str) -> str:
+    """The title (and append `date`) of the daily note of `day` (anything starting YYYY-MM-DD):
+    that day at midnight UTC, ISO 8601, as the API writes it."""
+    return f"{day[:10]}T00:00:00.000Z"
 
 
 class DailyNoteAppendBody(RequestModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from capacities_mcp.api import Issue
-from capacities_mcp.api.models import MARKDOWN_MAX_LENGTH
+from capacities_mcp.api.models import MARKDOWN_MAX_LENGTH, daily_note_title
 
 from .._errors import ToolInputError
 from ._common import unlinked_note, with_full_links
@@ -40,7 +40,7 @@ def _day(text: str | None) -> str | None:
         value, _ = parse_date(text)
     except ValueError as exc:
         raise ToolInputError("The date is not valid:", issues=[Issue.at("date", str(exc))]) from exc
-    return value[:10] + "T00:00:00.000Z"
+    return daily_note_title(value)
 
 
 async def append_to_daily_note(call: ToolCall, args: AppendToDailyNoteInput) -> ToolReply:

@@ -19,6 +19,7 @@ from capacities_mcp.api.models import (
     SEARCH_QUERY_MAX_LENGTH,
     ApiObject,
     Structure,
+    daily_note_title,
     is_uuid,
 )
 
@@ -278,9 +279,7 @@ def _header_line(loaded: LoadedObject, obj: ApiObject) -> str:
 async def _daily_note_id(state: ServerState, day: str) -> str:
     """The id of the daily note of `day` (its title is the day as an ISO timestamp at midnight)."""
     try:
-        title = (
-            parse_date(utc_today() if day.strip().casefold() == "today" else day)[0][:10] + "T00:00:00.000Z"
-        )
+        title = daily_note_title(parse_date(utc_today() if day.strip().casefold() == "today" else day)[0])
     except ValueError as exc:
         raise ToolInputError(
             "The daily_note day is not valid:", issues=[Issue.at("daily_note", str(exc))]
